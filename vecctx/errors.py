@@ -1,0 +1,92 @@
+"""One error hierarchy for every backend.
+
+Every exception vecctx raises derives from :class:`VecctxError`. Backend exceptions are
+wrapped (the original is kept as ``__cause__`` and as ``.original``) so user code never
+has to import a backend client to catch an error.
+"""
+
+from __future__ import annotations
+
+
+class VecctxError(Exception):
+    """Root of every error raised by vecctx."""
+
+
+class ConfigError(VecctxError):
+    """A URL, option or collection spec is wrong, or an adapter is not installed."""
+
+
+class StoreLockedError(ConfigError):
+    """The store's directory is already opened by another process or handle."""
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        self.path = path
+        msg = f"store at {path!r} is locked: another process or handle has it open"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class UnsupportedFeatureError(VecctxError):
+    """The backend cannot do what was asked (checked before any I/O)."""
+
+
+class NotFoundError(VecctxError):
+    """A collection (or other named object) does not exist."""
+
+
+class CollectionNotFoundError(NotFoundError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"collection {name!r} does not exist")
+
+
+class InvalidInputError(VecctxError, ValueError):
+    """A record, query or argument is malformed; nothing was written."""
+
+
+class DimensionMismatchError(InvalidInputError):
+    def __init__(self, expected: int, got: int, where: str = "vector") -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(f"{where} has dimension {got}, collection expects {expected}")
+
+
+class InvalidFilterError(InvalidInputError):
+    """A filter is malformed. ``path`` points at the offending node, e.g. ``$.$or[1].year``."""
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        self.path = path
+        super().__init__(f"invalid filter at {path}: {message}")
+
+
+class StoreClosedError(VecctxError):
+    """The store was closed; open a new one."""
+
+
+class BackendError(VecctxError):
+    """The backend failed. ``original`` is the backend's own exception."""
+
+    def __init__(self, message: str, original: BaseException | None = None) -> None:
+        self.original = original
+        super().__init__(message)
+
+
+class TransientBackendError(BackendError):
+    """A failure that may succeed when retried (connection refused, timeout, unavailable)."""
+
+
+__all__ = [
+    "BackendError",
+    "CollectionNotFoundError",
+    "ConfigError",
+    "DimensionMismatchError",
+    "InvalidFilterError",
+    "InvalidInputError",
+    "NotFoundError",
+    "StoreClosedError",
+    "StoreLockedError",
+    "TransientBackendError",
+    "UnsupportedFeatureError",
+    "VecctxError",
+]

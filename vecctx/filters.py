@@ -1,0 +1,533 @@
+"""The typed filter language and its reference semantics.
+
+Build filters with :class:`F`::
+
+    (F("year") >= 2020) & F("lang").in_(["en", "de"]) & ~F("draft").exists()
+
+or parse the same from a JSON/dict syntax with :func:`parse_filter`::
+
+    {"year": {"$gte": 2020}, "lang": {"$in": ["en", "de"]}, "$not": {"draft": {"$exists": true}}}
+
+Python binds ``&`` tighter than ``>=``: write comparisons in parentheses. A bare value on
+the left of ``&``/``|`` raises :class:`~vecctx.errors.InvalidFilterError` saying so.
+
+Semantics, defined once here by :meth:`Filter.matches` and followed by every adapter:
+
+* Keys are dotted paths into nested objects (``"author.name"``). A key that is absent, or
+  whose value is ``null``, is *missing*. Paths do not descend into lists.
+* ``eq``/``in``: true when the value (or, for a list value, any element) equals the
+  operand. Numbers compare numerically (``1 == 1.0``); booleans are not numbers; strings
+  compare exactly. A type mismatch is simply not equal (never an error).
+* ``lt``/``lte``/``gt``/``gte``: operands must be numbers; true when the value (or any
+  list element) is a number in range. Strings, booleans and missing fields never match.
+* ``ne`` is exactly ``not eq`` and ``nin`` is exactly ``not in``: both match records where
+  the field is missing. Use ``F(k).exists() & (F(k) != v)`` to require presence.
+* ``exists``: the key is present, not ``null``, and not an empty list.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NoReturn, TypeAlias
+
+from vecctx.errors import InvalidFilterError
+
+Scalar: TypeAlias = str | int | float | bool
+
+_MISSING: Any = object()
+
+
+class Op(StrEnum):
+    EQ = "$eq"
+    NE = "$ne"
+    LT = "$lt"
+    LTE = "$lte"
+    GT = "$gt"
+    GTE = "$gte"
+    IN = "$in"
+    NIN = "$nin"
+    EXISTS = "$exists"
+    AND = "$and"
+    OR = "$or"
+    NOT = "$not"
+
+
+RANGE_OPS = frozenset({Op.LT, Op.LTE, Op.GT, Op.GTE})
+ALL_OPS = frozenset(Op)
+
+
+class Filter:
+    """Base of the immutable filter tree."""
+
+    __slots__ = ()
+
+    def __and__(self, other: object) -> Filter:
+        if not isinstance(other, Filter):
+            _precedence_error(other)
+        left = self.children if isinstance(self, And) else (self,)
+        right = other.children if isinstance(other, And) else (other,)
+        return And(left + right)
+
+    def __or__(self, other: object) -> Filter:
+        if not isinstance(other, Filter):
+            _precedence_error(other)
+        left = self.children if isinstance(self, Or) else (self,)
+        right = other.children if isinstance(other, Or) else (other,)
+        return Or(left + right)
+
+    def __rand__(self, other: object) -> NoReturn:
+        _precedence_error(other)
+
+    def __ror__(self, other: object) -> NoReturn:
+        _precedence_error(other)
+
+    def __invert__(self) -> Filter:
+        if isinstance(self, Not):
+            return self.child
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise InvalidFilterError(
+            "a filter has no truth value: use & | ~ rather than and/or/not, "
+            "and parenthesise comparisons"
+        )
+
+    # -- semantics -------------------------------------------------------------------
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        """The reference semantics: does a record with this metadata match?"""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON/dict form, which :func:`parse_filter` reads back."""
+        raise NotImplementedError
+
+    def keys(self) -> frozenset[str]:
+        """Every metadata key the filter reads."""
+        return frozenset(n.key for n in self.walk() if isinstance(n, (Cmp, In, Exists)))
+
+    def ops(self) -> frozenset[Op]:
+        """Every operator the filter uses (what an adapter must be able to compile)."""
+        out: set[Op] = set()
+        for n in self.walk():
+            out.add(n.op)
+        return frozenset(out)
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        raise NotImplementedError
+
+    @property
+    def op(self) -> Op:
+        raise NotImplementedError
+
+
+def _precedence_error(other: object) -> NoReturn:
+    raise InvalidFilterError(
+        f"cannot combine {other!r} with a filter: Python binds & and | tighter than "
+        "comparisons, so write (F('year') >= 2020) & (...)"
+    )
+
+
+def _lookup(metadata: Mapping[str, Any], key: str) -> Any:
+    cur: Any = metadata
+    for part in key.split("."):
+        if not isinstance(cur, Mapping):
+            return _MISSING
+        cur = cur.get(part, _MISSING)
+        if cur is _MISSING:
+            return _MISSING
+    return _MISSING if cur is None else cur
+
+
+def _elements(value: Any) -> Sequence[Any]:
+    if isinstance(value, list | tuple):
+        return value
+    return (value,)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _equal(a: Any, b: Scalar) -> bool:
+    if isinstance(b, bool):
+        return isinstance(a, bool) and a is b
+    if isinstance(b, str):
+        return isinstance(a, str) and a == b
+    return _is_number(a) and a == b
+
+
+def _check_scalar(value: Any, path: str) -> Scalar:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidFilterError(f"value {value!r} is not finite", path)
+        return value
+    raise InvalidFilterError(
+        f"value {value!r} of type {type(value).__name__} is not a string, number or bool", path
+    )
+
+
+def _check_key(key: Any, path: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidFilterError(f"key {key!r} must be a non-empty string", path)
+    if key.startswith("$") or any(not part for part in key.split(".")):
+        raise InvalidFilterError(f"key {key!r} is not a valid dotted path", path)
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Cmp(Filter):
+    """``key <op> value`` for eq, ne, lt, lte, gt, gte."""
+
+    key: str
+    cmp: Op
+    value: Scalar
+
+    def __post_init__(self) -> None:
+        _check_key(self.key, f"$.{self.key}")
+        if self.cmp not in (Op.EQ, Op.NE) and self.cmp not in RANGE_OPS:
+            raise InvalidFilterError(f"{self.cmp} is not a comparison", f"$.{self.key}")
+        _check_scalar(self.value, f"$.{self.key}.{self.cmp}")
+        if self.cmp in RANGE_OPS and not _is_number(self.value):
+            raise InvalidFilterError(
+                f"range operator {self.cmp} needs a number, got {self.value!r}",
+                f"$.{self.key}.{self.cmp}",
+            )
+
+    @property
+    def op(self) -> Op:
+        return self.cmp
+
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        found = _lookup(metadata, self.key)
+        if self.cmp is Op.NE:
+            return found is _MISSING or not any(_equal(e, self.value) for e in _elements(found))
+        if found is _MISSING:
+            return False
+        if self.cmp is Op.EQ:
+            return any(_equal(e, self.value) for e in _elements(found))
+        v = self.value
+        for e in _elements(found):
+            if not _is_number(e):
+                continue
+            if (
+                (self.cmp is Op.LT and e < v)
+                or (self.cmp is Op.LTE and e <= v)
+                or (self.cmp is Op.GT and e > v)
+                or (self.cmp is Op.GTE and e >= v)
+            ):
+                return True
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self.key: {self.cmp.value: self.value}}
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        yield self
+
+
+@dataclass(frozen=True, slots=True)
+class In(Filter):
+    """``key in values`` (or ``not in`` when ``negate``)."""
+
+    key: str
+    values: tuple[Scalar, ...]
+    negate: bool = False
+
+    def __post_init__(self) -> None:
+        path = f"$.{self.key}.{self.op}"
+        _check_key(self.key, f"$.{self.key}")
+        if not isinstance(self.values, tuple):
+            object.__setattr__(self, "values", tuple(self.values))
+        if not self.values:
+            raise InvalidFilterError(f"{self.op} needs at least one value", path)
+        for i, v in enumerate(self.values):
+            _check_scalar(v, f"{path}[{i}]")
+
+    @property
+    def op(self) -> Op:
+        return Op.NIN if self.negate else Op.IN
+
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        found = _lookup(metadata, self.key)
+        hit = found is not _MISSING and any(
+            _equal(e, v) for e in _elements(found) for v in self.values
+        )
+        return hit != self.negate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self.key: {self.op.value: list(self.values)}}
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        yield self
+
+
+@dataclass(frozen=True, slots=True)
+class Exists(Filter):
+    key: str
+
+    def __post_init__(self) -> None:
+        _check_key(self.key, f"$.{self.key}")
+
+    @property
+    def op(self) -> Op:
+        return Op.EXISTS
+
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        found = _lookup(metadata, self.key)
+        if found is _MISSING:
+            return False
+        if isinstance(found, list | tuple):
+            return any(e is not None for e in found)
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self.key: {"$exists": True}}
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        yield self
+
+
+@dataclass(frozen=True, slots=True)
+class And(Filter):
+    children: tuple[Filter, ...]
+
+    def __post_init__(self) -> None:
+        _check_children(self.children, "$and")
+
+    @property
+    def op(self) -> Op:
+        return Op.AND
+
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        return all(c.matches(metadata) for c in self.children)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"$and": [c.to_dict() for c in self.children]}
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Or(Filter):
+    children: tuple[Filter, ...]
+
+    def __post_init__(self) -> None:
+        _check_children(self.children, "$or")
+
+    @property
+    def op(self) -> Op:
+        return Op.OR
+
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        return any(c.matches(metadata) for c in self.children)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"$or": [c.to_dict() for c in self.children]}
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Filter):
+    child: Filter
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.child, Filter):
+            raise InvalidFilterError(f"$not needs a filter, got {self.child!r}", "$.$not")
+
+    @property
+    def op(self) -> Op:
+        return Op.NOT
+
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
+        return not self.child.matches(metadata)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"$not": self.child.to_dict()}
+
+    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        yield self
+        yield from self.child.walk()
+
+
+def _check_children(children: Any, op: str) -> None:
+    if not isinstance(children, tuple) or not children:
+        raise InvalidFilterError(f"{op} needs a non-empty tuple of filters", f"$.{op}")
+    for i, c in enumerate(children):
+        if not isinstance(c, Filter):
+            raise InvalidFilterError(f"{c!r} is not a filter", f"$.{op}[{i}]")
+
+
+class F:
+    """Filter builder for one metadata key (a dotted path)."""
+
+    __slots__ = ("key",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, key: str) -> None:
+        self.key = _check_key(key, f"$.{key}")
+
+    def __eq__(self, value: object) -> Cmp:  # type: ignore[override]
+        return Cmp(self.key, Op.EQ, value)  # type: ignore[arg-type]
+
+    def __ne__(self, value: object) -> Cmp:  # type: ignore[override]
+        return Cmp(self.key, Op.NE, value)  # type: ignore[arg-type]
+
+    def __lt__(self, value: float) -> Cmp:
+        return Cmp(self.key, Op.LT, value)
+
+    def __le__(self, value: float) -> Cmp:
+        return Cmp(self.key, Op.LTE, value)
+
+    def __gt__(self, value: float) -> Cmp:
+        return Cmp(self.key, Op.GT, value)
+
+    def __ge__(self, value: float) -> Cmp:
+        return Cmp(self.key, Op.GTE, value)
+
+    def eq(self, value: Scalar) -> Cmp:
+        return Cmp(self.key, Op.EQ, value)
+
+    def ne(self, value: Scalar) -> Cmp:
+        return Cmp(self.key, Op.NE, value)
+
+    def between(self, low: float, high: float) -> And:
+        """Inclusive range, compiled to two comparisons on every backend."""
+        return And((Cmp(self.key, Op.GTE, low), Cmp(self.key, Op.LTE, high)))
+
+    def in_(self, values: Sequence[Scalar]) -> In:
+        return In(self.key, _as_tuple(values, self.key, Op.IN))
+
+    def nin(self, values: Sequence[Scalar]) -> In:
+        return In(self.key, _as_tuple(values, self.key, Op.NIN), negate=True)
+
+    def exists(self) -> Exists:
+        return Exists(self.key)
+
+    def missing(self) -> Not:
+        return Not(Exists(self.key))
+
+    def __repr__(self) -> str:
+        return f"F({self.key!r})"
+
+
+def _as_tuple(values: Any, key: str, op: Op) -> tuple[Scalar, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence | set | frozenset):
+        raise InvalidFilterError(f"{op} needs a list of values, got {values!r}", f"$.{key}.{op}")
+    return tuple(values)
+
+
+# -- dict syntax -------------------------------------------------------------------------
+
+_FIELD_OPS = {"$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$exists"}
+
+
+def parse_filter(spec: Mapping[str, Any] | Filter | None) -> Filter | None:
+    """Parse the JSON/dict filter syntax. ``None`` and ``{}`` mean no filter."""
+    if spec is None or isinstance(spec, Filter):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidFilterError(f"a filter must be an object, got {type(spec).__name__}", "$")
+    if not spec:
+        return None
+    return _parse_obj(spec, "$")
+
+
+def _parse_obj(spec: Any, path: str) -> Filter:
+    if not isinstance(spec, Mapping) or not spec:
+        raise InvalidFilterError(f"expected a non-empty object, got {spec!r}", path)
+    parts: list[Filter] = []
+    for key, value in spec.items():
+        if not isinstance(key, str):
+            raise InvalidFilterError(f"key {key!r} is not a string", path)
+        sub = f"{path}.{key}"
+        if key in ("$and", "$or"):
+            if not isinstance(value, list) or not value:
+                raise InvalidFilterError(f"{key} needs a non-empty list", sub)
+            kids = tuple(_parse_obj(v, f"{sub}[{i}]") for i, v in enumerate(value))
+            parts.append(And(kids) if key == "$and" else Or(kids))
+        elif key == "$not":
+            parts.append(Not(_parse_obj(value, sub)))
+        elif key.startswith("$"):
+            raise InvalidFilterError(f"unknown operator {key!r}", sub)
+        else:
+            _check_key(key, sub)
+            parts.append(_parse_field(key, value, sub))
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _parse_field(key: str, value: Any, path: str) -> Filter:
+    if not isinstance(value, Mapping):
+        if isinstance(value, list):
+            raise InvalidFilterError("a list needs an operator: use {'$in': [...]}", path)
+        return Cmp(key, Op.EQ, _check_scalar(value, path))
+    if not value:
+        raise InvalidFilterError("empty operator object", path)
+    parts: list[Filter] = []
+    for op, operand in value.items():
+        sub = f"{path}.{op}"
+        if op not in _FIELD_OPS:
+            raise InvalidFilterError(f"unknown operator {op!r}", sub)
+        if op in ("$in", "$nin"):
+            if not isinstance(operand, list):
+                raise InvalidFilterError(f"{op} needs a list", sub)
+            for i, v in enumerate(operand):
+                _check_scalar(v, f"{sub}[{i}]")
+            if not operand:
+                raise InvalidFilterError(f"{op} needs at least one value", sub)
+            parts.append(In(key, tuple(operand), negate=op == "$nin"))
+        elif op == "$exists":
+            if not isinstance(operand, bool):
+                raise InvalidFilterError("$exists needs true or false", sub)
+            parts.append(Exists(key) if operand else Not(Exists(key)))
+        else:
+            o = Op(op)
+            scalar = _check_scalar(operand, sub)
+            if o in RANGE_OPS and not _is_number(scalar):
+                raise InvalidFilterError(f"{op} needs a number, got {operand!r}", sub)
+            parts.append(Cmp(key, o, scalar))
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def as_filter(value: Filter | Mapping[str, Any] | None) -> Filter | None:
+    """Accept a :class:`Filter`, the dict syntax or ``None``."""
+    if value is None or isinstance(value, Filter):
+        return value
+    return parse_filter(value)
+
+
+def predicate(flt: Filter | None) -> Callable[[Mapping[str, Any]], bool]:
+    """A callable applying the reference semantics (matches everything for ``None``)."""
+    if flt is None:
+        return lambda _m: True
+    return flt.matches
+
+
+__all__ = [
+    "ALL_OPS",
+    "And",
+    "Cmp",
+    "Exists",
+    "F",
+    "Filter",
+    "In",
+    "Not",
+    "Op",
+    "Or",
+    "RANGE_OPS",
+    "Scalar",
+    "as_filter",
+    "parse_filter",
+    "predicate",
+]

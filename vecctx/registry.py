@@ -1,0 +1,118 @@
+"""Open a store from a URL. Adapters register under the entry-point group ``vecctx.adapters``.
+
+An entry point's name is the URL scheme it serves (``qdrant``, ``qdrant+local``, ``milvus``,
+``chroma+http``, ...) and its value is a factory ``(url: str) -> VectorStore``. Adapters
+are imported only when their scheme is opened, so ``import vecctx`` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from vecctx.errors import ConfigError
+from vecctx.store import AsyncVectorStore, VectorStore
+
+GROUP = "vecctx.adapters"
+ASYNC_GROUP = "vecctx.async_adapters"
+
+#: Which distribution provides which scheme, for the "please install" message.
+KNOWN_DISTRIBUTIONS = {
+    "qdrant": "vecctx-qdrant",
+    "qdrant+local": "vecctx-qdrant",
+    "qdrant+http": "vecctx-qdrant",
+    "qdrant+https": "vecctx-qdrant",
+    "qdrant+grpc": "vecctx-qdrant",
+    "milvus": "vecctx-milvus",
+    "milvus+https": "vecctx-milvus",
+    "chroma": "vecctx-chroma",
+    "chroma+http": "vecctx-chroma",
+    "chroma+https": "vecctx-chroma",
+    "weaviate": "vecctx-weaviate",
+    "weaviate+https": "vecctx-weaviate",
+}
+
+#: Default store when ``connect()`` gets no URL and ``VECCTX_STORE`` is unset.
+DEFAULT_DIR = Path(".vecctx") / "qdrant"
+
+Factory = Callable[[str], Any]
+_runtime: dict[str, Factory] = {}
+_runtime_async: dict[str, Factory] = {}
+
+
+def register(scheme: str, factory: Factory, *, asynchronous: bool = False) -> None:
+    """Register a factory for a URL scheme at run time (tests, custom adapters)."""
+    (_runtime_async if asynchronous else _runtime)[scheme.lower()] = factory
+
+
+def default_url() -> str:
+    env = os.environ.get("VECCTX_STORE")
+    if env:
+        return env
+    return "qdrant://" + str(DEFAULT_DIR.resolve())
+
+
+def scheme_of(url: str) -> str:
+    if "://" not in url:
+        raise ConfigError(
+            f"store URL {url!r} has no scheme: use e.g. memory://, qdrant:///path, "
+            "qdrant://host:6333, milvus:///file.db, chroma:///path"
+        )
+    return urlsplit(url).scheme.lower()
+
+
+def _factory(scheme: str, asynchronous: bool) -> Factory:
+    table = _runtime_async if asynchronous else _runtime
+    if scheme in table:
+        return table[scheme]
+    for ep in entry_points(group=ASYNC_GROUP if asynchronous else GROUP):
+        if ep.name.lower() == scheme:
+            try:
+                loaded: Factory = ep.load()
+            except ImportError as exc:
+                dist = KNOWN_DISTRIBUTIONS.get(scheme, "the adapter's dependencies")
+                raise ConfigError(
+                    f"the adapter for {scheme}:// failed to import ({exc}); reinstall {dist}"
+                ) from exc
+            return loaded
+    kind = "async adapter" if asynchronous else "adapter"
+    dist = KNOWN_DISTRIBUTIONS.get(scheme)
+    hint = f": pip install {dist}" if dist else ""
+    raise ConfigError(f"no {kind} is installed for {scheme}://{hint}")
+
+
+def connect(url: str | None = None) -> VectorStore:
+    """Open a store. Without a URL: ``$VECCTX_STORE``, else embedded Qdrant in ``./.vecctx/qdrant``."""
+    target = url or default_url()
+    scheme = scheme_of(target)
+    if scheme == "memory":
+        from vecctx.memory import MemoryStore
+
+        return MemoryStore()
+    store: VectorStore = _factory(scheme, False)(target)
+    return store
+
+
+def connect_async(url: str | None = None) -> AsyncVectorStore:
+    """Open a natively async store; raises ``ConfigError`` when the backend has none."""
+    target = url or default_url()
+    scheme = scheme_of(target)
+    if scheme == "memory":
+        from vecctx.memory import AsyncMemoryStore
+
+        return AsyncMemoryStore()
+    store: AsyncVectorStore = _factory(scheme, True)(target)
+    return store
+
+
+def available_schemes() -> list[str]:
+    names = {"memory", *_runtime}
+    names.update(ep.name for ep in entry_points(group=GROUP))
+    return sorted(names)
+
+
+__all__ = ["available_schemes", "connect", "connect_async", "default_url", "register"]

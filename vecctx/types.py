@@ -1,0 +1,231 @@
+"""Typed records, hits and collection specs shared by every backend."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray: TypeAlias = npt.NDArray[np.float32]
+VectorLike: TypeAlias = Sequence[float] | npt.NDArray[Any]
+MetadataValue: TypeAlias = Any
+Metadata: TypeAlias = Mapping[str, Any]
+
+
+class Metric(StrEnum):
+    """Distance of a collection's dense vectors."""
+
+    COSINE = "cosine"
+    DOT = "dot"
+    EUCLIDEAN = "euclidean"
+
+
+class ScoreKind(StrEnum):
+    """What ``Hit.score`` measures.
+
+    Dense scores are expressed in the metric's canonical unit on every backend: cosine
+    similarity, dot product, or Euclidean distance (not squared; lower is closer).
+    """
+
+    COSINE = "cosine"
+    DOT = "dot"
+    EUCLIDEAN = "euclidean"
+    SPARSE_DOT = "sparse_dot"
+    RRF = "rrf"
+    DBSF = "dbsf"
+    CONVEX = "convex"
+
+    @property
+    def is_fusion(self) -> bool:
+        return self in (ScoreKind.RRF, ScoreKind.DBSF, ScoreKind.CONVEX)
+
+
+class FieldType(StrEnum):
+    """Type of a metadata field declared filterable (a payload index where supported)."""
+
+    KEYWORD = "keyword"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOL = "bool"
+
+
+class IndexKind(StrEnum):
+    HNSW = "hnsw"
+    FLAT = "flat"
+    IVF = "ivf"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexParams:
+    """Dense index settings. Backends use what applies to them and ignore nothing silently:
+    an index kind a backend cannot build raises ``UnsupportedFeatureError``."""
+
+    kind: IndexKind = IndexKind.HNSW
+    m: int = 16
+    ef_construct: int = 128
+    nlist: int = 128
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    """A sparse vector: parallel lists of term ids and weights."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+    @classmethod
+    def from_dict(cls, weights: Mapping[int, float]) -> SparseVector:
+        items = sorted(weights.items())
+        return cls(tuple(int(i) for i, _ in items), tuple(float(v) for _, v in items))
+
+    def to_dict(self) -> dict[int, float]:
+        return dict(zip(self.indices, self.values, strict=True))
+
+    def dot(self, other: SparseVector) -> float:
+        mine = self.to_dict()
+        return float(sum(mine.get(i, 0.0) * v for i, v in zip(other.indices, other.values, strict=True)))
+
+
+@dataclass(slots=True)
+class Record:
+    """A stored item. ``id`` is the user's string id; adapters map it as the backend needs
+    and always return the user's id."""
+
+    id: str
+    vector: VectorLike
+    text: str | None = None
+    metadata: Metadata = field(default_factory=dict)
+    sparse: SparseVector | None = None
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result.
+
+    ``score`` is the raw score in the unit named by ``kind`` (see :class:`ScoreKind`);
+    ``relevance`` is in [0, 1], higher is better, and monotone with ``score`` for a given kind.
+    ``text``, ``metadata`` and ``vector`` are filled when requested.
+    """
+
+    id: str
+    score: float
+    relevance: float
+    kind: ScoreKind
+    text: str | None = None
+    metadata: Metadata | None = None
+    vector: FloatArray | None = None
+    sparse: SparseVector | None = None
+
+    @property
+    def is_fusion(self) -> bool:
+        return self.kind.is_fusion
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionSpec:
+    """What a collection holds. ``indexed_fields`` are the metadata keys (dotted paths)
+    that filters will use; backends with payload indexes build them."""
+
+    name: str
+    dimension: int
+    metric: Metric = Metric.COSINE
+    sparse: bool = False
+    indexed_fields: Mapping[str, FieldType] = field(default_factory=dict)
+    index: IndexParams = field(default_factory=IndexParams)
+
+    def __post_init__(self) -> None:
+        from vecctx.errors import ConfigError
+
+        if not self.name or not isinstance(self.name, str):
+            raise ConfigError("collection name must be a non-empty string")
+        if not self.name.replace("_", "").replace("-", "").isalnum() or not self.name[0].isalpha():
+            raise ConfigError(
+                f"collection name {self.name!r} must start with a letter and hold only "
+                "letters, digits, '_' and '-'"
+            )
+        if not isinstance(self.dimension, int) or isinstance(self.dimension, bool) or self.dimension <= 0:
+            raise ConfigError(f"dimension must be a positive int, got {self.dimension!r}")
+        object.__setattr__(self, "metric", Metric(self.metric))
+        object.__setattr__(
+            self,
+            "indexed_fields",
+            {str(k): FieldType(v) for k, v in dict(self.indexed_fields).items()},
+        )
+
+    def compatible_with(self, other: CollectionSpec) -> bool:
+        return (
+            self.name == other.name
+            and self.dimension == other.dimension
+            and self.metric == other.metric
+            and self.sparse == other.sparse
+        )
+
+
+def relevance_of(kind: ScoreKind, score: float, *, n_lists: int = 2, rrf_k: int = 60) -> float:
+    """Map a raw score to [0, 1], higher is better, monotone in ``score`` per kind."""
+    if kind is ScoreKind.COSINE:
+        r = (1.0 + score) / 2.0
+    elif kind is ScoreKind.DOT:
+        r = _logistic(score)
+    elif kind is ScoreKind.EUCLIDEAN:
+        r = 1.0 / (1.0 + max(score, 0.0))
+    elif kind is ScoreKind.SPARSE_DOT:
+        s = max(score, 0.0)
+        r = s / (1.0 + s)
+    elif kind is ScoreKind.RRF:
+        r = score * (rrf_k + 1) / n_lists
+    else:  # DBSF and CONVEX: sums of per-list scores normalised to [0, 1]
+        r = score / n_lists
+    return min(1.0, max(0.0, r))
+
+
+def _logistic(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def relevance_array(kind: ScoreKind, scores: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """Vectorised :func:`relevance_of` for dense kinds."""
+    s = np.asarray(scores, dtype=np.float64)
+    if kind is ScoreKind.COSINE:
+        r = (1.0 + s) / 2.0
+    elif kind is ScoreKind.DOT:
+        r = 0.5 * (1.0 + np.tanh(0.5 * s))
+    elif kind is ScoreKind.EUCLIDEAN:
+        r = 1.0 / (1.0 + np.maximum(s, 0.0))
+    elif kind is ScoreKind.SPARSE_DOT:
+        p = np.maximum(s, 0.0)
+        r = p / (1.0 + p)
+    else:
+        raise ValueError(f"relevance_array does not handle {kind}")
+    return np.clip(r, 0.0, 1.0)
+
+
+def score_kind(metric: Metric) -> ScoreKind:
+    return ScoreKind(metric.value)
+
+
+__all__ = [
+    "CollectionSpec",
+    "FieldType",
+    "FloatArray",
+    "Hit",
+    "IndexKind",
+    "IndexParams",
+    "Metadata",
+    "Metric",
+    "Record",
+    "ScoreKind",
+    "SparseVector",
+    "VectorLike",
+    "relevance_array",
+    "relevance_of",
+    "score_kind",
+]

@@ -1,0 +1,195 @@
+"""Boundary checks shared by every adapter: a bad batch raises before anything is written."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from vecctx.errors import DimensionMismatchError, InvalidInputError
+from vecctx.filters import Filter, as_filter
+from vecctx.store import FilterArg, SearchParams
+from vecctx.types import CollectionSpec, FloatArray, Record, SparseVector, VectorLike
+
+#: Largest metadata object accepted per record, in approximate serialised bytes.
+MAX_METADATA_BYTES = 64 * 1024
+#: Deepest nesting accepted in metadata.
+MAX_METADATA_DEPTH = 16
+#: Largest k accepted by ``search``.
+MAX_K = 10_000
+
+
+def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatArray:
+    """Check a whole batch and return its dense vectors as one float32 matrix (n, dim).
+
+    Raises :class:`InvalidInputError` (or :class:`DimensionMismatchError`) naming the first
+    offending record; nothing has been written when it does.
+    """
+    if isinstance(records, Record):
+        raise InvalidInputError("upsert takes a sequence of records, not a single record")
+    n = len(records)
+    if n == 0:
+        return np.zeros((0, spec.dimension), dtype=np.float32)
+    seen: set[str] = set()
+    for i, r in enumerate(records):
+        if not isinstance(r, Record):
+            raise InvalidInputError(f"item {i} is a {type(r).__name__}, not a Record")
+        rid = r.id
+        if not isinstance(rid, str) or not rid:
+            raise InvalidInputError(f"record {i}: id must be a non-empty string, got {rid!r}")
+        if rid in seen:
+            raise InvalidInputError(f"record {i}: id {rid!r} appears twice in the batch")
+        seen.add(rid)
+        if r.text is not None and not isinstance(r.text, str):
+            raise InvalidInputError(f"record {rid!r}: text must be a string or None")
+        if not isinstance(r.metadata, Mapping):
+            raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
+        size = _check_json(r.metadata, f"record {rid!r} metadata", 0)
+        if size > MAX_METADATA_BYTES:
+            raise InvalidInputError(
+                f"record {rid!r}: metadata is about {size} bytes, over the {MAX_METADATA_BYTES} limit"
+            )
+        if r.sparse is not None:
+            if not spec.sparse:
+                raise InvalidInputError(
+                    f"record {rid!r} has a sparse vector but collection {spec.name!r} "
+                    "was created without sparse=True"
+                )
+            validate_sparse(r.sparse, f"record {rid!r} sparse vector")
+    matrix = _stack(records, spec.dimension)
+    if not np.isfinite(matrix).all():
+        bad = int(np.nonzero(~np.isfinite(matrix).all(axis=1))[0][0])
+        raise InvalidInputError(f"record {records[bad].id!r}: vector holds NaN or infinite values")
+    return matrix
+
+
+def _stack(records: Sequence[Record], dim: int) -> FloatArray:
+    vecs = [r.vector for r in records]
+    for r, v in zip(records, vecs, strict=True):
+        shape = np.shape(v)
+        if len(shape) != 1:
+            raise InvalidInputError(f"record {r.id!r}: vector must be one-dimensional, got shape {shape}")
+        if shape[0] != dim:
+            raise DimensionMismatchError(dim, shape[0], f"record {r.id!r} vector")
+    try:
+        return np.asarray(vecs, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"vectors must hold numbers: {exc}") from exc
+
+
+def validate_vector(vector: VectorLike, dimension: int, where: str = "query vector") -> FloatArray:
+    try:
+        arr = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where} must hold numbers: {exc}") from exc
+    if arr.ndim != 1:
+        raise InvalidInputError(f"{where} must be one-dimensional, got shape {arr.shape}")
+    if arr.shape[0] != dimension:
+        raise DimensionMismatchError(dimension, arr.shape[0], where)
+    if not np.isfinite(arr).all():
+        raise InvalidInputError(f"{where} holds NaN or infinite values")
+    return arr
+
+
+def validate_sparse(sparse: SparseVector, where: str = "sparse vector") -> None:
+    if not isinstance(sparse, SparseVector):
+        raise InvalidInputError(f"{where} must be a SparseVector")
+    if len(sparse.indices) != len(sparse.values):
+        raise InvalidInputError(f"{where}: indices and values differ in length")
+    if len(set(sparse.indices)) != len(sparse.indices):
+        raise InvalidInputError(f"{where}: duplicate indices")
+    for i, v in zip(sparse.indices, sparse.values, strict=True):
+        if not isinstance(i, int) or isinstance(i, bool) or i < 0 or i >= 2**32:
+            raise InvalidInputError(f"{where}: index {i!r} is not an unsigned 32-bit int")
+        if not isinstance(v, int | float) or not math.isfinite(v):
+            raise InvalidInputError(f"{where}: value {v!r} is not a finite number")
+
+
+def validate_ids(ids: Sequence[str]) -> list[str]:
+    if isinstance(ids, str):
+        raise InvalidInputError("ids must be a sequence of strings, not one string")
+    out = list(ids)
+    for i in out:
+        if not isinstance(i, str) or not i:
+            raise InvalidInputError(f"id must be a non-empty string, got {i!r}")
+    return out
+
+
+def validate_k(k: int) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1 or k > MAX_K:
+        raise InvalidInputError(f"k must be an int in [1, {MAX_K}], got {k!r}")
+    return k
+
+
+def validate_search(
+    spec: CollectionSpec,
+    *,
+    vector: VectorLike | None,
+    sparse: SparseVector | None,
+    filter: FilterArg,
+    k: int,
+    params: SearchParams | None,
+) -> tuple[FloatArray | None, Filter | None, SearchParams]:
+    """Common checks for a search; returns the query as float32, the parsed filter and params."""
+    validate_k(k)
+    if vector is None and sparse is None:
+        raise InvalidInputError("search needs a dense vector, a sparse vector, or both")
+    q = validate_vector(vector, spec.dimension) if vector is not None else None
+    if sparse is not None:
+        if not spec.sparse:
+            raise InvalidInputError(f"collection {spec.name!r} has no sparse vectors")
+        validate_sparse(sparse, "sparse query")
+    p = params if params is not None else SearchParams()
+    if p.ef is not None and (not isinstance(p.ef, int) or p.ef < 1):
+        raise InvalidInputError(f"ef must be a positive int, got {p.ef!r}")
+    return q, as_filter(filter), p
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _check_json(value: Any, where: str, depth: int) -> int:
+    """Check that ``value`` is JSON data vecctx can store; return its approximate size."""
+    if depth > MAX_METADATA_DEPTH:
+        raise InvalidInputError(f"{where}: nested deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, bool) or value is None:
+        return 5
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise InvalidInputError(f"{where}: integer {value} does not fit in 64 bits")
+        return 20
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{where}: {value!r} is not a finite number")
+        return 24
+    if isinstance(value, Mapping):
+        size = 2
+        for key, item in value.items():
+            if not isinstance(key, str) or not key:
+                raise InvalidInputError(f"{where}: key {key!r} must be a non-empty string")
+            if "." in key or key.startswith("$"):
+                raise InvalidInputError(
+                    f"{where}: key {key!r} may not contain '.' or start with '$' "
+                    "(dots address nested objects in filters)"
+                )
+            size += len(key) + 4 + _check_json(item, f"{where}.{key}", depth + 1)
+        return size
+    if isinstance(value, list | tuple):
+        return 2 + sum(_check_json(v, f"{where}[]", depth + 1) for v in value)
+    raise InvalidInputError(f"{where}: {type(value).__name__} value {value!r} is not JSON data")
+
+
+__all__ = [
+    "MAX_K",
+    "MAX_METADATA_BYTES",
+    "validate_ids",
+    "validate_k",
+    "validate_records",
+    "validate_search",
+    "validate_sparse",
+    "validate_vector",
+]

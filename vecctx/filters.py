@@ -91,8 +91,7 @@ class Filter:
 
     def __bool__(self) -> bool:
         raise InvalidFilterError(
-            "a filter has no truth value: use & | ~ rather than and/or/not, "
-            "and parenthesise comparisons"
+            "a filter has no truth value: use & | ~ rather than and/or/not, and parenthesise comparisons"
         )
 
     # -- semantics -------------------------------------------------------------------
@@ -254,9 +253,7 @@ class In(Filter):
 
     def matches(self, metadata: Mapping[str, Any]) -> bool:
         found = _lookup(metadata, self.key)
-        hit = found is not _MISSING and any(
-            _equal(e, v) for e in _elements(found) for v in self.values
-        )
+        hit = found is not _MISSING and any(_equal(e, v) for e in _elements(found) for v in self.values)
         return hit != self.negate
 
     def to_dict(self) -> dict[str, Any]:

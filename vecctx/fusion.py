@@ -38,9 +38,7 @@ def dbsf(rankings: Sequence[Sequence[Hit]], *, k: int) -> list[Hit]:
     return _fused(scores, first, ScoreKind.DBSF, k, n_lists=len(rankings))
 
 
-def convex(
-    rankings: Sequence[Sequence[Hit]], *, weights: Sequence[float], k: int
-) -> list[Hit]:
+def convex(rankings: Sequence[Sequence[Hit]], *, weights: Sequence[float], k: int) -> list[Hit]:
     """Weighted sum of min-max normalised scores (missing from a list counts as 0)."""
     if len(weights) != len(rankings):
         raise ValueError("one weight per ranking")

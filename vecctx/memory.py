@@ -147,9 +147,7 @@ class MemoryStore(StoreBase):
         if new_rows:
             c.vectors = np.concatenate([c.vectors, matrix[new_rows]], axis=0)
 
-    def delete(
-        self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
-    ) -> None:
+    def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         c = self._coll(collection)
         flt = as_filter(filter)
         if ids is None and flt is None:
@@ -221,9 +219,7 @@ class MemoryStore(StoreBase):
             depth = p.prefetch_k or max(4 * k, 50)
             lists = [self._dense(c, q, mask, depth), self._sparse(c, sparse, mask, depth)]
             ranked = [self._hits(c, item, item[1], False, False) for item in lists]
-            fused = (
-                rrf(ranked, k=k, rrf_k=p.rrf_k) if fusion is Fusion.RRF else dbsf(ranked, k=k)
-            )
+            fused = rrf(ranked, k=k, rrf_k=p.rrf_k) if fusion is Fusion.RRF else dbsf(ranked, k=k)
             return [self._fill(c, h, with_payload, with_vectors) for h in fused]
         if q is not None:
             rows, kind = self._dense(c, q, mask, k)
@@ -317,7 +313,8 @@ class MemoryStore(StoreBase):
 
     @staticmethod
     def _vector(c: _Collection, row: int) -> FloatArray:
-        return c.vectors[row].copy()
+        vec: FloatArray = c.vectors[row].copy()
+        return vec
 
     def _record(self, c: _Collection, row: int, with_vectors: bool) -> Record:
         return Record(
@@ -332,7 +329,8 @@ class MemoryStore(StoreBase):
 def _normalise(m: FloatArray) -> FloatArray:
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (m / norms).astype(np.float32)
+    out: FloatArray = (m / norms).astype(np.float32)
+    return out
 
 
 def _top_k(
@@ -388,9 +386,7 @@ class AsyncMemoryStore:
     async def upsert(self, collection: str, records: Sequence[Record]) -> None:
         self.sync.upsert(collection, records)
 
-    async def get(
-        self, collection: str, ids: Sequence[str], *, with_vectors: bool = False
-    ) -> list[Record]:
+    async def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         return self.sync.get(collection, ids, with_vectors=with_vectors)
 
     async def delete(
@@ -426,9 +422,7 @@ class AsyncMemoryStore:
             with_vectors=with_vectors,
         )
 
-    async def search_batch(
-        self, collection: str, requests: Sequence[SearchRequest]
-    ) -> list[list[Hit]]:
+    async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         return self.sync.search_batch(collection, requests)
 
     async def scroll(

@@ -80,8 +80,8 @@ def _factory(scheme: str, asynchronous: bool) -> Factory:
                 ) from exc
             return loaded
     kind = "async adapter" if asynchronous else "adapter"
-    dist = KNOWN_DISTRIBUTIONS.get(scheme)
-    hint = f": pip install {dist}" if dist else ""
+    wanted = KNOWN_DISTRIBUTIONS.get(scheme)
+    hint = f": pip install {wanted}" if wanted else ""
     raise ConfigError(f"no {kind} is installed for {scheme}://{hint}")
 
 

@@ -140,9 +140,7 @@ class VectorStore(Protocol):
         """Records for the ids that exist, in the order asked."""
         ...
 
-    def delete(
-        self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
-    ) -> None:
+    def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         """Delete by ids, by filter, or both (records matching either)."""
 
     def count(self, collection: str, *, filter: FilterArg = None) -> int: ...
@@ -235,9 +233,7 @@ class AsyncVectorStore(Protocol):
         with_vectors: bool = False,
     ) -> list[Hit]: ...
 
-    async def search_batch(
-        self, collection: str, requests: Sequence[SearchRequest]
-    ) -> list[list[Hit]]: ...
+    async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
 
     def scroll(
         self,

@@ -1,0 +1,19 @@
+"""The reference store runs the conformance suite it defines."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from vecctx import AsyncMemoryStore, MemoryStore
+from vecctx.testing import ConformanceSuite
+
+
+class TestMemoryStore(ConformanceSuite):
+    @pytest.fixture
+    def store(self) -> Iterator[MemoryStore]:
+        with MemoryStore() as s:
+            yield s
+
+    @pytest.fixture
+    def async_store(self) -> AsyncMemoryStore:
+        return AsyncMemoryStore()

@@ -1,0 +1,30 @@
+"""Test kit for adapters: the conformance suite, filter cases and test data.
+
+Importing this module needs pytest (a dev dependency); ``import vecctx`` does not import it.
+"""
+
+from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
+from vecctx.testing.conformance import ConformanceSuite
+from vecctx.testing.data import (
+    FLAT_METADATA,
+    LIST_METADATA,
+    NESTED_METADATA,
+    lowrank,
+    lowrank_queries,
+    recall_at_k,
+    records_for,
+)
+
+__all__ = [
+    "FLAT_CASES",
+    "FLAT_METADATA",
+    "LIST_CASES",
+    "LIST_METADATA",
+    "NESTED_CASES",
+    "NESTED_METADATA",
+    "ConformanceSuite",
+    "lowrank",
+    "lowrank_queries",
+    "recall_at_k",
+    "records_for",
+]

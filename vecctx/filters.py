@@ -125,7 +125,7 @@ class Filter:
 def _precedence_error(other: object) -> NoReturn:
     raise InvalidFilterError(
         f"cannot combine {other!r} with a filter: Python binds & and | tighter than "
-        "comparisons, so write (F('year') >= 2020) & (...)"
+        "comparisons: put comparisons in parentheses, e.g. (F('year') >= 2020) & (...)"
     )
 
 

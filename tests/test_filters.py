@@ -1,0 +1,168 @@
+"""The filter language: builder, dict syntax, reference semantics, errors."""
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vecctx import F, InvalidFilterError, parse_filter
+from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
+
+
+def test_builder_and_dict_syntax_agree() -> None:
+    built = (F("year") >= 2020) & F("lang").in_(["en", "de"]) & ~F("draft").exists()
+    parsed = parse_filter(
+        {"year": {"$gte": 2020}, "lang": {"$in": ["en", "de"]}, "$not": {"draft": {"$exists": True}}}
+    )
+    assert built == parsed
+    assert built.ops() == {Op.AND, Op.GTE, Op.IN, Op.NOT, Op.EXISTS}
+    assert built.keys() == {"year", "lang", "draft"}
+
+
+def test_precedence_mistake_is_a_clear_error() -> None:
+    with pytest.raises(InvalidFilterError, match="parenthes"):
+        F("year") >= 2020 & F("lang").in_(["en"])  # type: ignore[operator]  # noqa: B015
+
+
+def test_filters_have_no_truth_value() -> None:
+    with pytest.raises(InvalidFilterError, match="truth value"):
+        bool(F("a") == 1)
+
+
+@pytest.mark.parametrize(
+    ("meta", "flt", "expected"),
+    [
+        ({}, F("a") == 1, False),
+        ({}, F("a") != 1, True),
+        ({"a": None}, F("a") != 1, True),
+        ({"a": None}, F("a").exists(), False),
+        ({"a": []}, F("a").exists(), False),
+        ({"a": [None]}, F("a").exists(), False),
+        ({"a": [1]}, F("a").exists(), True),
+        ({"a": 0}, F("a").exists(), True),
+        ({"a": 1}, F("a") == 1.0, True),
+        ({"a": 1.0}, F("a") == 1, True),
+        ({"a": True}, F("a") == 1, False),
+        ({"a": 1}, F("a") == True, False),  # noqa: E712
+        ({"a": "1"}, F("a") == 1, False),
+        ({"a": "1"}, F("a") != 1, True),
+        ({"a": "5"}, F("a") > 1, False),
+        ({"a": True}, F("a") > 0, False),
+        ({"a": [1, 5]}, F("a") > 4, True),
+        ({"a": [1, 5]}, F("a") == 5, True),
+        ({"a": [1, 5]}, F("a") != 5, False),
+        ({"a": ["x", "y"]}, F("a").in_(["y", "z"]), True),
+        ({"a": ["x", "y"]}, F("a").nin(["y", "z"]), False),
+        ({}, F("a").nin(["y"]), True),
+        ({"a": {"b": {"c": 3}}}, F("a.b.c") == 3, True),
+        ({"a": {"b": 3}}, F("a.b.c") == 3, False),
+        ({"a": [{"b": 3}]}, F("a.b") == 3, False),
+        ({"a": "x"}, F("a.b").exists(), False),
+        ({"a": 2}, F("a").between(2, 3), True),
+        ({"a": 3.5}, F("a").between(2, 3), False),
+    ],
+)
+def test_reference_semantics(meta: dict[str, Any], flt: Filter, expected: bool) -> None:
+    assert flt.matches(meta) is expected
+
+
+def test_ne_is_not_eq_and_nin_is_not_in() -> None:
+    for meta in [{}, {"a": 1}, {"a": 2}, {"a": [1, 2]}, {"a": None}, {"a": "1"}]:
+        assert (F("a") != 1).matches(meta) == (~(F("a") == 1)).matches(meta)
+        assert F("a").nin([1, 3]).matches(meta) == (~F("a").in_([1, 3])).matches(meta)
+
+
+@pytest.mark.parametrize(
+    ("spec", "path"),
+    [
+        ({"year": {"$bogus": 1}}, "$.year.$bogus"),
+        ({"$or": []}, "$.$or"),
+        ({"$or": [{"a": 1}, 5]}, "$.$or[1]"),
+        ({"year": {"$gt": "2020"}}, "$.year.$gt"),
+        ({"year": {"$in": "abc"}}, "$.year.$in"),
+        ({"year": {"$in": []}}, "$.year.$in"),
+        ({"year": {"$in": [1, {"x": 1}]}}, "$.year.$in[1]"),
+        ({"year": [1, 2]}, "$.year"),
+        ({"year": None}, "$.year"),
+        ({"$nor": [{"a": 1}]}, "$.$nor"),
+        ({"a..b": 1}, "$.a..b"),
+        ({"a": {"$exists": "yes"}}, "$.a.$exists"),
+        ({"a": {"$eq": float("nan")}}, "$.a.$eq"),
+        ({"$not": {}}, "$.$not"),
+    ],
+)
+def test_invalid_filters_name_the_path(spec: dict[str, Any], path: str) -> None:
+    with pytest.raises(InvalidFilterError) as info:
+        parse_filter(spec)
+    assert info.value.path == path
+
+
+def test_builder_validation() -> None:
+    with pytest.raises(InvalidFilterError):
+        F("a") < "b"  # type: ignore[operator]  # noqa: B015
+    with pytest.raises(InvalidFilterError):
+        F("a").in_("abc")
+    with pytest.raises(InvalidFilterError):
+        F("")
+    with pytest.raises(InvalidFilterError):
+        F("a") == None  # noqa: B015, E711
+
+
+def test_empty_and_none_mean_no_filter() -> None:
+    assert parse_filter(None) is None
+    assert parse_filter({}) is None
+    with pytest.raises(InvalidFilterError):
+        parse_filter([{"a": 1}])  # type: ignore[arg-type]
+
+
+def test_double_negation_and_flattening() -> None:
+    f = F("a") == 1
+    assert ~~f == f
+    g = (F("a") == 1) & (F("b") == 2) & (F("c") == 3)
+    assert isinstance(g, And) and len(g.children) == 3
+    h = (F("a") == 1) | (F("b") == 2) | (F("c") == 3)
+    assert isinstance(h, Or) and len(h.children) == 3
+
+
+_keys = st.sampled_from(["a", "b", "a.b", "c.d.e"])
+_scalars = st.one_of(
+    st.text(max_size=5), st.integers(-5, 5), st.floats(-5, 5, allow_nan=False), st.booleans()
+)
+_numbers = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
+_leaves = st.one_of(
+    st.builds(lambda k, v: Cmp(k, Op.EQ, v), _keys, _scalars),
+    st.builds(lambda k, v: Cmp(k, Op.NE, v), _keys, _scalars),
+    st.builds(
+        lambda k, op, v: Cmp(k, op, v), _keys, st.sampled_from([Op.LT, Op.LTE, Op.GT, Op.GTE]), _numbers
+    ),
+    st.builds(
+        lambda k, vs, n: In(k, tuple(vs), negate=n),
+        _keys,
+        st.lists(_scalars, min_size=1, max_size=3),
+        st.booleans(),
+    ),
+    st.builds(Exists, _keys),
+)
+_trees = st.recursive(
+    _leaves,
+    lambda kids: st.one_of(
+        st.builds(lambda cs: And(tuple(cs)), st.lists(kids, min_size=1, max_size=3)),
+        st.builds(lambda cs: Or(tuple(cs)), st.lists(kids, min_size=1, max_size=3)),
+        st.builds(Not, kids),
+    ),
+    max_leaves=8,
+)
+_meta = st.dictionaries(
+    st.sampled_from(["a", "b", "c"]),
+    st.one_of(_scalars, st.none(), st.lists(_scalars, max_size=3), st.fixed_dictionaries({"b": _scalars})),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trees, _meta)
+def test_dict_roundtrip_preserves_semantics(flt: Filter, meta: dict[str, Any]) -> None:
+    back = parse_filter(flt.to_dict())
+    assert back is not None
+    assert back.matches(meta) == flt.matches(meta)
+    assert (~flt).matches(meta) != flt.matches(meta)

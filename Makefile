@@ -1,0 +1,43 @@
+# vecctx development commands. `make demo` and `make test` work on a fresh machine:
+# each installs what it needs (into the current Python; use a venv if you prefer).
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+ADAPTERS := $(wildcard adapters/*/pyproject.toml)
+EDITABLES := -e '.[dev,models]' $(foreach p,$(ADAPTERS),-e $(dir $(p)))
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install demo test lint typecheck pytest docs fuzz bench clean
+
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+install:
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0
+	$(PIP) install -q --disable-pip-version-check $(EDITABLES)
+
+demo: install
+	$(PYTHON) -m vecctx demo
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+typecheck:
+	$(PYTHON) -m mypy
+	$(foreach p,$(ADAPTERS),$(PYTHON) -m mypy --strict $(dir $(p))src &&) true
+
+# pytest exits 5 when no test ran: that is a failure here.
+pytest:
+	$(PYTHON) -m pytest -q -p no:randomly --timeout=900 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
+
+test: install lint typecheck pytest
+
+fuzz: install
+	$(PYTHON) -m pytest -q -m fuzz --timeout=3600 tests/test_fuzz_differential.py
+
+bench: install
+	$(PYTHON) -m vecctx bench --profile quick --out bench-results
+
+clean:
+	rm -rf .vecctx bench-results site .mypy_cache .ruff_cache

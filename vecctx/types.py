@@ -39,6 +39,8 @@ class ScoreKind(StrEnum):
     RRF = "rrf"
     DBSF = "dbsf"
     CONVEX = "convex"
+    #: Set by rerankers; the score is already a relevance in [0, 1].
+    RERANK = "rerank"
 
     @property
     def is_fusion(self) -> bool:
@@ -177,6 +179,8 @@ def relevance_of(kind: ScoreKind, score: float, *, n_lists: int = 2, rrf_k: int 
     elif kind is ScoreKind.SPARSE_DOT:
         s = max(score, 0.0)
         r = s / (1.0 + s)
+    elif kind is ScoreKind.RERANK:  # rerankers emit scores already in [0, 1]
+        r = score
     elif kind is ScoreKind.RRF:
         r = score * (rrf_k + 1) / n_lists
     else:  # DBSF and CONVEX: sums of per-list scores normalised to [0, 1]

@@ -1,0 +1,84 @@
+"""Read BEIR-format directories: ``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vecctx.errors import ConfigError, InvalidInputError
+
+#: Where the shared data sets live; override with ``VECCTX_DATA``.
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def data_root() -> Path:
+    env = os.environ.get("VECCTX_DATA")
+    return Path(env) if env else DEFAULT_DATA_ROOT
+
+
+def dataset_dir(name: str = "scifact") -> Path:
+    """The directory of a named data set under :func:`data_root` (``VECCTX_DATA`` overrides)."""
+    path = data_root() / name
+    if not (path / "corpus.jsonl").is_file():
+        raise ConfigError(
+            f"data set {name!r} not found at {path}: set VECCTX_DATA to the directory holding {name}/"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class BeirData:
+    path: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    def judged_queries(self) -> dict[str, str]:
+        return {q: t for q, t in self.queries.items() if q in self.qrels}
+
+
+def load_queries(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                out[str(obj["_id"])] = str(obj["text"])
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise InvalidInputError(f"{path}:{n}: not a BEIR query line ({exc})") from exc
+    return out
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for n, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if n == 1 and parts[0] == "query-id":
+                continue
+            if len(parts) != 3:
+                raise InvalidInputError(f"{path}:{n}: expected 3 tab-separated columns")
+            try:
+                out.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+            except ValueError as exc:
+                raise InvalidInputError(f"{path}:{n}: score is not an int") from exc
+    return out
+
+
+def load_beir(path: Path | str, *, split: str = "test") -> BeirData:
+    """Queries and qrels of a BEIR directory (the corpus is read by the ingest loaders)."""
+    root = Path(path)
+    qrels_path = root / "qrels" / f"{split}.tsv"
+    for p in (root / "corpus.jsonl", root / "queries.jsonl", qrels_path):
+        if not p.is_file():
+            raise ConfigError(f"not a BEIR directory: {p} is missing")
+    return BeirData(root, load_queries(root / "queries.jsonl"), load_qrels(qrels_path))
+
+
+__all__ = ["BeirData", "data_root", "dataset_dir", "load_beir", "load_qrels", "load_queries"]

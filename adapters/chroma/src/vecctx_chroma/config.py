@@ -1,0 +1,155 @@
+"""URL parsing for the Chroma adapter.
+
+Forms::
+
+    chroma:///abs/path                     embedded PersistentClient on a directory
+    chroma+http://host[:port]              HttpClient (port 8000 by default)
+    chroma+https://host[:port]             HttpClient over TLS (port 443 by default)
+
+Query options (all optional): ``ef_search`` (HNSW beam width given to collections this
+store creates), ``tenant``, ``database``, and for HTTP ``token`` (else ``$CHROMA_TOKEN``)
+and ``token_header`` (``authorization``, sent as ``Bearer <token>``, the default; or
+``x-chroma-token``). The token never appears in ``repr`` or in error messages.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from vecctx.errors import ConfigError
+
+DEFAULT_TENANT = "default_tenant"
+DEFAULT_DATABASE = "default_database"
+TOKEN_ENV = "CHROMA_TOKEN"
+TOKEN_HEADERS = ("authorization", "x-chroma-token")
+
+_OPTIONS = {"ef_search", "tenant", "database", "token", "token_header"}
+
+
+@dataclass(frozen=True, slots=True)
+class ChromaConfig:
+    """Where and how to reach Chroma. ``token`` is kept out of ``repr``."""
+
+    mode: Literal["persistent", "http"]
+    path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    ssl: bool = False
+    tenant: str = DEFAULT_TENANT
+    database: str = DEFAULT_DATABASE
+    ef_search: int | None = None
+    token_header: str = "authorization"
+    token: str | None = field(default=None, repr=False)
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers carrying the token (empty without one)."""
+        if not self.token:
+            return {}
+        if self.token_header == "authorization":
+            return {"Authorization": f"Bearer {self.token}"}
+        return {"X-Chroma-Token": self.token}
+
+    def display_url(self) -> str:
+        """The URL without secrets, for messages."""
+        if self.mode == "persistent":
+            return f"chroma://{self.path}"
+        scheme = "chroma+https" if self.ssl else "chroma+http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+
+def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfig:
+    """Parse a ``chroma://``, ``chroma+http://`` or ``chroma+https://`` URL."""
+    env = dict(os.environ) if environ is None else environ
+    if not isinstance(url, str) or "://" not in url:
+        raise ConfigError("a Chroma URL looks like chroma:///abs/path or chroma+http://host:port")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("chroma", "chroma+http", "chroma+https"):
+        raise ConfigError(f"unsupported scheme {scheme!r} for the Chroma adapter")
+    if parts.fragment:
+        raise ConfigError("a Chroma URL takes no #fragment")
+    options = _options(parts.query)
+    ef_search = _positive_int(options.pop("ef_search", None), "ef_search")
+    tenant = options.pop("tenant", DEFAULT_TENANT)
+    database = options.pop("database", DEFAULT_DATABASE)
+    token_header = options.pop("token_header", "authorization").lower()
+    if token_header not in TOKEN_HEADERS:
+        raise ConfigError(f"token_header must be one of {', '.join(TOKEN_HEADERS)}")
+    token = options.pop("token", None)
+
+    if scheme == "chroma":
+        if token is not None:
+            raise ConfigError("token is an HTTP option; chroma:/// opens a local directory")
+        if parts.netloc:
+            raise ConfigError(
+                "chroma:// takes an absolute directory with an empty host, e.g. chroma:///data/chroma; "
+                "use chroma+http://host:port for a server"
+            )
+        path = unquote(parts.path)
+        if not path.startswith("/") or path == "/":
+            raise ConfigError("chroma:/// needs an absolute directory path, e.g. chroma:///data/chroma")
+        return ChromaConfig(
+            mode="persistent",
+            path=path.rstrip("/") or "/",
+            tenant=tenant,
+            database=database,
+            ef_search=ef_search,
+        )
+
+    ssl = scheme == "chroma+https"
+    if parts.username or parts.password:
+        raise ConfigError("put credentials in ?token= or $CHROMA_TOKEN, not in the URL's user part")
+    host = parts.hostname
+    if not host:
+        raise ConfigError(f"{scheme}:// needs a host, e.g. {scheme}://127.0.0.1:8000")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{scheme}:// has an invalid port") from None
+    if port is None:
+        port = 443 if ssl else 8000
+    if parts.path not in ("", "/"):
+        raise ConfigError(f"{scheme}:// takes no path; use ?tenant= and ?database= options")
+    if token is None:
+        token = env.get(TOKEN_ENV) or None
+    return ChromaConfig(
+        mode="http",
+        host=host,
+        port=port,
+        ssl=ssl,
+        tenant=tenant,
+        database=database,
+        ef_search=ef_search,
+        token_header=token_header,
+        token=token,
+    )
+
+
+def _options(query: str) -> dict[str, str]:
+    parsed = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+    out: dict[str, str] = {}
+    for key, values in parsed.items():
+        if key not in _OPTIONS:
+            raise ConfigError(f"unknown Chroma URL option {key!r}; known: {', '.join(sorted(_OPTIONS))}")
+        if len(values) != 1:
+            raise ConfigError(f"URL option {key!r} is given more than once")
+        out[key] = values[0]
+    return out
+
+
+def _positive_int(raw: str | None, name: str) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"URL option {name} must be a positive integer") from None
+    if value < 1:
+        raise ConfigError(f"URL option {name} must be a positive integer")
+    return value
+
+
+__all__ = ["DEFAULT_DATABASE", "DEFAULT_TENANT", "ChromaConfig", "parse_url"]

@@ -1,0 +1,146 @@
+"""The embedder contract and the tokenizers chunking relies on.
+
+An :class:`Embedder` turns texts into dense vectors. Besides the two embedding calls it
+declares what the rest of the pipeline needs to know about the model: its dimension, its
+input limit in tokens (special tokens included), whether its vectors are unit-normalised,
+the prefixes e5-like models expect, a ``name`` used as a cache key, and its tokenizer so a
+chunker can split text into pieces the model will not truncate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from vecctx.types import FloatArray
+
+
+@runtime_checkable
+class TextTokenizer(Protocol):
+    """Counts a model's tokens and locates them in the text (for chunking).
+
+    ``spans`` returns the ``(start, end)`` character offsets of each token of ``text``,
+    without special tokens. ``special_tokens`` is how many tokens the model adds to every
+    input (``[CLS]`` and ``[SEP]`` for BERT: 2).
+    """
+
+    @property
+    def special_tokens(self) -> int: ...
+
+    def count(self, text: str) -> int: ...
+
+    def spans(self, text: str) -> list[tuple[int, int]]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """The embedder contract.
+
+    ``embed_documents`` applies ``passage_prefix`` and ``embed_query`` applies
+    ``query_prefix`` (both empty for symmetric models such as MiniLM; ``"passage: "`` and
+    ``"query: "`` for e5). Results are float32, one row per text.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_input_tokens(self) -> int: ...
+
+    @property
+    def normalized(self) -> bool: ...
+
+    @property
+    def query_prefix(self) -> str: ...
+
+    @property
+    def passage_prefix(self) -> str: ...
+
+    @property
+    def tokenizer(self) -> TextTokenizer: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> FloatArray: ...
+
+    def embed_query(self, text: str) -> FloatArray: ...
+
+
+class HFTokenizer:
+    """A Hugging Face ``tokenizers.Tokenizer`` (e.g. loaded from a model's ``tokenizer.json``)
+    with truncation and padding switched off, so long texts are counted in full."""
+
+    def __init__(self, tokenizer: object) -> None:
+        tok = tokenizer
+        tok.no_truncation()  # type: ignore[attr-defined]
+        tok.no_padding()  # type: ignore[attr-defined]
+        self._tok = tok
+        self._special = len(tok.encode("", add_special_tokens=True).ids)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_file(cls, path: str) -> HFTokenizer:
+        from vecctx.embedders.offline import require
+
+        tokenizers = require("tokenizers", "tokenizers")
+        return cls(tokenizers.Tokenizer.from_file(str(path)))
+
+    @property
+    def special_tokens(self) -> int:
+        return self._special
+
+    def count(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False).ids)  # type: ignore[attr-defined]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        enc = self._tok.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+        out: list[tuple[int, int]] = []
+        for start, end in enc.offsets:
+            # word pieces of one word share offsets only when a char maps to several tokens
+            out.append((int(start), int(end)))
+        return out
+
+
+_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+class RegexTokenizer:
+    """Words and single punctuation marks: a model-free approximation for embedders whose
+    tokenizer is unknown (HTTP APIs) and for the hashing embedder. It over-counts relative
+    to BPE tokenizers on ordinary prose, which keeps chunks within a BPE model's limit."""
+
+    def __init__(self, *, special_tokens: int = 0) -> None:
+        self._special = special_tokens
+
+    @property
+    def special_tokens(self) -> int:
+        return self._special
+
+    def count(self, text: str) -> int:
+        return sum(1 for _ in _WORD.finditer(text))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def as_matrix(rows: Sequence[Sequence[float]] | FloatArray, dimension: int | None = None) -> FloatArray:
+    """Rows as a contiguous float32 matrix ``(n, dimension)``."""
+    arr = np.ascontiguousarray(np.asarray(rows, dtype=np.float32))
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, dimension or 0)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-d array of embeddings, got shape {arr.shape}")
+    return arr
+
+
+def normalize_rows(m: FloatArray) -> FloatArray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out: FloatArray = (m / norms).astype(np.float32)
+    return out
+
+
+__all__ = ["Embedder", "HFTokenizer", "RegexTokenizer", "TextTokenizer", "as_matrix", "normalize_rows"]

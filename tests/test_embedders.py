@@ -71,7 +71,9 @@ def test_minilm_offline(minilm: SentenceTransformerEmbedder) -> None:
 
 
 def test_prefixes_are_applied(minilm: SentenceTransformerEmbedder) -> None:
-    e5like = SentenceTransformerEmbedder(query_prefix="query: ", passage_prefix="passage: ", name="minilm-prefixed")
+    e5like = SentenceTransformerEmbedder(
+        query_prefix="query: ", passage_prefix="passage: ", name="minilm-prefixed"
+    )
     e5like._model = minilm._load()  # share the loaded weights
     np.testing.assert_allclose(e5like.embed_query("bread"), minilm.embed_query("query: bread"), atol=1e-5)
     np.testing.assert_allclose(
@@ -121,12 +123,16 @@ class _Server:
         self.auth.append(request.headers.get("Authorization"))
         if self.fail:
             status = self.fail.pop(0)
-            return Response(json.dumps({"error": {"message": "nope"}}), status=status, headers={"Retry-After": "0"})
+            return Response(
+                json.dumps({"error": {"message": "nope"}}), status=status, headers={"Retry-After": "0"}
+            )
         inputs = body["input"]
         vecs = self.model.embed_documents(inputs)
         data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vecs)]
         data.reverse()  # servers may answer out of order; the client sorts by index
-        return Response(json.dumps({"object": "list", "data": data, "model": body["model"]}), mimetype="application/json")
+        return Response(
+            json.dumps({"object": "list", "data": data, "model": body["model"]}), mimetype="application/json"
+        )
 
 
 @pytest.fixture()
@@ -141,7 +147,10 @@ def test_openai_http_serves_real_vectors(
 ) -> None:
     monkeypatch.setenv("VECCTX_TEST_KEY", "sk-test")
     emb = OpenAIHTTPEmbedder(
-        base_url=httpserver.url_for("/v1"), model="all-MiniLM-L6-v2", batch_size=3, api_key_env="VECCTX_TEST_KEY"
+        base_url=httpserver.url_for("/v1"),
+        model="all-MiniLM-L6-v2",
+        batch_size=3,
+        api_key_env="VECCTX_TEST_KEY",
     )
     assert isinstance(emb, Embedder)
     assert emb.dimension == 384  # probed with one request
@@ -156,7 +165,12 @@ def test_openai_http_serves_real_vectors(
 def test_openai_http_retries_429_and_5xx(httpserver: Any, served: _Server) -> None:
     sleeps: list[float] = []
     emb = OpenAIHTTPEmbedder(
-        base_url=httpserver.url_for("/v1"), model="m", dimension=384, max_retries=3, sleep=sleeps.append, api_key=""
+        base_url=httpserver.url_for("/v1"),
+        model="m",
+        dimension=384,
+        max_retries=3,
+        sleep=sleeps.append,
+        api_key="",
     )
     served.fail = [429, 503]
     assert emb.embed_documents(["x"]).shape == (1, 384)
@@ -174,7 +188,12 @@ def test_openai_http_retries_429_and_5xx(httpserver: Any, served: _Server) -> No
 def test_openai_http_backoff_grows_and_connection_errors_are_transient() -> None:
     sleeps: list[float] = []
     emb = OpenAIHTTPEmbedder(
-        base_url="http://127.0.0.1:9/v1", model="m", dimension=4, max_retries=3, backoff=0.1, sleep=sleeps.append
+        base_url="http://127.0.0.1:9/v1",
+        model="m",
+        dimension=4,
+        max_retries=3,
+        backoff=0.1,
+        sleep=sleeps.append,
     )
     with pytest.raises(TransientBackendError, match="connection failed"):
         emb.embed_query("x")

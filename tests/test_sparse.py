@@ -57,7 +57,9 @@ def test_matches_bm25s_scores() -> None:
     enc = BM25Encoder().fit(CORPUS)
     stem = Stemmer.Stemmer("english")
     retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-    retriever.index(bm25s.tokenize(CORPUS, stopwords="en", stemmer=stem, show_progress=False), show_progress=False)
+    retriever.index(
+        bm25s.tokenize(CORPUS, stopwords="en", stemmer=stem, show_progress=False), show_progress=False
+    )
     for q in ["quick fox", "lazy dogs jumping"]:
         expected = retriever.get_scores(bm25s.tokenize(q, stopwords="en", stemmer=stem, return_ids=False)[0])
         got = [enc.encode_query(q).dot(d) for d in enc.encode_documents(CORPUS)]
@@ -147,7 +149,9 @@ def test_scifact_ndcg_via_memory_store_sparse_search() -> None:
     store = MemoryStore()
     store.create_collection(CollectionSpec("scifact", dimension=1, sparse=True))
     vectors = enc.encode_documents([d.text for d in docs])
-    store.upsert("scifact", [Record(id=d.id, vector=[1.0], sparse=v) for d, v in zip(docs, vectors, strict=True)])
+    store.upsert(
+        "scifact", [Record(id=d.id, vector=[1.0], sparse=v) for d, v in zip(docs, vectors, strict=True)]
+    )
     scores = [
         _ndcg([h.id for h in store.search("scifact", sparse=enc.encode_query(queries[q]), k=10)], rel)
         for q, rel in qrels.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -97,13 +98,13 @@ def test_overlap_repeats_whole_trailing_sentences() -> None:
     text = " ".join(f"Short sentence {i}." for i in range(20))  # 4 tokens each
     ch = Chunker(tok, max_tokens=20, overlap=8)
     chunks = _check(Document("d", text), ch)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end  # they overlap
         assert a.text.endswith(text[b.start : a.end])
         assert tok.count(text[b.start : a.end]) <= 8
     no_overlap = Chunker(tok, max_tokens=20, overlap=0).split(Document("d", text))
     assert len(no_overlap) < len(chunks)
-    assert all(x.end <= y.start for x, y in zip(no_overlap, no_overlap[1:], strict=False))
+    assert all(x.end <= y.start for x, y in itertools.pairwise(no_overlap))
 
 
 def test_long_sentence_is_cut_with_token_overlap() -> None:

@@ -103,7 +103,7 @@ def test_fastembed_onnx_matches_torch(minilm: SentenceTransformerEmbedder, tmp_p
     cos = np.sum(got * want, axis=1)
     assert cos.min() > 0.9999
     assert fe.tokenizer.count("Hello world") == 2
-    with pytest.raises(ConfigError, match="model.onnx"):
+    with pytest.raises(ConfigError, match=r"model\.onnx"):
         FastEmbedEmbedder(model_dir=tmp_path_factory.mktemp("empty"))
 
 

@@ -1,0 +1,136 @@
+"""A subprocess ingest killed with SIGKILL halfway, then rerun, ends with exactly the records
+of a clean run (fresh load, and an update that replaces documents)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import vecctx
+from vecctx.loaders import data_root
+
+SCRIPT = r"""
+import json, os, sys, time
+import vecctx
+from vecctx.chunking import Document
+from vecctx.embedders import HashingEmbedder
+from vecctx.ingest import Ingestor
+from vecctx.loaders import load_beir
+from vecctx.sparse import BM25Encoder
+
+db, stats, cache, n, changed, delay = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+docs = list(load_beir(os.path.join(os.environ["VECCTX_DATA"], "scifact"), limit=n))
+# the "update" corpus: the first `changed` documents get a new opening sentence, the last 10 vanish
+if changed:
+    docs = [Document(d.id, "Revised. " + d.text, dict(d.metadata)) if i < changed else d for i, d in enumerate(docs)][:-10]
+
+def on_batch(done):
+    print(f"batch {done.batch}/{done.batches}", flush=True)
+    time.sleep(delay)
+
+store = vecctx.connect("qdrant://" + db)
+ing = Ingestor(store, "docs", embedder=HashingEmbedder(dimension=48, max_input_tokens=96), sparse=BM25Encoder(),
+               sparse_path=stats, cache=cache, batch_size=16, progress=False, on_batch=on_batch)
+report = ing.ingest(docs, sync=True)
+store.close()
+print("done", report.written, report.deleted, flush=True)
+"""
+
+N_DOCS = 120
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["VECCTX_DATA"] = str(data_root())
+    return env
+
+
+def _run(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, delay: float = 0.0) -> str:
+    args = [sys.executable, str(script), str(db), str(stats), str(cache), str(N_DOCS), str(changed), str(delay)]
+    out = subprocess.run(args, capture_output=True, text=True, env=_env(), timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def _kill_halfway(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, after: int) -> None:
+    args = [sys.executable, str(script), str(db), str(stats), str(cache), str(N_DOCS), str(changed), "0.3"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, f"ingest ended early: {proc.stderr.read() if proc.stderr else ''}"
+            if line.startswith(f"batch {after}/"):
+                total = int(line.split("/")[1])
+                assert total > after + 2, "the corpus is too small to be killed halfway"
+                break
+        os.kill(proc.pid, signal.SIGKILL)  # no cleanup, no flush, no close
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _snapshot(db: Path) -> dict[str, Any]:
+    store = vecctx.connect(f"qdrant://{db}")
+    try:
+        return {r.id: r for r in store.scroll("docs", with_vectors=True)}
+    finally:
+        store.close()
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a.keys() == b.keys()
+    for k, ra in a.items():
+        rb = b[k]
+        assert (ra.text, dict(ra.metadata)) == (rb.text, dict(rb.metadata))
+        np.testing.assert_allclose(ra.vector, rb.vector, rtol=1e-6, atol=1e-7)
+        assert ra.sparse is not None and rb.sparse is not None
+        assert ra.sparse.indices == rb.sparse.indices
+        np.testing.assert_allclose(ra.sparse.values, rb.sparse.values, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scenario", ["fresh", "update"])
+def test_sigkill_then_rerun_equals_clean_run(tmp_path: Path, scenario: str) -> None:
+    pytest.importorskip("vecctx_qdrant")
+    script = tmp_path / "ingest_job.py"
+    script.write_text(SCRIPT)
+    changed = 25 if scenario == "update" else 0
+    cache = tmp_path / "cache"
+
+    # the reference: a clean, uninterrupted run
+    clean_db, clean_stats = tmp_path / "clean", tmp_path / "clean.bm25.json"
+    if scenario == "update":
+        _run(script, clean_db, clean_stats, cache, changed=0)
+    _run(script, clean_db, clean_stats, cache, changed=changed)
+
+    # the victim: killed with SIGKILL after its third batch is written, then rerun
+    db, stats = tmp_path / "crash", tmp_path / "crash.bm25.json"
+    if scenario == "update":
+        _run(script, db, stats, cache, changed=0)
+        before = len(_snapshot(db))
+    _kill_halfway(script, db, stats, cache, changed=changed, after=3)
+    partial = _snapshot(db)
+    expected = _snapshot(clean_db)
+    if scenario == "fresh":
+        assert 0 < len(partial) < len(expected)
+    else:
+        assert partial.keys() != expected.keys() and len(partial) >= before - 10
+    out = _run(script, db, stats, cache, changed=changed)
+    assert out.strip().splitlines()[-1].startswith("done")
+    _same(_snapshot(db), expected)
+    assert json.loads(stats.read_text()) == json.loads(clean_stats.read_text())
+    # and a further run is a no-op
+    assert _run(script, db, stats, cache, changed=changed).strip().splitlines()[-1] == "done 0 0"

@@ -1,0 +1,238 @@
+"""What the Edge and the client code paths share: ids, payloads, specs, hits, capabilities."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.store import Fusion
+from vecctx.types import (
+    CollectionSpec,
+    FieldType,
+    Hit,
+    IndexKind,
+    IndexParams,
+    Metric,
+    Record,
+    ScoreKind,
+    SparseVector,
+    relevance_of,
+    score_kind,
+)
+
+#: Fixed namespace of the point ids: a user id ``s`` is stored as ``uuid5(NAMESPACE, s)``.
+NAMESPACE = uuid.UUID("6f1d3c1e-6a57-5b4e-9a43-2f0c7e1b5d88")
+_NS_BYTES = NAMESPACE.bytes
+_sha1 = hashlib.sha1
+
+DENSE = "dense"
+SPARSE = "sparse"
+ID_KEY = "id"
+TEXT_KEY = "text"
+META_KEY = "meta"
+SPEC_FORMAT = 1
+
+
+def point_id(user_id: str) -> str:
+    """The stable Qdrant point id (a UUIDv5 string) of a user's string id.
+
+    Equal to ``str(uuid.uuid5(NAMESPACE, user_id))``, computed without building UUID objects."""
+    b = bytearray(_sha1(_NS_BYTES + user_id.encode("utf-8", "surrogatepass")).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def point_ids(user_ids: Iterable[str]) -> list[str]:
+    return [point_id(i) for i in user_ids]
+
+
+def payload_of(r: Record) -> dict[str, Any]:
+    """The stored payload: the user's id and text beside (never inside) their metadata."""
+    if r.text is None:
+        return {ID_KEY: r.id, META_KEY: r.metadata}
+    return {ID_KEY: r.id, TEXT_KEY: r.text, META_KEY: r.metadata}
+
+
+# -- specs ------------------------------------------------------------------------------------
+
+
+def spec_to_json(spec: CollectionSpec, *, idf: bool) -> dict[str, Any]:
+    return {
+        "format": SPEC_FORMAT,
+        "name": spec.name,
+        "dimension": spec.dimension,
+        "metric": spec.metric.value,
+        "sparse": spec.sparse,
+        "sparse_idf": idf,
+        "indexed_fields": {k: v.value for k, v in spec.indexed_fields.items()},
+        "index": {
+            "kind": spec.index.kind.value,
+            "m": spec.index.m,
+            "ef_construct": spec.index.ef_construct,
+            "nlist": spec.index.nlist,
+        },
+    }
+
+
+def spec_from_json(data: Mapping[str, Any]) -> tuple[CollectionSpec, bool]:
+    """The spec and whether the sparse vector uses Qdrant's IDF modifier."""
+    try:
+        if int(data.get("format", 0)) > SPEC_FORMAT:
+            raise ConfigError(f"collection spec format {data['format']} is newer than this adapter")
+        idx = data.get("index") or {}
+        spec = CollectionSpec(
+            name=str(data["name"]),
+            dimension=int(data["dimension"]),
+            metric=Metric(data["metric"]),
+            sparse=bool(data["sparse"]),
+            indexed_fields={str(k): FieldType(v) for k, v in dict(data.get("indexed_fields") or {}).items()},
+            index=IndexParams(
+                kind=IndexKind(idx.get("kind", "hnsw")),
+                m=int(idx.get("m", 16)),
+                ef_construct=int(idx.get("ef_construct", 128)),
+                nlist=int(idx.get("nlist", 128)),
+            ),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"stored collection spec is unreadable: {exc}") from exc
+    return spec, bool(data.get("sparse_idf", False))
+
+
+def dump_spec(spec: CollectionSpec, *, idf: bool) -> str:
+    return json.dumps(spec_to_json(spec, idf=idf), indent=2, sort_keys=True)
+
+
+# -- searches ---------------------------------------------------------------------------------
+
+
+def result_kind(spec: CollectionSpec, dense: bool, sparse: bool, fusion: Fusion) -> ScoreKind:
+    if dense and sparse:
+        return ScoreKind.RRF if fusion is Fusion.RRF else ScoreKind.DBSF
+    if sparse:
+        return ScoreKind.SPARSE_DOT
+    return score_kind(spec.metric)
+
+
+def prefetch_depth(k: int, prefetch_k: int | None) -> int:
+    return prefetch_k if prefetch_k is not None else max(4 * k, 50)
+
+
+def check_index_kind(spec: CollectionSpec) -> None:
+    from vecctx.errors import UnsupportedFeatureError
+
+    if spec.index.kind is IndexKind.IVF:
+        raise UnsupportedFeatureError("Qdrant has no IVF index: use IndexKind.HNSW or IndexKind.FLAT")
+
+
+def _relevance_fn(kind: ScoreKind, rrf_k: int) -> Any:
+    if kind is ScoreKind.COSINE:
+        return lambda s: min(1.0, max(0.0, (1.0 + s) * 0.5))
+    if kind is ScoreKind.EUCLIDEAN:
+        return lambda s: 1.0 / (1.0 + s) if s > 0.0 else 1.0
+    if kind is ScoreKind.RRF:
+        return lambda s: relevance_of(kind, s, n_lists=2, rrf_k=rrf_k)
+    if kind is ScoreKind.DBSF:
+        return lambda s: relevance_of(kind, s, n_lists=2)
+    return lambda s: relevance_of(kind, s)
+
+
+_REL = {kind: _relevance_fn(kind, 60) for kind in ScoreKind}
+
+
+def to_hits(
+    points: Sequence[Any],
+    kind: ScoreKind,
+    *,
+    with_payload: bool,
+    with_vectors: bool,
+    rrf_k: int = 60,
+) -> list[Hit]:
+    """Hits from Qdrant scored points (Edge's or qdrant-client's: both have ``score``,
+    ``payload`` and ``vector``)."""
+    rel = _REL[kind] if kind is not ScoreKind.RRF or rrf_k == 60 else _relevance_fn(kind, rrf_k)
+    out: list[Hit] = []
+    append = out.append
+    if with_payload and not with_vectors:
+        for p in points:
+            pl = p.payload
+            s = p.score
+            append(Hit(pl[ID_KEY], s, rel(s), kind, pl.get(TEXT_KEY), pl.get(META_KEY, {})))
+        return out
+    for p in points:
+        pl = p.payload
+        s = p.score
+        h = Hit(pl[ID_KEY], s, rel(s), kind)
+        if with_payload:
+            h.text = pl.get(TEXT_KEY)
+            h.metadata = pl.get(META_KEY, {})
+        if with_vectors:
+            h.vector, h.sparse = vectors_of(p.vector)
+        append(h)
+    return out
+
+
+def vectors_of(vec: Any) -> tuple[Any, SparseVector | None]:
+    """(dense float32 array or None, sparse vector or None) from a point's named vectors."""
+    if not vec:
+        return None, None
+    dense = vec.get(DENSE)
+    sp = vec.get(SPARSE)
+    d = np.asarray(dense, dtype=np.float32) if dense is not None else None
+    s = SparseVector(tuple(sp.indices), tuple(float(x) for x in sp.values)) if sp is not None else None
+    return d, s
+
+
+def to_record(p: Any, *, with_vectors: bool) -> Record:
+    pl = p.payload or {}
+    dense, sp = vectors_of(p.vector)
+    return Record(
+        id=pl[ID_KEY],
+        vector=dense if with_vectors and dense is not None else np.zeros(0, dtype=np.float32),
+        text=pl.get(TEXT_KEY),
+        metadata=pl.get(META_KEY, {}),
+        sparse=sp,
+    )
+
+
+def order_records(records: Iterable[Record], ids: Sequence[str]) -> list[Record]:
+    by_id = {r.id: r for r in records}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def unique(ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def check_batch_ids(ids: Sequence[str]) -> None:
+    if not ids:
+        raise InvalidInputError("ids must not be empty")
+
+
+__all__ = [
+    "DENSE",
+    "ID_KEY",
+    "META_KEY",
+    "NAMESPACE",
+    "SPARSE",
+    "TEXT_KEY",
+    "dump_spec",
+    "order_records",
+    "payload_of",
+    "point_id",
+    "point_ids",
+    "prefetch_depth",
+    "result_kind",
+    "spec_from_json",
+    "spec_to_json",
+    "to_hits",
+    "to_record",
+    "vectors_of",
+]

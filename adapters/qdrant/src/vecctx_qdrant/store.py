@@ -1,0 +1,571 @@
+"""The embedded default: Qdrant Edge (the Rust engine, in-process) in a directory.
+
+Layout of a store directory::
+
+    <root>/.vecctx.lock            one writer per directory (flock), else StoreLockedError
+    <root>/<collection>/spec.json  the CollectionSpec (written last: its presence = exists)
+    <root>/<collection>/shard/     the EdgeShard (WAL + segments)
+
+Indexing: Edge builds no HNSW graph by itself (search is exact until then). ``optimize()``
+builds it; ``upsert`` also runs it once ``auto_optimize`` points (default 50,000) wait
+unindexed *and* at least as many as were indexed at the previous build, so repeated bulk loads
+cost amortised O(n log n) and small collections (and the 20k-point benchmarks) never pay a build
+inside ``upsert``. ``?auto_optimize=0`` turns this off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from vecctx.base import StoreBase, check_compatible
+from vecctx.errors import (
+    BackendError,
+    CollectionNotFoundError,
+    ConfigError,
+    InvalidInputError,
+    StoreLockedError,
+    VecctxError,
+)
+from vecctx.filters import Filter, as_filter
+from vecctx.store import (
+    Capabilities,
+    FilterArg,
+    Fusion,
+    HybridSupport,
+    SearchParams,
+    SearchRequest,
+)
+from vecctx.types import (
+    CollectionSpec,
+    FieldType,
+    FloatArray,
+    Hit,
+    IndexKind,
+    Metric,
+    Record,
+    ScoreKind,
+    SparseVector,
+    VectorLike,
+)
+from vecctx.validation import validate_ids, validate_records, validate_search
+from vecctx_qdrant._common import (
+    DENSE,
+    ID_KEY,
+    SPARSE,
+    check_index_kind,
+    dump_spec,
+    order_records,
+    payload_of,
+    point_id,
+    prefetch_depth,
+    result_kind,
+    spec_from_json,
+    to_hits,
+    to_record,
+)
+from vecctx_qdrant.config import EdgeOptions
+from vecctx_qdrant.filters import FilterCompiler, edge_compiler, payload_path
+
+EDGE_CAPABILITIES = Capabilities(
+    name="qdrant-edge",
+    sparse=True,
+    hybrid=HybridSupport.NATIVE,
+    fusions=frozenset(Fusion),
+    exact_search=True,
+    approximate=True,
+    async_native=False,
+    max_batch=None,
+    persistent=True,
+)
+
+LOCK_FILE = ".vecctx.lock"
+SPEC_FILE = "spec.json"
+SHARD_DIR = "shard"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+class _Lock:
+    """An exclusive, non-blocking lock on ``<root>/.vecctx.lock`` (per open file, so a second
+    store in the same process is refused too)."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK_FILE
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: Edge's own WAL lock still applies
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise StoreLockedError(str(root), f"{LOCK_FILE} is held: {exc.strerror}") from exc
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+class _Collection:
+    """Per-collection state, precomputed once so the hot path only builds the request."""
+
+    __slots__ = (
+        "dir",
+        "flat",
+        "idf",
+        "indexed",
+        "kind",
+        "params",
+        "pending",
+        "shard",
+        "spec",
+        "with_vector_get",
+    )
+
+    def __init__(self, spec: CollectionSpec, shard: Any, path: Path, idf: bool, points: int) -> None:
+        self.spec = spec
+        self.shard = shard
+        self.dir = path
+        self.idf = idf
+        self.kind = result_kind(spec, True, False, Fusion.RRF)
+        self.flat = spec.index.kind is IndexKind.FLAT
+        self.pending = 0
+        self.indexed = points
+        self.params: dict[tuple[int | None, bool], Any] = {}
+        self.with_vector_get: Any = [SPARSE] if spec.sparse else False
+
+
+class QdrantEdgeStore(StoreBase):
+    """vecctx store on embedded Qdrant Edge. Open it with ``vecctx.connect("qdrant:///path")``."""
+
+    def __init__(self, options: EdgeOptions) -> None:
+        import qdrant_edge
+
+        self._qe: ModuleType = qdrant_edge
+        self.options = options
+        self.root = options.path
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the store directory {str(self.root)!r}: {exc}") from exc
+        self._lock = _Lock(self.root)
+        self._colls: dict[str, _Collection] = {}
+        self._compile: FilterCompiler[Any] = edge_compiler()
+        qe = self._qe
+        self._id_only = qe.PayloadSelector.Include([ID_KEY])
+        self._default_params = qe.SearchParams()
+        self._exact_params = qe.SearchParams(exact=True)
+
+    # -- plumbing ----------------------------------------------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        return EDGE_CAPABILITIES
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"QdrantEdgeStore({self.options.url!r}, {state})"
+
+    def _dir(self, name: str) -> Path | None:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            return None
+        return self.root / name
+
+    def _coll(self, name: str) -> _Collection:
+        c = self._colls.get(name)
+        if c is not None:
+            return c
+        self._check_open()
+        d = self._dir(name)
+        if d is None or not (d / SPEC_FILE).is_file():
+            raise CollectionNotFoundError(name)
+        spec, idf = self._read_spec(d)
+        shard = self._call(lambda: self._qe.EdgeShard.load(str(d / SHARD_DIR)), "load", d)
+        points = int(self._call(lambda: shard.info().points_count, "info", d))
+        c = _Collection(spec, shard, d, idf, points)
+        self._colls[name] = c
+        return c
+
+    @staticmethod
+    def _read_spec(d: Path) -> tuple[CollectionSpec, bool]:
+        try:
+            data = json.loads((d / SPEC_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {str(d / SPEC_FILE)!r}: {exc}") from exc
+        return spec_from_json(data)
+
+    def _call(self, fn: Any, what: str, where: Path | None = None) -> Any:
+        try:
+            return fn()
+        except VecctxError:
+            raise
+        except Exception as exc:
+            raise _wrap(exc, what, where or self.root) from exc
+
+    # -- collections -------------------------------------------------------------------
+    def create_collection(self, spec: CollectionSpec) -> None:
+        self._check_open()
+        check_index_kind(spec)
+        if not isinstance(spec, CollectionSpec):
+            raise InvalidInputError("create_collection takes a CollectionSpec")
+        d = self._dir(spec.name)
+        assert d is not None  # CollectionSpec validated the name
+        if spec.name in self._colls or (d / SPEC_FILE).is_file():
+            raise ConfigError(f"collection {spec.name!r} already exists")
+        for key in spec.indexed_fields:
+            payload_path(key)  # raises before any I/O for keys Qdrant cannot address
+        if d.exists():  # left over by a create that did not finish
+            shutil.rmtree(d)
+        qe = self._qe
+        opts = self.options
+        hnsw = qe.HnswIndexConfig(
+            m=spec.index.m, ef_construct=spec.index.ef_construct, full_scan_threshold=10_000
+        )
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=spec.dimension, distance=_DISTANCE[spec.metric](qe))},
+            sparse_vectors=(
+                {SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if opts.idf else None)}
+                if spec.sparse
+                else None
+            ),
+            hnsw_config=hnsw,
+            max_search_threads=opts.search_threads,
+        )
+        shard_dir = d / SHARD_DIR
+        shard = self._call(lambda: qe.EdgeShard.create(str(shard_dir), config), "create", d)
+        try:
+            for key, ftype in spec.indexed_fields.items():
+                op = qe.UpdateOperation.create_field_index(payload_path(key), _SCHEMA[ftype](qe))
+                self._call(lambda op=op: shard.update(op), "create_field_index", d)
+            self._call(shard.flush, "flush", d)
+            tmp = d / (SPEC_FILE + ".tmp")
+            tmp.write_text(dump_spec(spec, idf=opts.idf), encoding="utf-8")
+            os.replace(tmp, d / SPEC_FILE)
+        except BaseException:
+            shard.close()
+            shutil.rmtree(d, ignore_errors=True)
+            raise
+        self._colls[spec.name] = _Collection(spec, shard, d, opts.idf, 0)
+
+    def ensure_collection(self, spec: CollectionSpec) -> None:
+        self._check_open()
+        if self.has_collection(spec.name):
+            check_compatible(self.collection_spec(spec.name), spec)
+        else:
+            self.create_collection(spec)
+
+    def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
+        self._check_open()
+        d = self._dir(name)
+        c = self._colls.pop(name, None)
+        if c is not None:
+            self._call(c.shard.close, "close", c.dir)
+        if d is None or not d.exists():
+            if missing_ok:
+                return
+            raise CollectionNotFoundError(name)
+        shutil.rmtree(d)
+
+    def has_collection(self, name: str) -> bool:
+        self._check_open()
+        if name in self._colls:
+            return True
+        d = self._dir(name)
+        return d is not None and (d / SPEC_FILE).is_file()
+
+    def list_collections(self) -> list[str]:
+        self._check_open()
+        return sorted(
+            p.name for p in self.root.iterdir() if _NAME.fullmatch(p.name) and (p / SPEC_FILE).is_file()
+        )
+
+    def collection_spec(self, name: str) -> CollectionSpec:
+        return self._coll(name).spec
+
+    # -- writes ------------------------------------------------------------------------
+    def upsert(self, collection: str, records: Sequence[Record]) -> None:
+        c = self._coll(collection)
+        matrix = validate_records(records, c.spec)
+        n = len(records)
+        if n == 0:
+            return
+        qe = self._qe
+        Point = qe.Point
+        SV = qe.SparseVector
+        rows = matrix.tolist()
+        # Build every point before the first write: a record Qdrant cannot take fails the
+        # whole batch with nothing written.
+        points: list[Any] = []
+        append = points.append
+        try:
+            if c.spec.sparse:
+                for r, row in zip(records, rows, strict=True):
+                    sp = r.sparse
+                    vec: dict[str, Any] = {DENSE: row}
+                    if sp is not None:
+                        vec[SPARSE] = SV(list(sp.indices), list(sp.values))
+                    append(_point(Point, point_id(r.id), vec, payload_of(r)))
+            else:
+                for r, row in zip(records, rows, strict=True):
+                    append(_point(Point, point_id(r.id), {DENSE: row}, payload_of(r)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInputError(f"a record cannot be stored in Qdrant: {exc}") from exc
+        step = self.options.batch
+        shard = c.shard
+        upsert_points = qe.UpdateOperation.upsert_points
+        for i in range(0, n, step):
+            chunk = points[i : i + step]
+            self._call(lambda chunk=chunk: shard.update(upsert_points(chunk)), "upsert", c.dir)
+        c.pending += n
+        auto = self.options.auto_optimize
+        if auto and c.pending >= max(auto, c.indexed) and not c.flat:
+            self._optimize(c)
+
+    def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
+        c = self._coll(collection)
+        flt = as_filter(filter)
+        wanted = validate_ids(ids) if ids is not None else []
+        native = self._compile(flt) if flt is not None else None
+        UO = self._qe.UpdateOperation
+        if wanted:
+            pids = [point_id(i) for i in dict.fromkeys(wanted)]
+            self._call(lambda: c.shard.update(UO.delete_points(pids)), "delete", c.dir)
+        if native is not None:
+            self._call(lambda: c.shard.update(UO.delete_points_by_filter(native)), "delete", c.dir)
+
+    # -- reads -------------------------------------------------------------------------
+    def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        c = self._coll(collection)
+        wanted = validate_ids(ids)
+        if not wanted:
+            return []
+        uniq = list(dict.fromkeys(wanted))
+        wv = True if with_vectors else c.with_vector_get
+        pts = self._call(
+            lambda: c.shard.retrieve([point_id(i) for i in uniq], with_payload=True, with_vector=wv),
+            "retrieve",
+            c.dir,
+        )
+        return order_records((to_record(p, with_vectors=with_vectors) for p in pts), wanted)
+
+    def count(self, collection: str, *, filter: FilterArg = None) -> int:
+        c = self._coll(collection)
+        flt = as_filter(filter)
+        req = self._qe.CountRequest(exact=True, filter=self._compile(flt) if flt is not None else None)
+        return int(self._call(lambda: c.shard.count(req), "count", c.dir))
+
+    def scroll(
+        self,
+        collection: str,
+        *,
+        filter: FilterArg = None,
+        batch_size: int = 256,
+        with_vectors: bool = False,
+    ) -> Iterator[Record]:
+        c = self._coll(collection)
+        flt = as_filter(filter)
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+        native = self._compile(flt) if flt is not None else None
+        return self._scroll(c, native, batch_size, with_vectors)
+
+    def _scroll(self, c: _Collection, native: Any, batch_size: int, with_vectors: bool) -> Iterator[Record]:
+        qe = self._qe
+        wv = True if with_vectors else c.with_vector_get
+        offset: Any = None
+        while True:
+            req = qe.ScrollRequest(
+                offset=offset, limit=batch_size, filter=native, with_payload=True, with_vector=wv
+            )
+            self._check_open()
+            pts, offset = self._call(lambda req=req: c.shard.scroll(req), "scroll", c.dir)
+            for p in pts:
+                yield to_record(p, with_vectors=with_vectors)
+            if offset is None or not pts:
+                return
+
+    def optimize(self, collection: str) -> None:
+        self._optimize(self._coll(collection))
+
+    def _optimize(self, c: _Collection) -> None:
+        self._call(c.shard.optimize, "optimize", c.dir)
+        c.indexed = int(self._call(lambda: c.shard.info().points_count, "info", c.dir))
+        c.pending = 0
+
+    def search(
+        self,
+        collection: str,
+        *,
+        vector: VectorLike | None = None,
+        sparse: SparseVector | None = None,
+        filter: FilterArg = None,
+        k: int = 10,
+        params: SearchParams | None = None,
+        fusion: Fusion = Fusion.RRF,
+        with_payload: bool = True,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        c = self._colls.get(collection) or self._coll(collection)
+        q, flt, p = validate_search(c.spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params)
+        req, kind = self._request(c, q, sparse, flt, k, p, fusion, with_payload, with_vectors)
+        try:
+            pts = c.shard.query(req)
+        except Exception as exc:
+            raise _wrap(exc, "query", c.dir) from exc
+        return to_hits(pts, kind, with_payload=with_payload, with_vectors=with_vectors, rrf_k=p.rrf_k)
+
+    def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        c = self._coll(collection)
+        built = []
+        for r in requests:
+            if not isinstance(r, SearchRequest):
+                raise InvalidInputError(f"search_batch takes SearchRequest objects, got {type(r).__name__}")
+            q, flt, p = validate_search(
+                c.spec, vector=r.vector, sparse=r.sparse, filter=r.filter, k=r.k, params=r.params
+            )
+            req, kind = self._request(c, q, r.sparse, flt, r.k, p, r.fusion, r.with_payload, r.with_vectors)
+            built.append((req, kind, r, p))
+        if not built:
+            return []
+        batch = self._qe.QueryBatchRequest([b[0] for b in built])
+        results = self._call(lambda: c.shard.query_batch(batch), "query_batch", c.dir)
+        return [
+            to_hits(pts, kind, with_payload=r.with_payload, with_vectors=r.with_vectors, rrf_k=p.rrf_k)
+            for pts, (_, kind, r, p) in zip(results, built, strict=True)
+        ]
+
+    def _request(
+        self,
+        c: _Collection,
+        q: FloatArray | None,
+        sparse: SparseVector | None,
+        flt: Filter | None,
+        k: int,
+        p: SearchParams,
+        fusion: Fusion,
+        with_payload: bool,
+        with_vectors: bool,
+    ) -> tuple[Any, ScoreKind]:
+        qe = self._qe
+        native = self._compile(flt) if flt is not None else None
+        exact = p.exact or c.flat
+        if p.ef is None:
+            params = self._exact_params if exact else self._default_params
+        else:
+            params = c.params.get((p.ef, exact))
+            if params is None:
+                params = c.params[(p.ef, exact)] = qe.SearchParams(hnsw_ef=p.ef, exact=exact)
+        wp = True if with_payload else self._id_only
+        if sparse is None:
+            assert q is not None
+            req = qe.QueryRequest(
+                limit=k,
+                query=qe.Query.Nearest(q.tolist(), using=DENSE),
+                filter=native,
+                params=params,
+                with_payload=wp,
+                with_vector=with_vectors,
+            )
+            return req, c.kind
+        sv = qe.Query.Nearest(qe.SparseVector(list(sparse.indices), list(sparse.values)), using=SPARSE)
+        if q is None:
+            req = qe.QueryRequest(limit=k, query=sv, filter=native, with_payload=wp, with_vector=with_vectors)
+            return req, ScoreKind.SPARSE_DOT
+        depth = prefetch_depth(k, p.prefetch_k)
+        prefetches = [
+            qe.Prefetch(
+                limit=depth, query=qe.Query.Nearest(q.tolist(), using=DENSE), params=params, filter=native
+            ),
+            qe.Prefetch(limit=depth, query=sv, filter=native),
+        ]
+        # Qdrant ranks from 0 in 1 / (k + rank); vecctx ranks from 1: shift k by one.
+        fq = qe.Fusion.Rrf(k=p.rrf_k + 1) if fusion is Fusion.RRF else qe.Fusion.Dbsf()
+        req = qe.QueryRequest(
+            limit=k, query=fq, prefetches=prefetches, with_payload=wp, with_vector=with_vectors
+        )
+        return req, result_kind(c.spec, True, True, fusion)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def flush(self) -> None:
+        """Persist every open collection now (``close`` does it too)."""
+        self._check_open()
+        for c in self._colls.values():
+            self._call(c.shard.flush, "flush", c.dir)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        errors: list[BaseException] = []
+        for c in self._colls.values():
+            try:
+                c.shard.flush()
+                c.shard.close()
+            except Exception as exc:  # close everything, then report the first failure
+                errors.append(exc)
+        self._colls.clear()
+        self._lock.release()
+        if errors:
+            raise _wrap(errors[0], "close", self.root) from errors[0]
+
+    def __del__(self) -> None:  # a store dropped without close() must not keep the lock
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+
+def _point(Point: Any, pid: str, vec: dict[str, Any], payload: dict[str, Any]) -> Any:
+    try:
+        return Point(pid, vec, payload)
+    except TypeError:
+        # Edge takes only plain dicts and lists: convert other mappings (rare) and retry.
+        return Point(pid, vec, _plain(payload))
+
+
+def _plain(value: Any) -> Any:
+    from collections.abc import Mapping
+
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _wrap(exc: BaseException, what: str, where: Path) -> VecctxError:
+    msg = str(exc)
+    if "WouldBlock" in msg or "Resource temporarily unavailable" in msg or "already in use" in msg:
+        return StoreLockedError(str(where), f"Qdrant Edge: {msg}")
+    if isinstance(exc, VecctxError):
+        return exc
+    return BackendError(f"Qdrant Edge {what} failed at {str(where)!r}: {msg}", exc)
+
+
+_DISTANCE = {
+    Metric.COSINE: lambda qe: qe.Distance.Cosine,
+    Metric.DOT: lambda qe: qe.Distance.Dot,
+    Metric.EUCLIDEAN: lambda qe: qe.Distance.Euclid,
+}
+_SCHEMA = {
+    FieldType.KEYWORD: lambda qe: qe.PayloadSchemaType.Keyword,
+    FieldType.INTEGER: lambda qe: qe.PayloadSchemaType.Integer,
+    FieldType.FLOAT: lambda qe: qe.PayloadSchemaType.Float,
+    FieldType.BOOL: lambda qe: qe.PayloadSchemaType.Bool,
+}
+
+__all__ = ["EDGE_CAPABILITIES", "QdrantEdgeStore"]

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from vecctx.errors import ConfigError, InvalidInputError
-
-#: Where the shared data sets live; override with ``VECCTX_DATA``.
-DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def data_root() -> Path:
-    env = os.environ.get("VECCTX_DATA")
-    return Path(env) if env else DEFAULT_DATA_ROOT
+from vecctx.loaders import data_root
 
 
 def dataset_dir(name: str = "scifact") -> Path:
@@ -71,7 +63,7 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def load_beir(path: Path | str, *, split: str = "test") -> BeirData:
+def load_judgements(path: Path | str, *, split: str = "test") -> BeirData:
     """Queries and qrels of a BEIR directory (the corpus is read by the ingest loaders)."""
     root = Path(path)
     qrels_path = root / "qrels" / f"{split}.tsv"
@@ -81,4 +73,4 @@ def load_beir(path: Path | str, *, split: str = "test") -> BeirData:
     return BeirData(root, load_queries(root / "queries.jsonl"), load_qrels(qrels_path))
 
 
-__all__ = ["BeirData", "data_root", "dataset_dir", "load_beir", "load_qrels", "load_queries"]
+__all__ = ["BeirData", "dataset_dir", "load_judgements", "load_qrels", "load_queries"]

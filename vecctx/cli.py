@@ -1,0 +1,259 @@
+"""The ``vecctx`` command: demo, ingest, query, eval, bench, collections.
+
+User errors (bad URL, bad filter, missing data, locked store) print one line and exit 2;
+``--verbose`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vecctx.config import Settings, load_settings
+from vecctx.errors import ConfigError, VecctxError
+
+app = typer.Typer(
+    name="vecctx",
+    help="Context augmentation (RAG) over any vector database.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+collections_app = typer.Typer(help="List, inspect and drop collections.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+
+_state: dict[str, Any] = {"verbose": False, "settings": Settings()}
+
+StoreOpt = Annotated[str | None, typer.Option("--store", "-s", help="Store URL (env VECCTX_STORE).")]
+CollOpt = Annotated[
+    str | None, typer.Option("--collection", "-c", help="Collection (env VECCTX_COLLECTION).")
+]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+    config: Annotated[Path | None, typer.Option(help="Settings file (default ./vecctx.toml).")] = None,
+) -> None:
+    _state["verbose"] = verbose
+    _state["settings"] = load_settings(config)
+
+
+def _settings(**flags: Any) -> Settings:
+    s: Settings = _state["settings"]
+    return s.with_flags(**flags)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# -- commands ------------------------------------------------------------------------------
+@app.command()
+def demo(
+    store: StoreOpt = None,
+    data: Annotated[str | None, typer.Option(help="Data root holding scifact/ (env VECCTX_DATA).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Ingest only the first N documents.")] = None,
+    questions: Annotated[int, typer.Option(help="How many sample questions to ask.")] = 3,
+    budget: Annotated[int, typer.Option(help="Token budget of each prompt.")] = 1200,
+) -> None:
+    """Ingest SciFact into the embedded default store and show cited prompts for sample claims."""
+    from vecctx.demo import run_demo
+
+    run_demo(
+        _settings(store=store, data=data, collection="scifact"),
+        limit=limit,
+        questions=questions,
+        budget=budget,
+    )
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A BEIR directory, a folder of .txt/.md, or a .jsonl file.")],
+    store: StoreOpt = None,
+    collection: CollOpt = None,
+    sparse: Annotated[bool, typer.Option(help="Also store BM25 sparse vectors (hybrid search).")] = True,
+    sync: Annotated[bool, typer.Option(help="Delete documents no longer in PATH.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
+    text_field: Annotated[str, typer.Option(help="JSONL: the text field.")] = "text",
+    id_field: Annotated[str, typer.Option(help="JSONL: the id field.")] = "id",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Chunk, embed (offline model) and upsert documents, idempotently and resumably."""
+    from vecctx.session import open_session, read_documents
+
+    s = _settings(store=store, collection=collection or path.name)
+    docs = read_documents(path, limit=limit, text_field=text_field, id_field=id_field)
+    with open_session(s, sparse=sparse) as sess:
+        report = sess.ingest(docs, sync=sync)
+    if as_json:
+        print(json.dumps(report.to_dict() if hasattr(report, "to_dict") else vars(report), default=str))
+    else:
+        _console().print(report.summary())
+
+
+@app.command()
+def query(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    store: StoreOpt = None,
+    collection: CollOpt = None,
+    filter: Annotated[
+        str | None, typer.Option("--filter", "-f", help='JSON filter, e.g. \'{"year": {"$gte": 2020}}\'')
+    ] = None,
+    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
+    k: Annotated[int, typer.Option(help="Passages in the prompt.")] = 5,
+    budget: Annotated[int | None, typer.Option(help="Token budget of the prompt.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the prompt, sources and timings as JSON.")
+    ] = False,
+) -> None:
+    """Retrieve, rerank and assemble a cited prompt for QUESTION."""
+    from vecctx.filters import parse_filter
+    from vecctx.session import open_session
+
+    flt = parse_filter(_json_arg(filter, "--filter")) if filter else None
+    s = _settings(collection=collection, store=store, budget=budget)
+    with open_session(s, sparse=mode != "dense", create=False) as sess:
+        prompt = sess.augmenter(mode=mode, k=k).augment(question, filter=flt, budget=s.budget)
+    if as_json:
+        print(json.dumps(prompt.to_dict(), default=str))
+        return
+    from vecctx.render import print_prompt
+
+    print_prompt(_console(), prompt)
+
+
+@app.command("eval")
+def eval_cmd(
+    directory: Annotated[
+        Path, typer.Argument(help="A BEIR directory (corpus.jsonl, queries.jsonl, qrels/).")
+    ],
+    store: StoreOpt = None,
+    collection: CollOpt = None,
+    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "dense",
+    fusion: Annotated[str, typer.Option(help="rrf | dbsf | convex (hybrid)")] = "rrf",
+    rerank: Annotated[
+        list[str] | None, typer.Option(help="Reranker(s) in order: late, bi, mmr, litm.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="qrels split")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Ingest DIRECTORY if needed, run its queries and print nDCG@10, recall@10/100, MRR@10, latency."""
+    from vecctx.eval.runner import evaluate_directory
+
+    s = _settings(store=store, collection=collection or directory.name)
+    result = evaluate_directory(s, directory, mode=mode, fusion=fusion, rerank=rerank or [], split=split)
+    if as_json:
+        print(json.dumps(result))
+        return
+    con = _console()
+    for key, value in result.items():
+        con.print(f"{key:>18}  {value:.4f}" if isinstance(value, float) else f"{key:>18}  {value}")
+
+
+@app.command()
+def bench(
+    backends: Annotated[
+        str | None, typer.Option(help="Comma-separated backends (default: all that run here).")
+    ] = None,
+    n: Annotated[int | None, typer.Option(help="Synthetic collection size.")] = None,
+    profile: Annotated[str, typer.Option(help="quick | full")] = "quick",
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("bench-results"),
+) -> None:
+    """Benchmark backends: recall, latency, throughput, quality; writes results.json, report.md, plots."""
+    try:
+        from vecctx.bench import run_bench  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise ConfigError("the benchmark suite is not installed in this build") from exc
+    run_bench(backends=backends.split(",") if backends else None, n=n, profile=profile, out=out)
+
+
+@collections_app.command("list")
+def collections_list(store: StoreOpt = None) -> None:
+    """List collections."""
+    from vecctx.registry import connect
+
+    with connect(_settings(store=store).store) as st:
+        for name in st.list_collections():
+            print(name)
+
+
+@collections_app.command("info")
+def collections_info(name: str, store: StoreOpt = None) -> None:
+    """Show a collection's spec and size."""
+    from vecctx.registry import connect
+
+    with connect(_settings(store=store).store) as st:
+        spec = st.collection_spec(name)
+        info = {
+            "name": spec.name,
+            "dimension": spec.dimension,
+            "metric": spec.metric.value,
+            "sparse": spec.sparse,
+            "indexed_fields": {k: v.value for k, v in spec.indexed_fields.items()},
+            "count": st.count(name),
+            "backend": st.capabilities.name,
+        }
+        print(json.dumps(info, indent=2))
+
+
+@collections_app.command("drop")
+def collections_drop(
+    name: str,
+    store: StoreOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Drop a collection and its data."""
+    from vecctx.registry import connect
+
+    if not yes and not typer.confirm(f"Drop collection {name!r} and all its records?"):
+        raise typer.Exit(1)
+    with connect(_settings(store=store).store) as st:
+        st.drop_collection(name)
+    print(f"dropped {name}")
+
+
+def _json_arg(value: str, flag: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{flag} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; maps vecctx errors to one line on stderr and exit code 2."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app(args=argv, standalone_mode=False)
+    except VecctxError as exc:
+        if _state["verbose"]:
+            raise
+        print(f"vecctx: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vecctx: interrupted (ingestion resumes where it stopped on the next run)", file=sys.stderr)
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 1
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,51 @@
+"""``vecctx demo``: SciFact into the embedded default store, then cited prompts for sample claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vecctx.config import Settings
+from vecctx.errors import ConfigError
+
+
+def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3, budget: int = 1200) -> None:
+    from rich.console import Console
+
+    from vecctx.eval.beir import load_judgements
+    from vecctx.loaders import data_root, load_beir
+    from vecctx.registry import default_url
+    from vecctx.render import print_prompt
+    from vecctx.session import open_session
+
+    con = Console(highlight=False)
+    root = Path(settings.data) if settings.data else data_root()
+    directory = root / "scifact"
+    if not (directory / "corpus.jsonl").is_file():
+        raise ConfigError(
+            f"SciFact not found in {directory}: set VECCTX_DATA or --data to the folder holding scifact/"
+        )
+    url = settings.store or default_url()
+    con.print(
+        f"[bold]vecctx demo[/]: SciFact from {directory} into {url} (collection {settings.collection!r})"
+    )
+    with open_session(settings, sparse=True) as sess:
+        con.print(
+            f"embedder: {sess.embedder.name} (offline, cache {sess.embedder.cache.path}); "
+            f"backend: {sess.store.capabilities.name}; BM25 sparse vectors: {sess.bm25 is not None}"
+        )
+        report = sess.ingest(load_beir(directory, limit=limit), progress=None)
+        con.print(f"ingest: {report.summary()}")
+        data = load_judgements(directory)
+        claims = list(data.judged_queries().items())[:questions]
+        aug = sess.augmenter(mode="hybrid" if sess.bm25 is not None else "dense", k=4, candidates=50)
+        for qid, claim in claims:
+            prompt = aug.augment(claim, budget=budget)
+            con.rule(f"claim {qid}")
+            print_prompt(con, prompt, relevant=data.qrels.get(qid, {}))
+        con.print(
+            '\nNext: `vecctx query "your question" --filter \'{"title": {"$exists": true}}\'`, '
+            "`vecctx eval ../shared/data/scifact --mode hybrid`, and examples/ for the Python API."
+        )
+
+
+__all__ = ["run_demo"]

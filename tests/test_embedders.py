@@ -53,7 +53,7 @@ def test_hashing_embedder_is_deterministic() -> None:
     assert HashingEmbedder(dimension=32, seed=1).embed_query("x").tolist() != a.embed_query("x").tolist()
     assert a.embed_documents([]).shape == (0, 32)
     with pytest.raises(TypeError):
-        a.embed_documents("one string")  # type: ignore[arg-type]
+        a.embed_documents("one string")
 
 
 def test_minilm_offline(minilm: SentenceTransformerEmbedder) -> None:

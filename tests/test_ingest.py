@@ -268,5 +268,5 @@ def test_scifact_subset_with_minilm_into_qdrant_edge(tmp_path: Path, minilm: Any
     # retrieval works end to end: a document's title finds that document
     q = docs[10].metadata["title"]
     hits = store.search("scifact", vector=minilm.embed_query(q), k=3)
-    assert hits[0].metadata["doc_id"] == docs[10].id
+    assert hits[0].metadata is not None and hits[0].metadata["doc_id"] == docs[10].id
     store.close()

@@ -97,11 +97,7 @@ class HFTokenizer:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         enc = self._tok.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
-        out: list[tuple[int, int]] = []
-        for start, end in enc.offsets:
-            # word pieces of one word share offsets only when a char maps to several tokens
-            out.append((int(start), int(end)))
-        return out
+        return [(int(start), int(end)) for start, end in enc.offsets]
 
 
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)

@@ -39,7 +39,6 @@ from vecctx.cache import CachedEmbedder
 from vecctx.chunking import Chunk, Chunker, Document
 from vecctx.embedders.base import Embedder
 from vecctx.errors import ConfigError, InvalidInputError
-from vecctx.filters import F
 from vecctx.sparse import BM25Encoder
 from vecctx.store import VectorStore
 from vecctx.types import CollectionSpec, FieldType, Metric, Record, SparseVector
@@ -260,10 +259,10 @@ class Ingestor:
         report.store_seconds += time.perf_counter() - t
         self._write(pending, stale_after, report)
         t = time.perf_counter()
-        for doc_id in removed:
-            n = len(stored[doc_id])
-            self.store.delete(self.collection, filter=F("doc_id") == doc_id)
-            report.deleted += n
+        doomed = [i for doc_id in removed for i in sorted(stored[doc_id])]
+        for i in range(0, len(doomed), 1024):
+            self.store.delete(self.collection, ids=doomed[i : i + 1024])
+        report.deleted += len(doomed)
         report.removed_documents = len(removed)
         report.store_seconds += time.perf_counter() - t
         report.seconds = time.perf_counter() - t0

@@ -41,8 +41,18 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = dict(os.environ, ANONYMIZED_TELEMETRY="False", CHROMA_TELEMETRY="False")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCH, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-c",
+                _LAUNCH,
+                "run",
+                "--path",
+                str(data / "db"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -52,7 +62,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while not _ready(url):
             if proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"chroma run did not become ready: {log_path.read_text()[-2000:]}")
             time.sleep(0.2)

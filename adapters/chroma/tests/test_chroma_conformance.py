@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from vecctx_chroma import AsyncChromaStore, ChromaStore, open_async_store, open_store
+
 from vecctx.store import VectorStore
 from vecctx.testing import ConformanceSuite
-
-from vecctx_chroma import AsyncChromaStore, ChromaStore, open_async_store, open_store
 
 
 class TestChromaEmbedded(ConformanceSuite):

@@ -4,18 +4,17 @@ client has no async API and vecctx never hides a thread pool)."""
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
+
 from vecctx.errors import CollectionNotFoundError, ConfigError, StoreClosedError
 from vecctx.filters import as_filter
 from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.validation import validate_ids, validate_records
-
 from vecctx_chroma.common import (
     PAGE,
     ErrorTranslator,
@@ -25,8 +24,8 @@ from vecctx_chroma.common import (
     check_creatable,
     chroma_name,
     copy_record,
-    dimension_of,
     creation_args,
+    dimension_of,
     ef_search_of,
     exact_hits,
     exact_top_k,
@@ -134,7 +133,7 @@ class AsyncChromaStore:
             raise ConfigError(f"collection name must be a non-empty string, got {name!r}")
         with self._errors("get_collection", name):
             col = await client.get_collection(chroma_name(name), embedding_function=None)
-            configuration = dict(col.configuration or {})
+            configuration = dict(col.configuration_json or {})
             spec = spec_from_collection(name, col.metadata, configuration, dimension_of(col))
         handle = _Handle(col, spec, ef_search_of(configuration))
         self._handles[name] = handle
@@ -156,7 +155,7 @@ class AsyncChromaStore:
             if is_already_exists(exc):
                 raise ConfigError(f"collection {spec.name!r} already exists") from exc
             raise
-        self._handles[spec.name] = _Handle(col, spec, ef_search_of(dict(col.configuration or {})))
+        self._handles[spec.name] = _Handle(col, spec, ef_search_of(dict(col.configuration_json or {})))
 
     async def ensure_collection(self, spec: CollectionSpec) -> None:
         from vecctx.base import check_compatible
@@ -224,12 +223,10 @@ class AsyncChromaStore:
                 await h.collection.delete(ids=id_list[start : start + size])
         if where is not None:
             with self._errors("delete", collection):
-                await h.collection.delete(where=where)  # type: ignore[arg-type]
+                await h.collection.delete(where=where)
 
     # -- reads -------------------------------------------------------------------------
-    async def get(
-        self, collection: str, ids: Sequence[str], *, with_vectors: bool = False
-    ) -> list[Record]:
+    async def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         h = await self._handle(collection)
         wanted = validate_ids(ids)
         unique = list(dict.fromkeys(wanted))
@@ -281,7 +278,7 @@ class AsyncChromaStore:
             self._check_open()
             with self._errors("get", name):
                 page = await h.collection.get(
-                    where=where,  # type: ignore[arg-type]
+                    where=where,
                     limit=size,
                     offset=offset,
                     include=include,
@@ -347,7 +344,7 @@ class AsyncChromaStore:
             res = await h.collection.query(
                 query_embeddings=np.stack([r.query for r in reqs]),
                 n_results=first.k,
-                where=first.where,  # type: ignore[arg-type]
+                where=first.where,
                 include=first.include(distances=True),
             )
         return [

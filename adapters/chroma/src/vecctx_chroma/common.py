@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from vecctx.errors import (
     BackendError,
     CollectionNotFoundError,
@@ -40,7 +41,6 @@ from vecctx.types import (
     score_kind,
 )
 from vecctx.validation import validate_search
-
 from vecctx_chroma.filters import Where, compile_filter, decode_metadata, decode_text, encode_metadata
 
 #: Collection-metadata key holding the vecctx ``CollectionSpec`` as JSON.
@@ -284,7 +284,9 @@ def prepare_search(
     )
 
 
-def prepare_batch(spec: CollectionSpec, ef_search: int, requests: Sequence[SearchRequest]) -> list[PreparedSearch]:
+def prepare_batch(
+    spec: CollectionSpec, ef_search: int, requests: Sequence[SearchRequest]
+) -> list[PreparedSearch]:
     if isinstance(requests, SearchRequest):
         raise InvalidInputError("search_batch takes a sequence of SearchRequest")
     out = []
@@ -313,21 +315,23 @@ def compile_where(flt: Filter | None) -> Where | None:
 
 def normalise_query(q: FloatArray, metric: Metric) -> FloatArray:
     if metric is Metric.COSINE:
-        return normalise_rows(q[None, :])[0]
+        row: FloatArray = normalise_rows(q[None, :])[0]
+        return row
     return q
 
 
 def normalise_rows(m: FloatArray) -> FloatArray:
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (m / norms).astype(np.float32)
+    out: FloatArray = (m / norms).astype(np.float32)
+    return out
 
 
 @dataclass(slots=True)
 class PreparedUpsert:
     ids: list[str]
     vectors: FloatArray
-    metadatas: list[dict[str, Any]]
+    metadatas: list[dict[str, Any] | None]
     documents: list[str]
 
     def batches(self, size: int) -> Iterator[tuple[slice, list[str]]]:
@@ -335,17 +339,20 @@ class PreparedUpsert:
             sl = slice(start, start + size)
             yield sl, self.ids[sl]
 
-    def clear_stale_keys(self, sl: slice, existing: Mapping[str, Mapping[str, Any] | None]) -> list[dict[str, Any]]:
+    def clear_stale_keys(
+        self, sl: slice, existing: Mapping[str, Mapping[str, Any] | None]
+    ) -> list[dict[str, Any] | None]:
         """Chroma's upsert merges metadata: keys of the old version that the new one
         lacks are set to ``None`` (deleted) so the record is replaced, not merged."""
-        out = []
+        out: list[dict[str, Any] | None] = []
         for rid, meta in zip(self.ids[sl], self.metadatas[sl], strict=True):
             old = existing.get(rid)
             if old:
-                meta = dict(meta)
+                merged = dict(meta or {})
                 for key in old:
-                    if key not in meta:
-                        meta[key] = None
+                    if key not in merged:
+                        merged[key] = None
+                meta = merged
             out.append(meta)
         return out
 
@@ -419,9 +426,7 @@ def records_from_get(result: Mapping[str, Any], *, with_vectors: bool) -> dict[s
     embs = _column(result, "embeddings") if with_vectors else None
     out: dict[str, Record] = {}
     for i, rid in enumerate(ids):
-        vector = (
-            np.asarray(embs[i], dtype=np.float32) if embs is not None else np.zeros(0, dtype=np.float32)
-        )
+        vector = np.asarray(embs[i], dtype=np.float32) if embs is not None else np.zeros(0, dtype=np.float32)
         out[rid] = Record(
             id=rid,
             vector=vector,

@@ -2,32 +2,33 @@
 
 Chroma metadata is flat (str / int / float / bool scalars and homogeneous, non-empty arrays
 of them) and its ``where`` language has no ``$not`` and no "field is missing" test. To follow
-the reference semantics of :mod:`vecctx.filters` exactly, each record's metadata is stored
-twice: the user's object as JSON (returned on reads, so types, nesting, ``null`` and empty
-containers round-trip exactly) and a set of hidden, typed, flattened keys that filters use.
-For every dotted path ``p`` that does not descend into a list:
+the reference semantics of :mod:`vecctx.filters` exactly, user metadata is flattened into
+typed keys. For every dotted path ``p`` (paths do not descend into lists):
 
 ==================  =======================================================================
-``vx:keys``         array of the paths that *exist* (present, not null, not an empty list,
-                    not a list of nulls); ``exists`` is ``$contains``, its negation
-                    ``$not_contains`` (which also matches records without the array)
-``vx:nums``         array of the paths holding at least one number (bools are not numbers)
-``v:p``             a string or bool scalar value
-``max:p / min:p``   the largest / smallest number at ``p`` (a number scalar, or the numeric
-                    elements of a list): "any element > x" is ``max > x``, "any < x" is
-                    ``min < x``; a number scalar ``= x`` is ``max = x``
+``v:p``             a string or bool scalar
+``n:p``             a number scalar (int or float, kept apart from bools)
 ``ls: li: lf: lb:`` a list's string / int / float / bool elements as Chroma arrays, matched
-                    by ``$contains`` (Chroma's ``$contains`` is type-strict, so an int
-                    operand also probes ``lf:`` with its exact float and vice versa)
+                    by ``$contains`` (type-strict in Chroma, so an int operand also probes
+                    ``lf:`` with its exact float twin and vice versa)
+``max:p / min:p``   the largest / smallest number in a list: "any element > x" is
+                    ``max > x``, "any element < x" is ``min < x``
+``vx:keys``         array of the paths that *exist* (present, not null, not an empty list,
+                    not a list of nulls), plus ``$n:p`` for paths holding a number;
+                    ``exists`` is ``$contains``, its negation ``$not_contains`` (which also
+                    matches records without the array)
+``vx:meta``         the user's object as JSON, written only when the flat keys cannot give
+                    it back exactly (it holds a list, a ``null`` or an empty object)
+``vx:notext``       ``True`` when the record's text is ``None`` (Chroma stores ``""``)
 ==================  =======================================================================
 
+Reads unflatten ``v:``/``n:`` keys (user keys cannot contain dots) or load ``vx:meta``.
 Negation is pushed down to the leaves (De Morgan); ``ne``/``nin`` compile to Chroma's
 ``$ne``/``$nin``/``$not_contains``, which match records missing the key, as the reference
 requires; a negated range becomes "the complementary range, or no number at ``p``". Every
-operator therefore compiles and none is evaluated client-side.
-
-User metadata never touches these keys: it lives only inside the JSON blob ``vx:meta``, so
-a user key cannot collide with bookkeeping.
+operator therefore compiles and none is evaluated client-side. ``$n:p`` can never be a
+user path (a path segment cannot start with ``$``), and user keys only ever appear after a
+fixed prefix, so they cannot collide with the bookkeeping.
 """
 
 from __future__ import annotations
@@ -43,18 +44,19 @@ Where: TypeAlias = dict[str, Any]
 
 META = "vx:meta"
 KEYS = "vx:keys"
-NUMS = "vx:nums"
 NOTEXT = "vx:notext"
 VAL = "v:"
+NUM = "n:"
 MAX = "max:"
 MIN = "min:"
 LSTR = "ls:"
 LINT = "li:"
 LFLT = "lf:"
 LBOOL = "lb:"
+HAS_NUMBER = "$n:"
 
-#: Keys (or key prefixes) this adapter writes into a record's Chroma metadata.
-INTERNAL_PREFIXES = ("vx:", VAL, MAX, MIN, LSTR, LINT, LFLT, LBOOL)
+#: Key prefixes this adapter writes into a record's Chroma metadata.
+INTERNAL_PREFIXES = ("vx:", VAL, NUM, MAX, MIN, LSTR, LINT, LFLT, LBOOL)
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
@@ -65,46 +67,46 @@ _COMPLEMENT = {Op.GT: Op.LTE, Op.GTE: Op.LT, Op.LT: Op.GTE, Op.LTE: Op.GT}
 # -- write side ---------------------------------------------------------------------------
 
 
-def encode_metadata(metadata: Mapping[str, Any], text: str | None) -> dict[str, Any]:
-    """The Chroma metadata for one record (the JSON blob plus the hidden filter keys)."""
-    out: dict[str, Any] = {
-        META: json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    }
+def encode_metadata(metadata: Mapping[str, Any], text: str | None) -> dict[str, Any] | None:
+    """The Chroma metadata for one record (``None`` when there is nothing to store)."""
+    out: dict[str, Any] = {}
     keys: list[str] = []
-    nums: list[str] = []
-    _flatten(metadata, "", out, keys, nums)
+    exact = _flatten(metadata, "", out, keys)
+    if not exact:
+        out[META] = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     if keys:
         out[KEYS] = keys
-    if nums:
-        out[NUMS] = nums
     if text is None:
         out[NOTEXT] = True
-    return out
+    return out or None
 
 
-def _flatten(obj: Mapping[str, Any], prefix: str, out: dict[str, Any], keys: list[str], nums: list[str]) -> None:
+def _flatten(obj: Mapping[str, Any], prefix: str, out: dict[str, Any], keys: list[str]) -> bool:
+    """Write the flat keys; return whether they alone give ``obj`` back exactly."""
+    exact = True
     for key, value in obj.items():
         path = prefix + key
         if value is None:
-            continue
-        if isinstance(value, Mapping):
+            exact = False
+        elif isinstance(value, Mapping):
             keys.append(path)
-            _flatten(value, path + ".", out, keys, nums)
+            if not value:
+                exact = False
+            exact = _flatten(value, path + ".", out, keys) and exact
         elif isinstance(value, list | tuple):
-            _flatten_list(path, value, out, keys, nums)
+            exact = False
+            _flatten_list(path, value, out, keys)
         elif isinstance(value, bool | str):
             keys.append(path)
             out[VAL + path] = value
         else:  # int or float (validated upstream)
             keys.append(path)
-            nums.append(path)
-            out[MAX + path] = value
-            out[MIN + path] = value
+            keys.append(HAS_NUMBER + path)
+            out[NUM + path] = value
+    return exact
 
 
-def _flatten_list(
-    path: str, values: Sequence[Any], out: dict[str, Any], keys: list[str], nums: list[str]
-) -> None:
+def _flatten_list(path: str, values: Sequence[Any], out: dict[str, Any], keys: list[str]) -> None:
     present = [v for v in values if v is not None]
     if not present:
         return
@@ -125,7 +127,7 @@ def _flatten_list(
         # nested objects and lists are not addressable by a path: they only count for exists
     numbers: list[int | float] = [*ints, *floats]
     if numbers:
-        nums.append(path)
+        keys.append(HAS_NUMBER + path)
         out[MAX + path] = max(numbers)
         out[MIN + path] = min(numbers)
     if strs:
@@ -148,8 +150,7 @@ def is_internal_key(key: str) -> bool:
 def decode_metadata(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     """The user's metadata from a record's Chroma metadata.
 
-    Records written by vecctx carry the exact object as JSON; a record written by another
-    tool is returned as Chroma holds it.
+    A record written by another tool (no vecctx keys) is returned as Chroma holds it.
     """
     if not stored:
         return {}
@@ -158,7 +159,22 @@ def decode_metadata(stored: Mapping[str, Any] | None) -> dict[str, Any]:
         loaded = json.loads(blob)
         if isinstance(loaded, dict):
             return loaded
-    return {k: v for k, v in stored.items() if not is_internal_key(k)}
+    if KEYS not in stored and NOTEXT not in stored:
+        return dict(stored)
+    out: dict[str, Any] = {}
+    for key, value in stored.items():
+        if key.startswith(VAL):
+            path = key[len(VAL) :]
+        elif key.startswith(NUM):
+            path = key[len(NUM) :]
+        else:
+            continue
+        parts = path.split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
 
 
 def decode_text(document: str | None, stored: Mapping[str, Any] | None) -> str | None:
@@ -215,10 +231,21 @@ def _join(op: str, parts: list[Where]) -> Where:
 
 
 def _range(key: str, op: Op, value: Scalar, negate: bool) -> Where:
-    target = (MAX if op in (Op.GT, Op.GTE) else MIN) + key
+    """Some number at ``key`` (a scalar, or a list element) is in range; or, negated, none is.
+
+    A path holds a scalar or a list, never both, so the negation is "the scalar is out of
+    range, or the list's extreme is, or there is no number at all"."""
+    extreme = (MAX if op in (Op.GT, Op.GTE) else MIN) + key
     if not negate:
-        return {target: {op.value: value}}
-    return {"$or": [{target: {_COMPLEMENT[op].value: value}}, {NUMS: {"$not_contains": key}}]}
+        return {"$or": [{NUM + key: {op.value: value}}, {extreme: {op.value: value}}]}
+    other = _COMPLEMENT[op].value
+    return {
+        "$or": [
+            {NUM + key: {other: value}},
+            {extreme: {other: value}},
+            {KEYS: {"$not_contains": HAS_NUMBER + key}},
+        ]
+    }
 
 
 def _equals(key: str, values: Sequence[Scalar], positive: bool) -> Where:
@@ -251,7 +278,7 @@ def _equals(key: str, values: Sequence[Scalar], positive: bool) -> Where:
     scalar_in = "$in" if positive else "$nin"
     contains = "$contains" if positive else "$not_contains"
     parts: list[Where] = []
-    for prefix, group in ((VAL, list(strs)), (VAL, list(bools)), (MAX, list(ints)), (MAX, list(floats))):
+    for prefix, group in ((VAL, list(strs)), (VAL, list(bools)), (NUM, list(ints)), (NUM, list(floats))):
         if group:
             parts.append(_scalar(prefix + key, group, positive, scalar_in))
     for prefix, elems in (
@@ -290,7 +317,6 @@ __all__ = [
     "KEYS",
     "META",
     "NOTEXT",
-    "NUMS",
     "Where",
     "compile_filter",
     "decode_metadata",

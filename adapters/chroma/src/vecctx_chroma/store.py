@@ -6,13 +6,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from vecctx.base import StoreBase
 from vecctx.errors import CollectionNotFoundError, ConfigError
 from vecctx.filters import as_filter
 from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.validation import validate_ids, validate_records
-
 from vecctx_chroma.common import (
     PAGE,
     ErrorTranslator,
@@ -22,8 +22,8 @@ from vecctx_chroma.common import (
     check_creatable,
     chroma_name,
     copy_record,
-    dimension_of,
     creation_args,
+    dimension_of,
     ef_search_of,
     exact_hits,
     exact_top_k,
@@ -126,7 +126,7 @@ class ChromaStore(StoreBase):
             raise ConfigError(f"collection name must be a non-empty string, got {name!r}")
         with self._errors("get_collection", name):
             col = self._client.get_collection(chroma_name(name), embedding_function=None)
-            configuration = dict(col.configuration or {})
+            configuration = dict(col.configuration_json or {})
             spec = spec_from_collection(name, col.metadata, configuration, dimension_of(col))
         handle = _Handle(col, spec, ef_search_of(configuration))
         self._handles[name] = handle
@@ -151,7 +151,7 @@ class ChromaStore(StoreBase):
             if is_already_exists(exc):
                 raise ConfigError(f"collection {spec.name!r} already exists") from exc
             raise
-        self._handles[spec.name] = _Handle(col, spec, ef_search_of(dict(col.configuration or {})))
+        self._handles[spec.name] = _Handle(col, spec, ef_search_of(dict(col.configuration_json or {})))
 
     def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
         self._check_open()
@@ -198,9 +198,7 @@ class ChromaStore(StoreBase):
                     documents=prepared.documents[sl],
                 )
 
-    def delete(
-        self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
-    ) -> None:
+    def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         h = self._handle(collection)
         flt = as_filter(filter)
         self._caps.require_ops(flt)
@@ -212,7 +210,7 @@ class ChromaStore(StoreBase):
                 col.delete(ids=id_list[start : start + self._max_batch])
         if where is not None:
             with self._errors("delete", collection):
-                col.delete(where=where)  # type: ignore[arg-type]
+                col.delete(where=where)
 
     # -- reads -------------------------------------------------------------------------
     def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
@@ -270,7 +268,7 @@ class ChromaStore(StoreBase):
             self._check_open()
             with self._errors("get", name):
                 page = h.collection.get(
-                    where=where,  # type: ignore[arg-type]
+                    where=where,
                     limit=size,
                     offset=offset,
                     include=include,
@@ -336,7 +334,7 @@ class ChromaStore(StoreBase):
             res = h.collection.query(
                 query_embeddings=np.stack([r.query for r in reqs]),
                 n_results=first.k,
-                where=first.where,  # type: ignore[arg-type]
+                where=first.where,
                 include=first.include(distances=True),
             )
         return [
@@ -378,8 +376,10 @@ class ChromaStore(StoreBase):
             return
         self._closed = True
         self._handles.clear()
-        with self._errors("close"):
-            self._client.close()
+        close = getattr(self._client, "close", None)  # chromadb's Client has it, ClientAPI does not
+        if callable(close):
+            with self._errors("close"):
+                close()
 
 
 def open_store(url: str) -> ChromaStore:

@@ -367,18 +367,19 @@ def _normalised_words(text: str) -> list[str]:
     return _NORM_WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-def _shingles_of(words: list[str], fallback: str, k: int) -> frozenset[tuple[str, ...]]:
+def _shingles_of(words: list[str], fallback: str, k: int) -> frozenset[int]:
     if len(words) < k:
-        return frozenset({tuple(words)}) if words else frozenset({(fallback.strip(),)})
-    return frozenset(zip(*(words[i:] for i in range(k)), strict=False))
+        return frozenset({hash(tuple(words))}) if words else frozenset({hash(fallback.strip())})
+    return frozenset(map(hash, zip(*(words[i:] for i in range(k)), strict=False)))
 
 
-def shingles(text: str, *, k: int = 3) -> frozenset[tuple[str, ...]]:
-    """Word ``k``-shingles of the NFKC-casefolded text (punctuation ignored)."""
+def shingles(text: str, *, k: int = 3) -> frozenset[int]:
+    """Hashed word ``k``-shingles of the NFKC-casefolded text (punctuation ignored). Hashes
+    are Python's (salted per process): compare shingle sets within one process only."""
     return _shingles_of(_normalised_words(text), text, k)
 
 
-def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
+def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     """Jaccard similarity of two shingle sets (1.0 for two empty sets)."""
     if not a and not b:
         return 1.0
@@ -389,8 +390,10 @@ def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> flo
 class DedupeIndex:
     """Incremental near-duplicate detection: :meth:`check` a text against the texts added so
     far; identical after normalisation (similarity 1.0), or word ``k``-shingle Jaccard
-    similarity >= ``threshold`` (``None``: exact duplicates only). An inverted index from
-    shingle to texts makes a check cost about the size of the new text, not the index."""
+    similarity >= ``threshold`` (``None``: exact duplicates only). Similarities are exact
+    (an inverted index from shingle to texts, no sampling); it is sized for the tens to
+    hundreds of passages of a prompt: the 5,183 SciFact abstracts took 15 s on a loaded
+    machine, so use MinHash LSH for corpus-scale dedupe."""
 
     def __init__(self, *, threshold: float | None = 0.8, k: int = 3) -> None:
         self.threshold = threshold
@@ -398,7 +401,7 @@ class DedupeIndex:
         self._exact: dict[str, int] = {}
         self._sizes: dict[int, int] = {}
         self._order: dict[int, int] = {}
-        self._postings: dict[tuple[str, ...], list[int]] = {}
+        self._postings: dict[int, list[int]] = {}
 
     def check(self, key: int, text: str, *, add: bool = True) -> tuple[int, float] | None:
         """``(key, similarity)`` of the first added text that ``text`` duplicates, else None
@@ -407,7 +410,7 @@ class DedupeIndex:
         norm = " ".join(words) or text.strip()
         if norm in self._exact:
             return self._exact[norm], 1.0
-        sh: frozenset[tuple[str, ...]] = frozenset()
+        sh: frozenset[int] = frozenset()
         threshold = self.threshold
         if threshold is not None:
             sh = _shingles_of(words, text, self.k)

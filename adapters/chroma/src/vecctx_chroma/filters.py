@@ -7,12 +7,15 @@ typed keys. For every dotted path ``p`` (paths do not descend into lists):
 
 ==================  =======================================================================
 ``v:p``             a string or bool scalar
-``n:p``             a number scalar (int or float, kept apart from bools)
+``ni:p / nf:p``     an int / a float scalar (apart: Chroma truncates a float operand
+                    compared with an int value, so ``2 == 2.5`` and ``2 >= 2.5`` match;
+                    each key is compared only with operands of its own type, converted
+                    exactly: ``x > 2.5`` is ``ni > 2`` and ``nf > 2.5``)
 ``ls: li: lf: lb:`` a list's string / int / float / bool elements as Chroma arrays, matched
                     by ``$contains`` (type-strict in Chroma, so an int operand also probes
                     ``lf:`` with its exact float twin and vice versa)
-``max:p / min:p``   the largest / smallest number in a list: "any element > x" is
-                    ``max > x``, "any element < x" is ``min < x``
+``xi: xf: mi: mf:`` the largest (``x``) / smallest (``m``) number of a list, under the key
+                    of its type: "any element > x" is "max > x", "any < x" is "min < x"
 ``vx:keys``         array of the paths that *exist* (present, not null, not an empty list,
                     not a list of nulls), plus ``$n:p`` for paths holding a number;
                     ``exists`` is ``$contains``, its negation ``$not_contains`` (which also
@@ -22,7 +25,7 @@ typed keys. For every dotted path ``p`` (paths do not descend into lists):
 ``vx:notext``       ``True`` when the record's text is ``None`` (Chroma stores ``""``)
 ==================  =======================================================================
 
-Reads unflatten ``v:``/``n:`` keys (user keys cannot contain dots) or load ``vx:meta``.
+Reads unflatten ``v:``/``ni:``/``nf:`` keys (user keys cannot contain dots) or load ``vx:meta``.
 Negation is pushed down to the leaves (De Morgan); ``ne``/``nin`` compile to Chroma's
 ``$ne``/``$nin``/``$not_contains``, which match records missing the key, as the reference
 requires; a negated range becomes "the complementary range, or no number at ``p``". Every
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -46,9 +50,12 @@ META = "vx:meta"
 KEYS = "vx:keys"
 NOTEXT = "vx:notext"
 VAL = "v:"
-NUM = "n:"
-MAX = "max:"
-MIN = "min:"
+INT = "ni:"
+FLT = "nf:"
+MAX_INT = "xi:"
+MAX_FLT = "xf:"
+MIN_INT = "mi:"
+MIN_FLT = "mf:"
 LSTR = "ls:"
 LINT = "li:"
 LFLT = "lf:"
@@ -56,10 +63,17 @@ LBOOL = "lb:"
 HAS_NUMBER = "$n:"
 
 #: Key prefixes this adapter writes into a record's Chroma metadata.
-INTERNAL_PREFIXES = ("vx:", VAL, NUM, MAX, MIN, LSTR, LINT, LFLT, LBOOL)
+INTERNAL_PREFIXES = ("vx:", VAL, INT, FLT, MAX_INT, MAX_FLT, MIN_INT, MIN_FLT, LSTR, LINT, LFLT, LBOOL)
+_SCALAR_PREFIXES = (VAL, INT, FLT)
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
+_F64_MIN = -sys.float_info.max
+
+#: A key vecctx never writes: ``$ne`` on it matches every record, ``$eq`` none.
+_UNSET = "vx:unset"
+_ALWAYS: Where = {_UNSET: {"$ne": 0}}
+_NEVER: Where = {_UNSET: {"$eq": 0}}
 
 _COMPLEMENT = {Op.GT: Op.LTE, Op.GTE: Op.LT, Op.LT: Op.GTE, Op.LTE: Op.GT}
 
@@ -102,7 +116,7 @@ def _flatten(obj: Mapping[str, Any], prefix: str, out: dict[str, Any], keys: lis
         else:  # int or float (validated upstream)
             keys.append(path)
             keys.append(HAS_NUMBER + path)
-            out[NUM + path] = value
+            out[(INT if isinstance(value, int) else FLT) + path] = value
     return exact
 
 
@@ -128,8 +142,9 @@ def _flatten_list(path: str, values: Sequence[Any], out: dict[str, Any], keys: l
     numbers: list[int | float] = [*ints, *floats]
     if numbers:
         keys.append(HAS_NUMBER + path)
-        out[MAX + path] = max(numbers)
-        out[MIN + path] = min(numbers)
+        top, bottom = max(numbers), min(numbers)
+        out[(MAX_INT if isinstance(top, int) else MAX_FLT) + path] = top
+        out[(MIN_INT if isinstance(bottom, int) else MIN_FLT) + path] = bottom
     if strs:
         out[LSTR + path] = list(strs)
     if bools:
@@ -163,12 +178,10 @@ def decode_metadata(stored: Mapping[str, Any] | None) -> dict[str, Any]:
         return dict(stored)
     out: dict[str, Any] = {}
     for key, value in stored.items():
-        if key.startswith(VAL):
-            path = key[len(VAL) :]
-        elif key.startswith(NUM):
-            path = key[len(NUM) :]
-        else:
+        prefix = next((p for p in _SCALAR_PREFIXES if key.startswith(p)), None)
+        if prefix is None:
             continue
+        path = key[len(prefix) :]
         parts = path.split(".")
         node = out
         for part in parts[:-1]:
@@ -235,17 +248,61 @@ def _range(key: str, op: Op, value: Scalar, negate: bool) -> Where:
 
     A path holds a scalar or a list, never both, so the negation is "the scalar is out of
     range, or the list's extreme is, or there is no number at all"."""
-    extreme = (MAX if op in (Op.GT, Op.GTE) else MIN) + key
-    if not negate:
-        return {"$or": [{NUM + key: {op.value: value}}, {extreme: {op.value: value}}]}
-    other = _COMPLEMENT[op].value
-    return {
-        "$or": [
-            {NUM + key: {other: value}},
-            {extreme: {other: value}},
-            {KEYS: {"$not_contains": HAS_NUMBER + key}},
-        ]
-    }
+    assert isinstance(value, int | float) and not isinstance(value, bool)
+    upward = op in (Op.GT, Op.GTE)  # which extreme decides, for the operator as written
+    if negate:
+        op = _COMPLEMENT[op]
+    parts: list[Where] = []
+    for field, bound in (
+        (INT + key, _int_bound(op, value)),
+        (FLT + key, _float_bound(op, value)),
+        ((MAX_INT if upward else MIN_INT) + key, _int_bound(op, value)),
+        ((MAX_FLT if upward else MIN_FLT) + key, _float_bound(op, value)),
+    ):
+        if bound is not None:
+            parts.append({field: {bound[0]: bound[1]}})
+    if negate:
+        parts.append({KEYS: {"$not_contains": HAS_NUMBER + key}})
+    return _join("$or", parts) if parts else _NEVER
+
+
+def _int_bound(op: Op, v: int | float) -> tuple[str, int] | None:
+    """The same condition on int values with an int operand (``None``: no int matches)."""
+    b = v if isinstance(v, int) else math.floor(v) if op in (Op.GT, Op.LTE) else math.ceil(v)
+    if op is Op.GT:
+        if b >= _I64_MAX:
+            return None
+        return ("$gte", _I64_MIN) if b < _I64_MIN else ("$gt", b)
+    if op is Op.GTE:
+        if b > _I64_MAX:
+            return None
+        return ("$gte", max(b, _I64_MIN))
+    if op is Op.LT:
+        if b <= _I64_MIN:
+            return None
+        return ("$lte", _I64_MAX) if b > _I64_MAX else ("$lt", b)
+    if b < _I64_MIN:  # LTE
+        return None
+    return ("$lte", min(b, _I64_MAX))
+
+
+def _float_bound(op: Op, v: int | float) -> tuple[str, float] | None:
+    """The same condition on float values with a float operand (``None``: none match)."""
+    if isinstance(v, float):
+        return (op.value, v)
+    try:
+        f = float(v)
+    except OverflowError:  # an int beyond every float
+        above = v > 0
+        if op in (Op.GT, Op.GTE):
+            return None if above else ("$gte", _F64_MIN)
+        return ("$gte", _F64_MIN) if above else None
+    if f == v:
+        return (op.value, f)
+    # f is the float nearest to v; no float lies strictly between them
+    if op in (Op.GT, Op.GTE):
+        return ("$gte", f) if f > v else ("$gt", f)
+    return ("$lte", f) if f < v else ("$lt", f)
 
 
 def _equals(key: str, values: Sequence[Scalar], positive: bool) -> Where:
@@ -259,35 +316,34 @@ def _equals(key: str, values: Sequence[Scalar], positive: bool) -> Where:
             bools[v] = None
         elif isinstance(v, str):
             strs[v] = None
-        elif isinstance(v, int):
-            ints[v] = None
         else:
-            floats[v] = None
-    # the numbers a list element may hold, per Chroma array type
-    list_ints: dict[int, None] = dict(ints)
-    list_floats: dict[float, None] = dict(floats)
-    for i in ints:
-        f = _int_as_float(i)
-        if f is not None:
-            list_floats[f] = None
-    for f in floats:
-        j = _float_as_int(f)
-        if j is not None:
-            list_ints[j] = None
-
+            # each number as it may be stored: an int (exactly equal) or a float (exactly equal)
+            i = v if isinstance(v, int) else _float_as_int(v)
+            f = v if isinstance(v, float) else _int_as_float(v)
+            if i is not None and _I64_MIN <= i <= _I64_MAX:
+                ints[i] = None
+            if f is not None:
+                floats[f] = None
     scalar_in = "$in" if positive else "$nin"
     contains = "$contains" if positive else "$not_contains"
     parts: list[Where] = []
-    for prefix, group in ((VAL, list(strs)), (VAL, list(bools)), (NUM, list(ints)), (NUM, list(floats))):
-        if group:
-            parts.append(_scalar(prefix + key, group, positive, scalar_in))
-    for prefix, elems in (
-        (LSTR, list(strs)),
-        (LBOOL, list(bools)),
-        (LINT, list(list_ints)),
-        (LFLT, list(list_floats)),
+    for field, group in (
+        (VAL + key, list(strs)),
+        (VAL + key, list(bools)),
+        (INT + key, list(ints)),
+        (FLT + key, list(floats)),
     ):
-        parts.extend({prefix + key: {contains: e}} for e in elems)
+        if group:
+            parts.append(_scalar(field, group, positive, scalar_in))
+    for field, elems in (
+        (LSTR + key, list(strs)),
+        (LBOOL + key, list(bools)),
+        (LINT + key, list(ints)),
+        (LFLT + key, list(floats)),
+    ):
+        parts.extend({field: {contains: e}} for e in elems)
+    if not parts:  # numbers no stored value can equal (e.g. an int beyond 64 bits)
+        return _NEVER if positive else _ALWAYS
     return _join("$or" if positive else "$and", parts)
 
 

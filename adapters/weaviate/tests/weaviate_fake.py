@@ -134,6 +134,10 @@ class FakeWeaviate:
     grpc_log: list[tuple[str, Any]] = field(default_factory=list)
     errors: list[FakeError] = field(default_factory=list)
     shard_queue: list[int] = field(default_factory=list)
+    #: user ids (``vecctx_id``) whose objects BatchObjects reports as failed
+    reject: set[str] = field(default_factory=set)
+    #: every request in arrival order: ("rest", method, path) or ("grpc", method, "")
+    events: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -180,6 +184,7 @@ class FakeWeaviate:
         with self.lock:
             self.rest_log.clear()
             self.grpc_log.clear()
+            self.events.clear()
 
     def fail(self, method: str, code: grpc.StatusCode, details: str = "injected", times: int = 1) -> None:
         self.errors.append(FakeError(method, code, details, times))
@@ -198,6 +203,7 @@ class FakeWeaviate:
         path = request.path
         with self.lock:
             self.rest_log.append((request.method, path, body))
+            self.events.append(("rest", request.method, path))
         public = path in ("/v1/.well-known/ready", "/v1/.well-known/live")
         if (
             self.api_key is not None
@@ -513,6 +519,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):
         fake = self.fake
         with fake.lock:
             fake.grpc_log.append((method, request))
+            fake.events.append(("grpc", method, ""))
             for err in fake.errors:
                 if err.method == method and err.times > 0:
                     err.times -= 1
@@ -589,6 +596,8 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):
                 raise FakeAbort(
                     grpc.StatusCode.INVALID_ARGUMENT, f"invalid {want} property {key!r}: {value!r}"
                 )
+        if props.get("vecctx_id") in self.fake.reject:
+            raise FakeAbort(grpc.StatusCode.INVALID_ARGUMENT, "rejected by the test")
         vecs = [v for v in obj.vectors if v.name == "default"]
         if not vecs:
             raise FakeAbort(grpc.StatusCode.INVALID_ARGUMENT, "no vector for target 'default'")

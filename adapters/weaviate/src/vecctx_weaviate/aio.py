@@ -331,10 +331,10 @@ class AsyncWeaviateStore:
     async def delete(
         self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
     ) -> None:
-        state = await self._state(collection)
         flt = as_filter(filter)
+        self._caps.require_ops(flt)  # before any I/O
         id_list = validate_ids(ids) if ids is not None else []
-        self._caps.require_ops(flt)
+        state = await self._state(collection)
         state, compiled = await self._compile(state, flt)
         handle = await self._collection(state)
         targets: list[FilterReturn | bool] = [ids_filter(c) for c in chunks(id_list, ID_CHUNK)]
@@ -379,9 +379,9 @@ class AsyncWeaviateStore:
         ]
 
     async def count(self, collection: str, *, filter: FilterArg = None) -> int:
-        state = await self._state(collection)
         flt = as_filter(filter)
-        self._caps.require_ops(flt)
+        self._caps.require_ops(flt)  # before any I/O
+        state = await self._state(collection)
         state, compiled = await self._compile(state, flt)
         if compiled is False:
             return 0
@@ -406,9 +406,9 @@ class AsyncWeaviateStore:
         batch_size: int = 256,
         with_vectors: bool = False,
     ) -> AsyncIterator[Record]:
-        state = await self._state(collection)
         flt = as_filter(filter)
-        self._caps.require_ops(flt)
+        self._caps.require_ops(flt)  # before any I/O
+        state = await self._state(collection)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
         state, compiled = await self._compile(state, flt)
@@ -442,6 +442,7 @@ class AsyncWeaviateStore:
                     return_properties=PAYLOAD_PROPS,
                 )
             for obj in res.objects:
+                self._check_open()
                 yield record_from(obj, with_vectors=with_vectors)
             if len(res.objects) < batch_size:
                 return
@@ -477,11 +478,11 @@ class AsyncWeaviateStore:
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
+        self._caps.require_ops(as_filter(filter))  # before any I/O
         state = await self._state(collection)
         q, flt, p = validate_search(
             state.spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params
         )
-        self._caps.require_ops(flt)
         assert q is not None
         state, compiled = await self._compile(state, flt)
         if compiled is False:
@@ -545,6 +546,8 @@ class AsyncWeaviateStore:
         with_vectors: bool = False,
     ) -> list[Hit]:
         """See :meth:`vecctx_weaviate.WeaviateStore.hybrid`."""
+        flt = as_filter(filter)
+        self._caps.require_ops(flt)  # before any I/O
         state = await self._state(collection)
         text = check_query_text(query)
         weight = check_alpha(alpha)
@@ -553,8 +556,6 @@ class AsyncWeaviateStore:
         if vector is None and weight > 0.0:
             raise InvalidInputError("hybrid search with alpha > 0 needs the query vector (no vectorizer)")
         q = validate_vector(vector, state.spec.dimension) if vector is not None else None
-        flt = as_filter(filter)
-        self._caps.require_ops(flt)
         state, compiled = await self._compile(state, flt)
         if compiled is False:
             return []

@@ -338,10 +338,10 @@ class WeaviateStore(StoreBase):
         return state
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
-        state = self._state(collection)
         flt = as_filter(filter)
+        self._caps.require_ops(flt)  # before any I/O
         id_list = validate_ids(ids) if ids is not None else []
-        self._caps.require_ops(flt)
+        state = self._state(collection)
         state, compiled = self._compile(state, flt)
         handle = self._collection(state)
         targets: list[FilterReturn | bool] = [ids_filter(c) for c in chunks(id_list, ID_CHUNK)]
@@ -389,9 +389,9 @@ class WeaviateStore(StoreBase):
         return [_copy(found[i]) for i in wanted if i in found]
 
     def count(self, collection: str, *, filter: FilterArg = None) -> int:
-        state = self._state(collection)
         flt = as_filter(filter)
-        self._caps.require_ops(flt)
+        self._caps.require_ops(flt)  # before any I/O
+        state = self._state(collection)
         state, compiled = self._compile(state, flt)
         if compiled is False:
             return 0
@@ -415,9 +415,9 @@ class WeaviateStore(StoreBase):
         batch_size: int = 256,
         with_vectors: bool = False,
     ) -> Iterator[Record]:
-        state = self._state(collection)
         flt = as_filter(filter)
-        self._caps.require_ops(flt)
+        self._caps.require_ops(flt)  # before any I/O
+        state = self._state(collection)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
         state, compiled = self._compile(state, flt)
@@ -445,6 +445,7 @@ class WeaviateStore(StoreBase):
                     return_properties=PAYLOAD_PROPS,
                 )
                 for obj in res.objects:
+                    self._check_open()
                     yield record_from(obj, with_vectors=with_vectors)
                 if len(res.objects) < batch_size:
                     return
@@ -464,6 +465,7 @@ class WeaviateStore(StoreBase):
                 return_properties=PAYLOAD_PROPS,
             )
             for obj in res.objects:
+                self._check_open()
                 yield record_from(obj, with_vectors=with_vectors)
             if len(res.objects) < batch_size:
                 return
@@ -499,11 +501,11 @@ class WeaviateStore(StoreBase):
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
+        self._caps.require_ops(as_filter(filter))  # before any I/O
         state = self._state(collection)
         q, flt, p = validate_search(
             state.spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params
         )
-        self._caps.require_ops(flt)
         assert q is not None  # sparse-only search was rejected: the collections have no sparse vectors
         state, compiled = self._compile(state, flt)
         if compiled is False:
@@ -554,6 +556,8 @@ class WeaviateStore(StoreBase):
         embedding. ``fusion`` is Weaviate's ``ranked`` (RRF-like) or ``relative_score``
         (min-max normalised, convex); hits carry ``ScoreKind.RRF`` or ``ScoreKind.CONVEX``.
         """
+        flt = as_filter(filter)
+        self._caps.require_ops(flt)  # before any I/O
         state = self._state(collection)
         text = check_query_text(query)
         weight = check_alpha(alpha)
@@ -562,8 +566,6 @@ class WeaviateStore(StoreBase):
         if vector is None and weight > 0.0:
             raise InvalidInputError("hybrid search with alpha > 0 needs the query vector (no vectorizer)")
         q = validate_vector(vector, state.spec.dimension) if vector is not None else None
-        flt = as_filter(filter)
-        self._caps.require_ops(flt)
         state, compiled = self._compile(state, flt)
         if compiled is False:
             return []

@@ -66,6 +66,8 @@ BATCH_BYTES = 16 * 1024 * 1024
 MAX_LIMIT = 16_384
 #: Page size floor for scroll (each page re-evaluates the filter over the collection).
 MIN_SCROLL_PAGE = 1024
+#: How long a load waits out Milvus Lite's background index writes.
+LOAD_RETRY_SECONDS = 120.0
 #: Ids per ``id in [...]`` expression.
 IDS_PER_EXPR = 1024
 
@@ -396,6 +398,12 @@ def hits_of(
 
 
 # -- errors ----------------------------------------------------------------------------------
+
+
+def not_loaded(exc: BaseException) -> bool:
+    """Is this Milvus's "collection not loaded" error (code 101)?"""
+    return getattr(exc, "code", None) == 101 or "call load() before" in str(exc)
+
 
 _TRANSIENT_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"}
 

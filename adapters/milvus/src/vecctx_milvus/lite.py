@@ -72,4 +72,20 @@ def release(path: str) -> None:
     _manager().release_server(path)
 
 
-__all__ = ["acquire", "release"]
+def wait_for_background(path: str, database: str, collection: str, timeout: float = 600.0) -> bool:
+    """Wait until Milvus Lite's background work (compaction, index builds after a flush) for
+    ``collection`` is done. Only possible when Lite runs in this process; returns False when
+    it does not (or when Lite's internals differ from the version this was written for)."""
+    try:
+        entry = _manager()._servers.get(os.path.abspath(path))
+        if entry is None:
+            return False
+        db = entry[1]
+        col = db.get_collection(collection, database_name=database or "default")
+        col._wait_for_bg(timeout=timeout)
+    except Exception:
+        return False
+    return True
+
+
+__all__ = ["acquire", "release", "wait_for_background"]

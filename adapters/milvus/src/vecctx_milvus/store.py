@@ -3,6 +3,7 @@ for a server)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -75,6 +76,13 @@ class MilvusStore(StoreBase):
         try:
             return fn()
         except Exception as exc:
+            if collection is not None and c.not_loaded(exc):
+                # released by another client (e.g. during its optimize) or by a restart
+                self._load(collection)
+                try:
+                    return fn()
+                except Exception as again:
+                    exc = again
             err = c.translate(exc, action, collection)
             if isinstance(err, CollectionNotFoundError) and collection is not None:
                 self._forget(collection)
@@ -94,7 +102,7 @@ class MilvusStore(StoreBase):
         spec = c.spec_from_description(desc, name)
         # A reopened Milvus Lite (or a restarted server) holds collections released; load is
         # a no-op when already loaded.
-        self._call("load_collection", name, lambda: self._client.load_collection(mname))
+        self._load(name)
         self._specs[name] = spec
         return spec
 
@@ -260,17 +268,43 @@ class MilvusStore(StoreBase):
             last = max(str(r[c.ID]) for r in rows)
 
     def optimize(self, collection: str) -> None:
-        """Flush and build the indexes now (Milvus otherwise builds them in the background
-        after a flush and searches brute force until then). Other clients' searches on this
-        collection fail while it is released for the rebuild."""
+        """Flush and build the indexes now.
+
+        Milvus builds a segment's index in the background after a flush and searches it by
+        brute force until then. This releases the collection, flushes, waits for Milvus
+        Lite's background work when Lite runs in this process, and loads the collection,
+        which builds every missing index before it returns. Other clients' searches on this
+        collection fail while it is released.
+        """
         self._spec(collection)
         mname = c.milvus_name(collection)
         self._call("release_collection", collection, lambda: self._client.release_collection(mname))
         try:
             self._call("flush", collection, lambda: self._client.flush(mname))
             self._unflushed[collection] = 0
+            if self._lite_path is not None:
+                lite.wait_for_background(self._lite_path, self.config.db_name, mname)
         finally:
-            self._call("load_collection", collection, lambda: self._client.load_collection(mname))
+            self._load(collection)
+
+    def _load(self, collection: str) -> None:
+        """Load, retrying while a Milvus Lite background index build is still writing the
+        index file that load reads (a race inside Milvus Lite 3.2 when Lite runs in another
+        process; in this process :meth:`optimize` waits for that build instead)."""
+        mname = c.milvus_name(collection)
+        delay, waited = 0.2, 0.0
+        while True:
+            try:
+                self._client.load_collection(mname)
+                return
+            except Exception as exc:
+                text = str(exc)
+                if waited >= c.LOAD_RETRY_SECONDS or "not fully written" not in text:
+                    err = c.translate(exc, "load_collection", collection)
+                    raise err from exc
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 2.0)
 
     # -- search -------------------------------------------------------------------------
     def _row_count(self, collection: str) -> int:

@@ -1,0 +1,196 @@
+"""URL parsing, registry wiring and API-key redaction."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from vecctx_qdrant import (
+    AsyncQdrantClientStore,
+    ClientOptions,
+    EdgeOptions,
+    QdrantClientStore,
+    QdrantEdgeStore,
+    open_async_store,
+    open_store,
+    parse_url,
+)
+from vecctx_qdrant.config import DEFAULT_AUTO_OPTIMIZE, redact
+
+import vecctx
+from vecctx.errors import BackendError, ConfigError, TransientBackendError
+from vecctx.registry import default_url
+
+SECRET = "s3cr3t-api-key-value"
+# qdrant-client warns (once per process) that it cannot check the server's version and that an
+# API key goes over plain HTTP: expected against these fake servers.
+_CLIENT_WARNINGS = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def test_edge_urls(tmp_path: Path) -> None:
+    o = parse_url(f"qdrant://{tmp_path}/db")
+    assert isinstance(o, EdgeOptions)
+    assert o.path == tmp_path / "db"
+    assert o.auto_optimize == DEFAULT_AUTO_OPTIMIZE and not o.idf
+    o = parse_url(f"qdrant://{tmp_path}/db?auto_optimize=0&idf=1&search_threads=1&batch=100")
+    assert isinstance(o, EdgeOptions)
+    assert (o.auto_optimize, o.idf, o.search_threads, o.batch) == (0, True, 1, 100)
+    assert parse_url("qdrant:///with%20space") == EdgeOptions(path=Path("/with space"))
+
+
+def test_server_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QDRANT_API_KEY", raising=False)
+    o = parse_url("qdrant://db.example:6333")
+    assert isinstance(o, ClientOptions)
+    assert (o.mode, o.host, o.port, o.https, o.grpc, o.api_key) == (
+        "server",
+        "db.example",
+        6333,
+        False,
+        False,
+        None,
+    )
+    o = parse_url("qdrant://db.example")
+    assert isinstance(o, ClientOptions) and o.port == 6333
+    o = parse_url("qdrant+https://db.example:443/qdrant?api_key=k&shards=3&replication=2&timeout=2.5")
+    assert isinstance(o, ClientOptions)
+    assert (o.https, o.port, o.prefix, o.api_key, o.shards, o.replication, o.timeout) == (
+        True, 443, "/qdrant", "k", 3, 2, 2.5,
+    )  # fmt: skip
+    o = parse_url("qdrant://h:6333?grpc=1&grpc_port=7000")
+    assert isinstance(o, ClientOptions) and o.grpc and o.grpc_port == 7000
+    o = parse_url("qdrant+grpc://h:6334")
+    assert isinstance(o, ClientOptions) and o.grpc and o.grpc_port == 6334
+    monkeypatch.setenv("QDRANT_API_KEY", SECRET)
+    o = parse_url("qdrant://h:6333")
+    assert isinstance(o, ClientOptions) and o.api_key == SECRET
+
+
+def test_local_urls(tmp_path: Path) -> None:
+    o = parse_url("qdrant+local://:memory:")
+    assert isinstance(o, ClientOptions) and o.mode == "local" and o.memory
+    o = parse_url(f"qdrant+local://{tmp_path}")
+    assert isinstance(o, ClientOptions) and o.path == tmp_path and not o.memory
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "qdrant://",
+        "qdrant://relative/path",  # a host 'relative' with a path: fine; see the next ones
+        "qdrant://h:6333?bogus=1",
+        "qdrant:///abs?api_key=x",  # server-only option on Edge
+        "qdrant:///abs?auto_optimize=-1",
+        "qdrant:///abs?idf=maybe",
+        "qdrant://h:notaport",
+        "qdrant://user:pw@h:6333",
+        "qdrant+local://relative",
+        "qdrant+local://:memory:?shards=2",
+        "qdrant+ftp://h",
+        "qdrant://h:6333?shards=0",
+        "qdrant://h:6333?timeout=abc",
+        "qdrant://h?grpc=1&grpc=0",
+    ],
+)
+def test_bad_urls(url: str) -> None:
+    if url == "qdrant://relative/path":
+        o = parse_url(url)
+        assert isinstance(o, ClientOptions) and o.host == "relative" and o.prefix == "/path"
+        return
+    with pytest.raises(ConfigError):
+        parse_url(url)
+
+
+def test_registry_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = vecctx.connect(f"qdrant://{tmp_path / 'e'}")
+    assert isinstance(s, QdrantEdgeStore)
+    s.close()
+    m = vecctx.connect("qdrant+local://:memory:")
+    assert isinstance(m, QdrantClientStore)
+    m.close()
+    a = vecctx.connect_async("qdrant+local://:memory:")
+    assert isinstance(a, AsyncQdrantClientStore)
+    with pytest.raises(ConfigError, match="no native async"):
+        vecctx.connect_async(f"qdrant://{tmp_path / 'e'}")
+    # The default store: embedded Edge under ./.vecctx/qdrant.
+    monkeypatch.delenv("VECCTX_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_url() == "qdrant://" + str(tmp_path / ".vecctx" / "qdrant")
+    with vecctx.connect() as d:
+        assert isinstance(d, QdrantEdgeStore)
+        assert d.root == tmp_path / ".vecctx" / "qdrant"
+    assert (tmp_path / ".vecctx" / "qdrant" / ".vecctx.lock").exists()
+
+
+def test_redact() -> None:
+    assert SECRET not in redact(f"GET /x?api_key={SECRET}&a=1 failed", None)
+    assert redact(f"boom {SECRET} boom", SECRET) == "boom *** boom"
+    assert redact("api_key=abc", None) == "api_key=***"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@_CLIENT_WARNINGS
+def test_api_key_never_in_repr_or_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = _free_port()  # nothing listens: connection refused
+    monkeypatch.setenv("QDRANT_API_KEY", SECRET)
+    store = open_store(f"qdrant://127.0.0.1:{port}")
+    assert isinstance(store, QdrantClientStore)
+    assert SECRET not in repr(store) and SECRET not in repr(store.options)
+    assert "***" in repr(store)
+    with pytest.raises(TransientBackendError) as info:
+        store.list_collections()
+    assert SECRET not in str(info.value)
+    assert info.value.original is not None
+    store.close()
+    url = f"qdrant://127.0.0.1:{port}?api_key={SECRET}"
+    with pytest.raises(ConfigError) as cinfo:
+        parse_url(url + "&nonsense=1")
+    assert SECRET not in str(cinfo.value)
+
+
+@_CLIENT_WARNINGS
+def test_http_status_mapping(httpserver: HTTPServer) -> None:
+    """REST answers from a fake server on 127.0.0.1: 503 is transient, 401 is not, and the
+    key sent in the ``api-key`` header never shows in the error."""
+    httpserver.expect_request("/collections").respond_with_json({"status": "unavailable"}, status=503)
+    url = f"qdrant://127.0.0.1:{httpserver.port}?api_key={SECRET}"
+    store = open_store(url)
+    with pytest.raises(TransientBackendError) as info:
+        store.list_collections()
+    assert SECRET not in str(info.value)
+    httpserver.clear()
+    httpserver.expect_request("/collections").respond_with_json({"status": {"error": "bad key"}}, status=401)
+    with pytest.raises(BackendError) as binfo:
+        store.list_collections()
+    assert not isinstance(binfo.value, TransientBackendError)
+    assert SECRET not in str(binfo.value)
+    sent = [r.headers.get("api-key") for r, _ in httpserver.log]
+    assert SECRET in sent  # the key did go to the server, in the header
+    store.close()
+
+
+async def _async_list(store: AsyncQdrantClientStore) -> list[str]:
+    try:
+        return await store.list_collections()
+    finally:
+        await store.close()
+
+
+@_CLIENT_WARNINGS
+def test_async_errors_are_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    monkeypatch.setenv("QDRANT_API_KEY", SECRET)
+    store = open_async_store(f"qdrant://127.0.0.1:{_free_port()}")
+    assert SECRET not in repr(store)
+    with pytest.raises(TransientBackendError) as info:
+        asyncio.run(_async_list(store))
+    assert SECRET not in str(info.value)

@@ -1,0 +1,368 @@
+"""Embedded Qdrant Edge specifics: locking, reopening, id mapping, indexing policy, requests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pytest
+import qdrant_edge as qe
+from vecctx_qdrant import NAMESPACE, QdrantEdgeStore, open_store, point_id
+
+from vecctx import F, MemoryStore, SearchRequest
+from vecctx.errors import (
+    CollectionNotFoundError,
+    StoreClosedError,
+    StoreLockedError,
+    UnsupportedFeatureError,
+)
+from vecctx.store import Fusion, SearchParams
+from vecctx.testing import lowrank
+from vecctx.types import (
+    CollectionSpec,
+    FieldType,
+    IndexKind,
+    IndexParams,
+    Metric,
+    Record,
+    ScoreKind,
+    SparseVector,
+)
+
+DIM = 8
+
+
+def _edge(path: Path, query: str = "") -> QdrantEdgeStore:
+    store = open_store(f"qdrant://{path}{query}")
+    assert isinstance(store, QdrantEdgeStore)
+    return store
+
+
+def _records(n: int, *, sparse: bool = False, seed: int = 0) -> list[Record]:
+    vecs = lowrank(n, DIM, rank=4, seed=seed)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        sv = None
+        if sparse:
+            terms = sorted(rng.choice(30, size=4, replace=False).tolist())
+            sv = SparseVector(tuple(terms), tuple(float(x) for x in rng.uniform(0.1, 2.0, size=4)))
+        out.append(
+            Record(id=f"d{i}", vector=vecs[i], text=f"t{i}", metadata={"g": i % 3, "lang": "en" if i % 2 else "de"},
+                   sparse=sv)
+        )  # fmt: skip
+    return out
+
+
+# -- locking -------------------------------------------------------------------------------
+
+
+def test_second_open_in_process_is_locked(tmp_path: Path) -> None:
+    first = _edge(tmp_path / "db")
+    with pytest.raises(StoreLockedError) as info:
+        _edge(tmp_path / "db")
+    assert info.value.path == str(tmp_path / "db")
+    assert str(tmp_path / "db") in str(info.value)
+    first.close()
+    with _edge(tmp_path / "db") as again:  # released on close
+        assert again.list_collections() == []
+
+
+def test_other_process_holds_the_lock(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from vecctx_qdrant import open_store
+        s = open_store("qdrant://{db}")
+        print("ready", flush=True)
+        sys.stdin.readline()
+        s.close()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError) as info:
+            _edge(db)
+        assert info.value.path == str(db)
+        assert proc.stdin is not None
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # our own child, by its handle
+            proc.wait()
+    with _edge(db) as store:
+        assert store.list_collections() == []
+
+
+def test_edge_wal_lock_becomes_store_locked_error(tmp_path: Path) -> None:
+    """A shard opened by something else (here a raw EdgeShard) maps to StoreLockedError naming
+    the collection's directory."""
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+    raw = qe.EdgeShard.load(str(tmp_path / "db" / "c" / "shard"))
+    try:
+        with _edge(tmp_path / "db") as store, pytest.raises(StoreLockedError) as info:
+            store.count("c")
+        assert info.value.path == str(tmp_path / "db" / "c")
+    finally:
+        raw.close()
+
+
+def test_dropped_without_close_releases_lock(tmp_path: Path) -> None:
+    store = _edge(tmp_path / "db")
+    del store
+    with _edge(tmp_path / "db"):
+        pass
+
+
+# -- persistence ---------------------------------------------------------------------------
+
+
+def test_reopen_restores_spec_indexes_and_data(tmp_path: Path) -> None:
+    spec = CollectionSpec(
+        name="docs",
+        dimension=DIM,
+        metric=Metric.EUCLIDEAN,
+        sparse=True,
+        indexed_fields={"lang": FieldType.KEYWORD, "g": FieldType.INTEGER},
+        index=IndexParams(m=8, ef_construct=64),
+    )
+    recs = _records(50, sparse=True)
+    q = np.asarray(recs[3].vector)
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(spec)
+        store.upsert("docs", recs)
+        before = store.search("docs", vector=q, k=5, filter=F("lang") == "en")
+        schema = set(store._coll("docs").shard.info().payload_schema)
+    assert schema == {"meta.lang", "meta.g"}
+    assert (tmp_path / "db" / "docs" / "spec.json").is_file()
+    with _edge(tmp_path / "db") as store:
+        assert store.list_collections() == ["docs"]
+        assert store.collection_spec("docs") == spec
+        assert set(store._coll("docs").shard.info().payload_schema) == schema
+        after = store.search("docs", vector=q, k=5, filter=F("lang") == "en")
+        assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
+        assert after[0].kind is ScoreKind.EUCLIDEAN
+        (r,) = store.get("docs", ["d7"], with_vectors=True)
+        assert r.sparse is not None and recs[7].sparse is not None
+        assert r.sparse.indices == recs[7].sparse.indices
+        np.testing.assert_allclose(r.sparse.values, recs[7].sparse.values, rtol=1e-6)  # stored as f32
+        np.testing.assert_allclose(r.vector, recs[7].vector, rtol=1e-6)
+
+
+def test_unfinished_create_is_not_a_collection(tmp_path: Path) -> None:
+    with _edge(tmp_path / "db") as store:
+        (tmp_path / "db" / "half" / "shard").mkdir(parents=True)  # as if create crashed
+        (tmp_path / "db" / "not a name").mkdir()
+        assert store.list_collections() == []
+        assert not store.has_collection("half")
+        store.create_collection(CollectionSpec(name="half", dimension=DIM))
+        assert store.list_collections() == ["half"]
+        store.drop_collection("half")
+        assert not (tmp_path / "db" / "half").exists()
+        for name in ["../escape", "", "a/b"]:
+            assert not store.has_collection(name)
+            with pytest.raises(CollectionNotFoundError):
+                store.count(name)
+
+
+# -- ids -----------------------------------------------------------------------------------
+
+
+def test_string_ids_map_to_stable_uuid5(tmp_path: Path) -> None:
+    ids = ["a", "A", "ü/with spaces", "x" * 300, "123", "6f1d3c1e-6a57-5b4e-9a43-2f0c7e1b5d88"]
+    for i in ids:
+        assert point_id(i) == str(uuid.uuid5(NAMESPACE, i))
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        store.upsert(
+            "c", [Record(id=i, vector=np.ones(DIM) + n, metadata={"n": n}) for n, i in enumerate(ids)]
+        )
+        shard = store._coll("c").shard
+        raw = shard.retrieve([point_id("ü/with spaces")], with_payload=True, with_vector=False)
+        assert str(raw[0].id) == point_id("ü/with spaces")
+        assert raw[0].payload == {"id": "ü/with spaces", "meta": {"n": 2}}
+        got = store.get("c", list(reversed(ids)))
+        assert [r.id for r in got] == list(reversed(ids))
+        hits = store.search("c", vector=np.ones(DIM), k=len(ids), with_payload=False)
+        assert sorted(h.id for h in hits) == sorted(ids)
+        assert all(h.text is None and h.metadata is None for h in hits)
+
+
+# -- indexing policy -----------------------------------------------------------------------
+
+
+class _CountingShard:
+    def __init__(self, shard: Any) -> None:
+        self._shard = shard
+        self.optimized = 0
+
+    def optimize(self) -> bool:
+        self.optimized += 1
+        return bool(self._shard.optimize())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._shard, name)
+
+
+def test_auto_optimize_is_geometric(tmp_path: Path) -> None:
+    with _edge(tmp_path / "db", "?auto_optimize=100") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        c = store._coll("c")
+        counting = _CountingShard(c.shard)
+        c.shard = counting
+        vecs = lowrank(1000, DIM, rank=4, seed=1)
+
+        def load(start: int, n: int) -> None:
+            store.upsert("c", [Record(id=f"p{i}", vector=vecs[i]) for i in range(start, start + n)])
+
+        load(0, 60)
+        assert counting.optimized == 0
+        load(60, 60)  # 120 waiting >= max(100, 0 indexed)
+        assert counting.optimized == 1
+        load(120, 100)  # 100 waiting < 120 indexed
+        assert counting.optimized == 1
+        load(220, 30)  # 130 waiting >= 120 indexed
+        assert counting.optimized == 2
+        store.optimize("c")
+        assert counting.optimized == 3
+    with _edge(tmp_path / "off", "?auto_optimize=0") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        c = store._coll("c")
+        counting = _CountingShard(c.shard)
+        c.shard = counting
+        store.upsert("c", [Record(id=f"p{i}", vector=vecs[i]) for i in range(1000)])
+        assert counting.optimized == 0
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+def test_hybrid_scores_equal_reference_rrf(tmp_path: Path) -> None:
+    recs = _records(60, sparse=True, seed=3)
+    spec = CollectionSpec(name="h", dimension=DIM, sparse=True)
+    ref = MemoryStore()
+    ref.create_collection(spec)
+    ref.upsert("h", recs)
+    q = np.asarray(lowrank(1, DIM, rank=4, seed=9)[0])
+    sq = SparseVector((1, 4, 9, 16, 25), (1.0, 0.5, 2.0, 0.7, 1.2))
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(spec)
+        store.upsert("h", recs)
+        for rrf_k in (60, 2):
+            p = SearchParams(exact=True, prefetch_k=20, rrf_k=rrf_k)
+            got = store.search("h", vector=q, sparse=sq, k=8, params=p)
+            want = ref.search("h", vector=q, sparse=sq, k=8, params=p)
+            # Scores equal the reference's 1 / (rrf_k + rank), rank from 1 (Qdrant counts from 0:
+            # the adapter shifts k). Ties may order differently: compare score multisets.
+            assert sorted(h.score for h in got) == pytest.approx(sorted(h.score for h in want), rel=1e-6)
+            assert all(h.kind is ScoreKind.RRF for h in got)
+        got_d = store.search(
+            "h", vector=q, sparse=sq, k=8, fusion=Fusion.DBSF, params=SearchParams(exact=True)
+        )
+        assert got_d[0].kind is ScoreKind.DBSF and 0 <= got_d[0].relevance <= 1
+        flt = F("g") == 1
+        got_f = store.search("h", vector=q, sparse=sq, k=8, filter=flt, params=SearchParams(exact=True))
+        assert got_f and all(h.metadata is not None and h.metadata["g"] == 1 for h in got_f)
+
+
+def test_search_batch_equals_single_searches(tmp_path: Path) -> None:
+    recs = _records(80, sparse=True, seed=4)
+    q = np.asarray(recs[5].vector)
+    sq = SparseVector((2, 3, 5), (1.0, 1.0, 1.0))
+    reqs = [
+        SearchRequest(vector=q, k=5, params=SearchParams(exact=True)),
+        SearchRequest(vector=q, k=3, filter=F("g") == 2, params=SearchParams(exact=True)),
+        SearchRequest(sparse=sq, k=4),
+        SearchRequest(vector=q, sparse=sq, k=6, fusion=Fusion.RRF, params=SearchParams(exact=True)),
+        SearchRequest(vector=q, k=2, with_payload=False, with_vectors=True, params=SearchParams(ef=64)),
+    ]
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="b", dimension=DIM, sparse=True))
+        store.upsert("b", recs)
+        batch = store.search_batch("b", reqs)
+        single = [
+            store.search(
+                "b", vector=r.vector, sparse=r.sparse, filter=r.filter, k=r.k, params=r.params, fusion=r.fusion,
+                with_payload=r.with_payload, with_vectors=r.with_vectors,
+            )
+            for r in reqs
+        ]  # fmt: skip
+        assert [[(h.id, h.score) for h in hs] for hs in batch] == [
+            [(h.id, h.score) for h in hs] for hs in single
+        ]
+        last = batch[-1][0]
+        assert last.text is None and last.vector is not None and last.sparse is not None
+        assert np.linalg.norm(last.vector) == pytest.approx(1.0, rel=1e-5)  # cosine: stored normalised
+        assert store.search_batch("b", []) == []
+
+
+def test_flat_index_and_ivf(tmp_path: Path) -> None:
+    with _edge(tmp_path / "db") as store:
+        with pytest.raises(UnsupportedFeatureError):
+            store.create_collection(
+                CollectionSpec(name="ivf", dimension=DIM, index=IndexParams(kind=IndexKind.IVF))
+            )
+        assert not store.has_collection("ivf")
+        spec = CollectionSpec(name="flat", dimension=DIM, index=IndexParams(kind=IndexKind.FLAT))
+        store.create_collection(spec)
+        recs = _records(100)
+        store.upsert("flat", recs)
+        store.optimize("flat")
+        ref = MemoryStore()
+        ref.create_collection(spec)
+        ref.upsert("flat", recs)
+        q = np.asarray(recs[1].vector)
+        assert [h.id for h in store.search("flat", vector=q, k=10)] == [
+            h.id for h in ref.search("flat", vector=q, k=10)
+        ]
+
+
+def test_delete_by_ids_and_filter(tmp_path: Path) -> None:
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        store.upsert("c", _records(30))
+        store.delete("c", ids=["d0", "d1", "d1"], filter=F("g") == 2)
+        left = sorted(r.id for r in store.scroll("c"))
+        assert "d0" not in left and "d1" not in left
+        assert all(int(i[1:]) % 3 != 2 for i in left)
+        assert store.count("c") == 30 - 2 - 10 + (1 if 1 % 3 == 2 else 0) + (0 if 0 % 3 != 2 else 1)
+        store.delete("c")  # neither ids nor filter: nothing
+        assert store.count("c") == len(left)
+
+
+def test_non_dict_metadata_is_stored(tmp_path: Path) -> None:
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        meta = MappingProxyType({"a": MappingProxyType({"b": (1, 2)}), "n": 3})
+        store.upsert("c", [Record(id="m", vector=np.ones(DIM), metadata=meta)])
+        (r,) = store.get("c", ["m"])
+        assert r.metadata == {"a": {"b": [1, 2]}, "n": 3}
+        assert store.count("c", filter=F("a.b") == 2) == 1
+
+
+def test_closed_store(tmp_path: Path) -> None:
+    store = _edge(tmp_path / "db")
+    store.create_collection(CollectionSpec(name="c", dimension=DIM))
+    store.close()
+    store.close()  # idempotent
+    for call in (
+        lambda: store.search("c", vector=np.ones(DIM)),
+        lambda: store.list_collections(),
+        lambda: store.get("c", ["x"]),
+        lambda: store.optimize("c"),
+    ):
+        with pytest.raises(StoreClosedError):
+            call()

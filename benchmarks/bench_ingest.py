@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import vecctx
+from vecctx.cache import CachedEmbedder
 from vecctx.chunking import Chunker
 from vecctx.embedders import default_embedder
 from vecctx.ingest import Ingestor
@@ -98,6 +99,12 @@ def run(
         "rerun_noop_s": round(again.seconds, 2),
         "rerun_written": again.written,
     }
+    emb = ing.embedder
+    if isinstance(emb, CachedEmbedder):
+        out["cache_hits"] = emb.hits
+        out["cache_misses"] = emb.misses
+        if emb.misses:
+            out["model_ms_per_chunk"] = round(1000 * r.embed_seconds / emb.misses, 1)
     if bm25_eval and limit is None:
         queries, qrels = _qrels(root)
         enc = r.bm25

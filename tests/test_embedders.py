@@ -215,6 +215,8 @@ def test_cached_embedder(tmp_path: Path) -> None:
     cached = CachedEmbedder(inner, directory=tmp_path)
     first = cached.embed_documents(["a b", "c d", "a b"])
     assert (cached.misses, cached.hits) == (3, 0)
+    assert inner.texts_embedded == 2  # the repeated text was embedded once
+    np.testing.assert_array_equal(first[0], first[2])
     again = CachedEmbedder(HashingEmbedder(dimension=16), directory=tmp_path)  # a new process, same disk
     second = again.embed_documents(["c d", "a b", "e f"])
     assert (again.misses, again.hits) == (1, 2)

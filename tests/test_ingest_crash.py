@@ -55,7 +55,16 @@ def _env() -> dict[str, str]:
 
 
 def _run(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, delay: float = 0.0) -> str:
-    args = [sys.executable, str(script), str(db), str(stats), str(cache), str(N_DOCS), str(changed), str(delay)]
+    args = [
+        sys.executable,
+        str(script),
+        str(db),
+        str(stats),
+        str(cache),
+        str(N_DOCS),
+        str(changed),
+        str(delay),
+    ]
     out = subprocess.run(args, capture_output=True, text=True, env=_env(), timeout=300)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -134,3 +143,54 @@ def test_sigkill_then_rerun_equals_clean_run(tmp_path: Path, scenario: str) -> N
     assert json.loads(stats.read_text()) == json.loads(clean_stats.read_text())
     # and a further run is a no-op
     assert _run(script, db, stats, cache, changed=changed).strip().splitlines()[-1] == "done 0 0"
+
+
+class _Interrupting:
+    """Wraps an embedder; raises KeyboardInterrupt (Ctrl-C) on its n-th call."""
+
+    def __init__(self, inner: Any, at: int) -> None:
+        self.inner = inner
+        self.at = at
+        self.calls = 0
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.max_input_tokens = inner.max_input_tokens
+        self.normalized = inner.normalized
+        self.query_prefix = inner.query_prefix
+        self.passage_prefix = inner.passage_prefix
+        self.tokenizer = inner.tokenizer
+
+    def embed_documents(self, texts: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> Any:
+        return self.inner.embed_query(text)
+
+
+def test_ctrl_c_then_rerun_equals_clean_run() -> None:
+    from vecctx import MemoryStore
+    from vecctx.embedders import HashingEmbedder
+    from vecctx.ingest import Ingestor
+    from vecctx.loaders import load_beir
+    from vecctx.sparse import BM25Encoder
+
+    docs = list(load_beir(data_root() / "scifact", limit=60))
+
+    def make(store: Any, emb: Any) -> Ingestor:
+        return Ingestor(store, "docs", embedder=emb, sparse=BM25Encoder(), batch_size=8, progress=False)
+
+    clean = MemoryStore()
+    make(clean, HashingEmbedder(dimension=16, max_input_tokens=64)).ingest(docs)
+    store = MemoryStore()
+    with pytest.raises(KeyboardInterrupt):
+        make(store, _Interrupting(HashingEmbedder(dimension=16, max_input_tokens=64), at=4)).ingest(docs)
+    assert 0 < store.count("docs") < clean.count("docs")
+    report = make(store, HashingEmbedder(dimension=16, max_input_tokens=64)).ingest(docs)
+    assert report.unchanged == store.count("docs") - report.written
+    _same(
+        {r.id: r for r in store.scroll("docs", with_vectors=True)},
+        {r.id: r for r in clean.scroll("docs", with_vectors=True)},
+    )

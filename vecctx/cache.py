@@ -164,9 +164,13 @@ class CachedEmbedder:
         self.misses += len(missing)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if missing:
-            fresh = self.inner.embed_documents([texts[i] for i in missing])
-            self.cache.put_many([keys[i] for i in missing], fresh)
-            out[missing] = fresh
+            unique: dict[str, int] = {}  # a text repeated in the batch is embedded once
+            for i in missing:
+                unique.setdefault(texts[i], len(unique))
+            order = list(unique)
+            fresh = self.inner.embed_documents(order)
+            self.cache.put_many([self.inner.passage_prefix + t for t in order], fresh)
+            out[missing] = fresh[[unique[texts[i]] for i in missing]]
         for i, v in enumerate(got):
             if v is not None:
                 out[i] = v

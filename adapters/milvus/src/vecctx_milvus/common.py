@@ -284,6 +284,7 @@ def filter_expr(flt: Filter | None) -> str:
 
 
 def output_fields(spec: CollectionSpec, *, with_payload: bool, with_vectors: bool) -> list[str]:
+    """Fields for a search hit (sparse only with the vectors, as the reference store)."""
     fields = [ID]
     if with_payload:
         fields += [TEXT, META]
@@ -291,6 +292,16 @@ def output_fields(spec: CollectionSpec, *, with_payload: bool, with_vectors: boo
         fields.append(VECTOR)
         if spec.sparse:
             fields.append(SPARSE)
+    return fields
+
+
+def record_fields(spec: CollectionSpec, *, with_vectors: bool) -> list[str]:
+    """Fields for a record read by get/scroll (the sparse vector always, as the reference)."""
+    fields = [ID, TEXT, META]
+    if with_vectors:
+        fields.append(VECTOR)
+    if spec.sparse:
+        fields.append(SPARSE)
     return fields
 
 

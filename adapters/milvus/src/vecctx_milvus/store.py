@@ -198,7 +198,7 @@ class MilvusStore(StoreBase):
         if not wanted:
             return []
         mname = c.milvus_name(collection)
-        fields = c.output_fields(spec, with_payload=True, with_vectors=with_vectors)
+        fields = c.record_fields(spec, with_vectors=with_vectors)
         found: dict[str, Record] = {}
         unique = list(dict.fromkeys(wanted))
         for start in range(0, len(unique), c.IDS_PER_EXPR):
@@ -245,7 +245,7 @@ class MilvusStore(StoreBase):
     ) -> Iterator[Record]:
         self._before_read(collection)
         mname = c.milvus_name(collection)
-        fields = c.output_fields(spec, with_payload=True, with_vectors=with_vectors)
+        fields = c.record_fields(spec, with_vectors=with_vectors)
         last: str | None = None
         page = min(page, c.MAX_LIMIT)
         while True:

@@ -1,0 +1,352 @@
+"""Milvus-specific behaviour: URLs, names, read-after-write, Milvus's sparse rules, ids and
+text, errors, the Lite lock, and persistence across a real server restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from vecctx_milvus import MilvusStore, open_store, parse_url
+from vecctx_milvus.common import milvus_name, vecctx_name
+
+from vecctx import (
+    CollectionSpec,
+    F,
+    IndexKind,
+    IndexParams,
+    Metric,
+    Record,
+    ScoreKind,
+    SearchParams,
+    SparseVector,
+    connect,
+)
+from vecctx.errors import (
+    BackendError,
+    CollectionNotFoundError,
+    ConfigError,
+    InvalidInputError,
+    StoreLockedError,
+    TransientBackendError,
+    UnsupportedFeatureError,
+)
+from vecctx.store import Fusion
+
+DIM = 8
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[MilvusStore]:
+    with open_store(f"milvus://{tmp_path / 'm.db'}") as s:
+        yield s
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+
+def test_parse_url_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MILVUS_TOKEN", raising=False)
+    c = parse_url("milvus:///tmp/x/file.db?flush_threshold=0&db=d1")
+    assert c.is_lite and c.lite_path == "/tmp/x/file.db" and c.flush_threshold == 0 and c.db_name == "d1"
+    c = parse_url("milvus://example.org")
+    assert c.uri == "http://example.org:19530" and not c.secure and c.token == ""
+    c = parse_url("milvus+https://example.org?token=abc&server_name=n&ca=/ca.pem")
+    assert c.uri == "https://example.org:443" and c.secure and c.token == "abc"
+    assert c.server_name == "n" and c.ca_pem_path == "/ca.pem"
+    c = parse_url("milvus://u%40x:p%3Aw@h:1234?tls=true&timeout=2.5")
+    assert c.uri == "https://h:1234" and c.token == "u@x:p:w" and c.timeout == 2.5
+    monkeypatch.setenv("MILVUS_TOKEN", "from-env")
+    assert parse_url("milvus+http://h:1").token == "from-env"
+    assert parse_url("milvus+http://h:1?token=q").token == "q"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "qdrant://h",
+        "milvus://h?bogus=1",
+        "milvus:///tmp/x.db?token=t",
+        "milvus://h?timeout=-1",
+        "milvus://h?flush_threshold=x",
+        "milvus://h/path",
+        "milvus://file.db",
+        "milvus+https:///tmp/x.db",
+        "milvus+https://h?tls=false",
+        "milvus://h?db=a&db=b",
+        "milvus://",
+    ],
+)
+def test_parse_url_rejects(url: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_url(url)
+
+
+def test_registry_connects_by_scheme(tmp_path: Path) -> None:
+    store = connect(f"milvus://{tmp_path / 'reg.db'}")
+    try:
+        assert isinstance(store, MilvusStore)
+        assert store.capabilities.name == "milvus"
+    finally:
+        store.close()
+
+
+def test_collection_names_outside_milvus_rules(lite: MilvusStore) -> None:
+    for name in ["with-dash", "ünï-names", "plain_name"]:
+        lite.create_collection(CollectionSpec(name=name, dimension=DIM))
+        assert milvus_name(name).replace("_", "").isalnum()
+        assert vecctx_name(milvus_name(name)) == name
+    assert lite.list_collections() == sorted(["with-dash", "ünï-names", "plain_name"])
+    assert lite.collection_spec("with-dash").name == "with-dash"
+    with pytest.raises(ConfigError):
+        lite.create_collection(CollectionSpec(name="vxh_reserved", dimension=DIM))
+
+
+def test_spec_persists_index_settings(tmp_path: Path) -> None:
+    url = f"milvus://{tmp_path / 'spec.db'}"
+    spec = CollectionSpec(
+        name="ivf",
+        dimension=DIM,
+        metric=Metric.EUCLIDEAN,
+        sparse=True,
+        index=IndexParams(kind=IndexKind.IVF, nlist=4),
+    )
+    with open_store(url) as s:
+        s.create_collection(spec)
+    with open_store(url) as s:
+        assert s.collection_spec("ivf") == spec
+
+
+# -- reads see writes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threshold", [0, 256])
+def test_search_right_after_upsert_sees_it(tmp_path: Path, threshold: int) -> None:
+    with open_store(f"milvus://{tmp_path / 'raw.db'}?flush_threshold={threshold}") as s:
+        s.create_collection(CollectionSpec(name="c", dimension=DIM))
+        rng = np.random.default_rng(0)
+        for i in range(5):
+            v = rng.standard_normal(DIM)
+            s.upsert("c", [Record(id=f"r{i}", vector=v, metadata={"i": i})])
+            (top,) = s.search("c", vector=v, k=1)
+            assert top.id == f"r{i}" and top.score == pytest.approx(1.0, abs=1e-5)
+            assert s.count("c", filter=F("i") == i) == 1
+        s.upsert("c", [Record(id="r0", vector=rng.standard_normal(DIM), metadata={"i": 99})])
+        assert s.count("c", filter=F("i") == 0) == 0 and s.count("c", filter=F("i") == 99) == 1
+        s.delete("c", ids=["r1"])
+        assert s.get("c", ["r1"]) == [] and s.count("c") == 4
+
+
+# -- ids, text, sparse rules -------------------------------------------------------------------
+
+
+def test_hostile_ids_roundtrip(lite: MilvusStore) -> None:
+    ids = ['"', "'", "\\", 'a" or id != "', "line\nbreak", "tab\t", "ünï ✓", "]", "x" * 1000, "\x00z"]
+    lite.create_collection(CollectionSpec(name="ids", dimension=DIM))
+    vecs = np.random.default_rng(1).standard_normal((len(ids), DIM))
+    lite.upsert("ids", [Record(id=i, vector=vecs[n], text=i) for n, i in enumerate(ids)])
+    got = lite.get("ids", [*reversed(ids), "absent", ids[0]])
+    assert [r.id for r in got] == [*reversed(ids), ids[0]]
+    assert all(r.text == r.id for r in got)
+    assert sorted(r.id for r in lite.scroll("ids", batch_size=3)) == sorted(ids)
+    lite.delete("ids", ids=[ids[3], ids[4]])
+    assert lite.count("ids") == len(ids) - 2
+    assert lite.get("ids", [ids[3]]) == []
+
+
+def test_too_long_id_or_text_is_rejected_before_writing(lite: MilvusStore) -> None:
+    lite.create_collection(CollectionSpec(name="long", dimension=DIM))
+    ok = Record(id="ok", vector=np.ones(DIM))
+    with pytest.raises(InvalidInputError):
+        lite.upsert("long", [ok, Record(id="é" * 40_000, vector=np.ones(DIM))])
+    with pytest.raises(InvalidInputError):
+        lite.upsert("long", [ok, Record(id="t", vector=np.ones(DIM), text="é" * 40_000)])
+    assert lite.count("long") == 0
+
+
+def test_sparse_rules(lite: MilvusStore) -> None:
+    lite.create_collection(CollectionSpec(name="sp", dimension=DIM, sparse=True))
+    v = np.ones(DIM)
+    for bad in [
+        SparseVector((1,), (-1.0,)),
+        SparseVector((2**32 - 2,), (1.0,)),
+        SparseVector((2**32 - 1,), (1.0,)),
+    ]:
+        with pytest.raises(InvalidInputError):
+            lite.upsert("sp", [Record(id="ok", vector=v), Record(id="bad", vector=v, sparse=bad)])
+    assert lite.count("sp") == 0
+    lite.upsert(
+        "sp",
+        [
+            Record(id="none", vector=v),
+            Record(id="zeros", vector=v, sparse=SparseVector((3,), (0.0,))),
+            Record(id="one", vector=v, sparse=SparseVector((3, 5), (2.0, 1.0))),
+        ],
+    )
+    hits = lite.search("sp", sparse=SparseVector((3,), (1.5,)), k=10)
+    assert [(h.id, h.kind) for h in hits] == [("one", ScoreKind.SPARSE_DOT)]
+    assert hits[0].score == pytest.approx(3.0)
+    got = {r.id: r.sparse for r in lite.get("sp", ["none", "zeros", "one"])}
+    assert got["none"] is None and got["zeros"] is None
+    assert got["one"] == SparseVector((3, 5), (2.0, 1.0))
+    with pytest.raises(InvalidInputError):
+        lite.search("sp", sparse=SparseVector((2**32 - 2,), (1.0,)), k=1)
+    assert lite.search("sp", sparse=SparseVector((3,), (0.0,)), k=3) == []
+
+
+def test_hybrid_rrf_and_dbsf_refused_before_io(lite: MilvusStore) -> None:
+    lite.create_collection(CollectionSpec(name="hy", dimension=DIM, sparse=True))
+    rng = np.random.default_rng(5)
+    lite.upsert(
+        "hy",
+        [
+            Record(id=f"h{i}", vector=rng.standard_normal(DIM), sparse=SparseVector((i % 3, 7), (1.0, 0.5)))
+            for i in range(12)
+        ],
+    )
+    hits = lite.search("hy", vector=rng.standard_normal(DIM), sparse=SparseVector((1, 7), (1.0, 1.0)), k=4)
+    assert len(hits) == 4 and all(h.kind is ScoreKind.RRF for h in hits)
+    assert hits[0].score <= 2 / 61 + 1e-9
+    with pytest.raises(UnsupportedFeatureError):
+        lite.search("missing", vector=np.ones(DIM), sparse=SparseVector((1,), (1.0,)), fusion=Fusion.DBSF)
+
+
+def test_scores_in_canonical_units_for_ivf_and_euclidean(lite: MilvusStore) -> None:
+    spec = CollectionSpec(
+        name="l2", dimension=DIM, metric=Metric.EUCLIDEAN, index=IndexParams(kind=IndexKind.IVF, nlist=2)
+    )
+    lite.create_collection(spec)
+    lite.upsert("l2", [Record(id="a", vector=np.zeros(DIM)), Record(id="b", vector=np.full(DIM, 2.0))])
+    lite.optimize("l2")
+    hits = lite.search("l2", vector=np.ones(DIM), k=2, params=SearchParams(exact=True))
+    assert sorted(h.id for h in hits) == ["a", "b"]
+    assert [h.score for h in hits] == pytest.approx([np.sqrt(DIM)] * 2)  # distance, not squared
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def test_unknown_collection_and_closed(lite: MilvusStore) -> None:
+    with pytest.raises(CollectionNotFoundError):
+        lite.count("nope")
+    with pytest.raises(CollectionNotFoundError):
+        lite.delete("nope", ids=["x"])
+
+
+def test_second_process_gets_store_locked(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    with open_store(f"milvus://{path}") as s:
+        s.create_collection(CollectionSpec(name="c", dimension=DIM))
+        code = (
+            "import sys\n"
+            "from vecctx.errors import StoreLockedError\n"
+            "from vecctx_milvus import open_store\n"
+            "try:\n"
+            f"    open_store('milvus://{path}')\n"
+            "except StoreLockedError:\n"
+            "    sys.exit(3)\n"
+            "sys.exit(0)\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+        assert proc.returncode == 3, proc.stderr.decode()[-2000:]
+    assert StoreLockedError  # the class the child raised
+
+
+def test_unreachable_server_is_a_transient_error() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises((TransientBackendError, BackendError)) as info:
+        open_store(f"milvus://127.0.0.1:{port}?timeout=2")
+    assert isinstance(info.value, TransientBackendError), repr(info.value)
+
+
+# -- a real restart ------------------------------------------------------------------------------
+
+
+def _start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+    from pymilvus import MilvusClient
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2)
+            client.get_server_version()
+            client.close()
+            return proc
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("milvus-lite server did not start") from None
+            time.sleep(0.2)
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_data_survives_a_server_restart(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path / "srv"
+    url = f"milvus://127.0.0.1:{port}"
+    spec = CollectionSpec(name="keep", dimension=DIM, metric=Metric.DOT, sparse=True)
+    rng = np.random.default_rng(9)
+    recs = [
+        Record(id=f"k{i}", vector=rng.standard_normal(DIM), text=f"t{i}", metadata={"i": i, "tags": ["x", i]})
+        for i in range(50)
+    ]
+    proc = _start_server(data, port)
+    try:
+        with open_store(url) as s:
+            s.create_collection(spec)
+            s.upsert("keep", recs)
+            before = [h.id for h in s.search("keep", vector=recs[0].vector, k=5, filter=F("tags") == "x")]
+    finally:
+        _stop_server(proc)
+    proc = _start_server(data, port)
+    try:
+        with open_store(url) as s:
+            assert s.collection_spec("keep") == spec
+            assert s.count("keep") == 50
+            assert [
+                h.id for h in s.search("keep", vector=recs[0].vector, k=5, filter=F("tags") == "x")
+            ] == before
+            assert s.count("keep", filter=F("tags") == 7) == 1
+            (r,) = s.get("keep", ["k3"])
+            assert r.metadata == {"i": 3, "tags": ["x", 3]} and r.text == "t3"
+    finally:
+        _stop_server(proc)

@@ -68,7 +68,7 @@ class AsyncChromaStore:
                 "or the sync store for chroma:///path"
             )
         self._config = config
-        self._errors = ErrorTranslator(config.token)
+        self._errors = ErrorTranslator(config.token, on_missing=self._forget)
         self._handles: dict[str, _Handle] = {}
         self._client: AsyncClientAPI | None = None
         self._max_batch: int | None = None
@@ -124,6 +124,9 @@ class AsyncChromaStore:
         return self._max_batch
 
     # -- collections -------------------------------------------------------------------
+    def _forget(self, name: str) -> None:
+        self._handles.pop(name, None)
+
     async def _handle(self, name: str) -> _Handle:
         client = await self._conn()
         handle = self._handles.get(name)

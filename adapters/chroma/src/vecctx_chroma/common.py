@@ -7,7 +7,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -525,8 +525,9 @@ def transient_types() -> tuple[type[BaseException], ...]:
 class ErrorTranslator:
     """Wraps every Chroma exception in the vecctx hierarchy, scrubbing the token."""
 
-    def __init__(self, secret: str | None) -> None:
+    def __init__(self, secret: str | None, on_missing: Callable[[str], None] | None = None) -> None:
         self._secret = secret
+        self._on_missing = on_missing
 
     def message(self, action: str, exc: BaseException) -> str:
         text = f"chroma {action} failed: {type(exc).__name__}: {exc}"
@@ -544,6 +545,8 @@ class ErrorTranslator:
             raise
         except NotFoundError as exc:
             if collection is not None:
+                if self._on_missing is not None:  # a cached handle went stale: forget it
+                    self._on_missing(collection)
                 raise CollectionNotFoundError(collection) from exc
             raise BackendError(self.message(action, exc), exc) from exc
         except transient_types() as exc:

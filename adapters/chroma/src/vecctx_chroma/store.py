@@ -64,7 +64,7 @@ class ChromaStore(StoreBase):
 
     def __init__(self, config: ChromaConfig) -> None:
         self._config = config
-        self._errors = ErrorTranslator(config.token)
+        self._errors = ErrorTranslator(config.token, on_missing=self._forget)
         self._handles: dict[str, _Handle] = {}
         self._client: ClientAPI = self._connect()
         with self._errors("get_max_batch_size"):

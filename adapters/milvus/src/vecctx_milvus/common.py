@@ -367,12 +367,6 @@ def dense_kind(spec: CollectionSpec) -> ScoreKind:
     return ScoreKind(spec.metric.value)
 
 
-def _score(kind: ScoreKind, distance: float) -> float:
-    if kind is ScoreKind.EUCLIDEAN:
-        return math.sqrt(distance) if distance > 0 else 0.0
-    return distance
-
-
 def hits_of(
     raw: Sequence[Mapping[str, Any]],
     kind: ScoreKind,
@@ -385,26 +379,35 @@ def hits_of(
     """vecctx hits from one query's Milvus hits: scores in the metric's unit, ties broken by
     id (as the reference store does), at most ``k``."""
     out: list[Hit] = []
+    euclid = kind is ScoreKind.EUCLIDEAN
+    ordered = True
+    prev: float | None = None
     for h in raw:
-        entity = h.get("entity") or {}
-        score = _score(kind, float(h["distance"]))
-        meta = entity.get(META) if with_payload else None
-        out.append(
-            Hit(
-                id=h["id"],
-                score=score,
-                relevance=relevance_of(kind, score, rrf_k=rrf_k),
-                kind=kind,
-                text=entity.get(TEXT) if with_payload else None,
-                metadata=(meta if isinstance(meta, dict) else {}) if with_payload else None,
-                vector=_vector_of(entity[VECTOR]) if with_vectors and VECTOR in entity else None,
-                sparse=_sparse_of(entity.get(SPARSE)) if with_vectors else None,
+        d = h["distance"]
+        score = (math.sqrt(d) if d > 0 else 0.0) if euclid else d
+        if prev is not None and (score <= prev if euclid else score >= prev):
+            ordered = False  # a tie or out of order: sort below
+        prev = score
+        rel = relevance_of(kind, score, rrf_k=rrf_k) if kind is ScoreKind.RRF else relevance_of(kind, score)
+        if with_payload or with_vectors:
+            entity = h["entity"]
+            meta = entity.get(META)
+            out.append(
+                Hit(
+                    h["id"],
+                    score,
+                    rel,
+                    kind,
+                    entity.get(TEXT) if with_payload else None,
+                    (meta if isinstance(meta, dict) else {}) if with_payload else None,
+                    _vector_of(entity[VECTOR]) if with_vectors and VECTOR in entity else None,
+                    _sparse_of(entity.get(SPARSE)) if with_vectors else None,
+                )
             )
-        )
-    if kind is ScoreKind.EUCLIDEAN:
-        out.sort(key=lambda x: (x.score, x.id))
-    else:
-        out.sort(key=lambda x: (-x.score, x.id))
+        else:
+            out.append(Hit(h["id"], score, rel, kind))
+    if not ordered:
+        out.sort(key=(lambda x: (x.score, x.id)) if euclid else (lambda x: (-x.score, x.id)))
     return out[:k]
 
 

@@ -129,8 +129,10 @@ ALL = {"mn_year", "ms_year", "ms_lang", "mb_draft", "mn_author_2age", "vecctx_ke
 
 def test_number_equality_is_sent_as_a_float() -> None:
     p = _proto(F("year") == 2020, ALL)
-    assert p.operator == Op.OPERATOR_EQUAL and p.target.property == "mn_year"
-    assert p.WhichOneof("test_value") == "value_number" and p.value_number == 2020.0
+    assert p.operator == Op.OPERATOR_CONTAINS_ANY and p.target.property == "mn_year"
+    assert p.WhichOneof("test_value") == "value_number_array" and list(p.value_number_array.values) == [
+        2020.0
+    ]
 
 
 def test_range_on_the_number_property() -> None:
@@ -150,13 +152,10 @@ def test_range_on_the_number_property() -> None:
 
 def test_string_and_bool_equality() -> None:
     p = _proto(F("lang") == "en", ALL)
-    assert (p.operator, p.target.property, p.value_text) == (Op.OPERATOR_EQUAL, "ms_lang", "|en|")
+    assert (p.operator, p.target.property) == (Op.OPERATOR_CONTAINS_ANY, "ms_lang")
+    assert list(p.value_text_array.values) == ["|en|"]
     b = _proto(F("draft") == True, ALL)  # noqa: E712
-    assert (b.target.property, b.WhichOneof("test_value"), b.value_boolean) == (
-        "mb_draft",
-        "value_boolean",
-        True,
-    )
+    assert (b.target.property, list(b.value_boolean_array.values)) == ("mb_draft", [True])
 
 
 def test_in_splits_by_type() -> None:
@@ -175,7 +174,7 @@ def test_in_of_one_type_is_a_single_contains_any() -> None:
 
 def test_negations_use_not() -> None:
     ne = _proto(F("lang") != "en", ALL)
-    assert ne.operator == Op.OPERATOR_NOT and ne.filters[0].operator == Op.OPERATOR_EQUAL
+    assert ne.operator == Op.OPERATOR_NOT and ne.filters[0].operator == Op.OPERATOR_CONTAINS_ANY
     nin = _proto(F("lang").nin(["en"]), ALL)
     assert nin.operator == Op.OPERATOR_NOT and nin.filters[0].operator == Op.OPERATOR_CONTAINS_ANY
     flt = parse_filter({"$not": {"year": {"$gt": 1}}})
@@ -185,11 +184,8 @@ def test_negations_use_not() -> None:
 
 def test_exists_reads_the_key_list() -> None:
     p = _proto(F("author.age").exists(), ALL)
-    assert (p.operator, p.target.property, p.value_text) == (
-        Op.OPERATOR_EQUAL,
-        "vecctx_keys",
-        key_token("author.age"),
-    )
+    assert (p.operator, p.target.property) == (Op.OPERATOR_CONTAINS_ANY, "vecctx_keys")
+    assert list(p.value_text_array.values) == [key_token("author.age")]
     missing = _proto(F("author.age").missing(), ALL)
     assert missing.operator == Op.OPERATOR_NOT
 

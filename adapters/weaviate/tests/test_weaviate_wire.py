@@ -274,7 +274,7 @@ def test_search_request_and_conversion(wstore: WeaviateStore, fake: FakeWeaviate
     assert req.filters.operator == Op.OPERATOR_AND
     assert [(c.target.property, c.operator) for c in req.filters.filters] == [
         ("mn_year", Op.OPERATOR_GREATER_THAN_EQUAL),
-        ("ms_lang", Op.OPERATOR_EQUAL),
+        ("ms_lang", Op.OPERATOR_CONTAINS_ANY),
     ]
     ref = MemoryStore()
     ref.create_collection(CollectionSpec(name="docs", dimension=DIM))
@@ -456,7 +456,7 @@ def test_count_request(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
     assert wstore.count("docs", filter=F("draft") == True) == 4  # noqa: E712
     (agg,) = fake.requests("Aggregate")
     assert agg.collection == "Docs" and agg.objects_count
-    assert (agg.filters.target.property, agg.filters.value_boolean) == ("mb_draft", True)
+    assert (agg.filters.target.property, list(agg.filters.value_boolean_array.values)) == ("mb_draft", [True])
 
 
 def test_scroll_uses_the_cursor_or_offsets(wstore: WeaviateStore, fake: FakeWeaviate) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import uuid
@@ -129,6 +130,8 @@ class CollState:
     ef: int | None
     flat_cutoff: int | None = None
     refreshed: float = field(default_factory=time.monotonic)
+    #: compiled filters by ``repr`` (not by equality: ``F(k) == 1`` equals ``F(k) == True``)
+    compiled: dict[str, Any] = field(default_factory=dict)
 
 
 def state_from_config(config: CollectionConfig | CollectionConfigSimple) -> CollState | None:
@@ -261,28 +264,34 @@ def _vector(obj: Any) -> FloatArray | None:
 
 def user_id_of(obj: Any) -> str:
     props = obj.properties
-    uid = props.get(PROP_ID) if isinstance(props, Mapping) else None
-    if not isinstance(uid, str):
+    uid = props.get(PROP_ID) if type(props) is dict or isinstance(props, Mapping) else None
+    if type(uid) is not str:
         raise BackendError(f"Weaviate object {obj.uuid} has no {PROP_ID} property: not written by vecctx")
     return uid
 
 
-def hit_from(obj: Any, metric: Metric, *, with_payload: bool, with_vectors: bool) -> Hit:
-    distance = obj.metadata.distance
-    if distance is None:
-        raise BackendError("Weaviate returned a hit without its distance")
+def hits_from(objects: Sequence[Any], metric: Metric, *, with_payload: bool, with_vectors: bool) -> list[Hit]:
+    """Hits for a vector search's objects, in canonical scores, ties ordered by id."""
     kind = score_kind(metric)
-    score = score_of(metric, float(distance))
-    props = obj.properties
-    return Hit(
-        id=user_id_of(obj),
-        score=score,
-        relevance=relevance_of(kind, score),
-        kind=kind,
-        text=props.get(PROP_TEXT) if with_payload else None,
-        metadata=metadata_from(props.get(PROP_META)) if with_payload else None,
-        vector=_vector(obj) if with_vectors else None,
-    )
+    out: list[Hit] = []
+    for obj in objects:
+        distance = obj.metadata.distance
+        if distance is None:
+            raise BackendError("Weaviate returned a hit without its distance")
+        score = score_of(metric, float(distance))
+        props = obj.properties
+        out.append(
+            Hit(
+                id=user_id_of(obj),
+                score=score,
+                relevance=relevance_of(kind, score),
+                kind=kind,
+                text=props.get(PROP_TEXT) if with_payload else None,
+                metadata=metadata_from(props.get(PROP_META)) if with_payload else None,
+                vector=_vector(obj) if with_vectors else None,
+            )
+        )
+    return sort_hits(out)
 
 
 def fused_hit_from(obj: Any, fusion: TextFusion, *, with_payload: bool, with_vectors: bool) -> Hit:
@@ -307,7 +316,9 @@ def fused_hit_from(obj: Any, fusion: TextFusion, *, with_payload: bool, with_vec
 
 def sort_hits(hits: list[Hit]) -> list[Hit]:
     """Weaviate orders by distance; break exact ties by id as the reference store does."""
-    if hits and hits[0].kind is ScoreKind.EUCLIDEAN:
+    if all(a.score != b.score for a, b in itertools.pairwise(hits)):
+        return hits  # no ties: keep the server's order
+    if hits[0].kind is ScoreKind.EUCLIDEAN:
         return sorted(hits, key=lambda h: (h.score, h.id))
     return sorted(hits, key=lambda h: (-h.score, h.id))
 
@@ -355,7 +366,7 @@ __all__ = [
     "chunks",
     "combine_or",
     "fused_hit_from",
-    "hit_from",
+    "hits_from",
     "ids_filter",
     "match_all",
     "needs_flat_search",

@@ -50,7 +50,7 @@ from vecctx_weaviate._core import (
     check_query_text,
     chunks,
     fused_hit_from,
-    hit_from,
+    hits_from,
     ids_filter,
     match_all,
     needs_flat_search,
@@ -58,7 +58,6 @@ from vecctx_weaviate._core import (
     parse_version,
     prepare_objects,
     record_from,
-    sort_hits,
     state_from_config,
     wanted_ef,
 )
@@ -98,6 +97,7 @@ class AsyncWeaviateStore:
         self._config = config
         self._closed = False
         self._states: dict[str, CollState] = {}
+        self._handles: dict[str, CollectionAsync[Any, Any]] = {}
         self._client: weaviate.WeaviateAsyncClient | None = None
         self._connecting: asyncio.Lock | None = None
         self._version = parse_version(read_version(config))
@@ -169,8 +169,11 @@ class AsyncWeaviateStore:
             raise self._error(exc, doing) from exc
 
     async def _collection(self, state: CollState) -> CollectionAsync[Any, Any]:
-        client = await self._connected()
-        return client.collections.use(state.cls)
+        handle = self._handles.get(state.cls)
+        if handle is None:
+            client = await self._connected()
+            handle = self._handles[state.cls] = client.collections.use(state.cls)
+        return handle
 
     async def _load(self, name: str) -> CollState | None:
         client = await self._connected()
@@ -220,11 +223,25 @@ class AsyncWeaviateStore:
             raise self._error(exc, doing) from exc
 
     async def _compile(self, state: CollState, flt: Filter | None) -> tuple[CollState, FilterReturn | bool]:
+        """Compile against the cached schema (memoised per collection). When the filter names
+        typed properties the cache lacks, re-read the schema (at most once a second) in case
+        another writer added them; such results are not memoised."""
+        if flt is None:
+            return state, True
+        key = repr(flt)
+        cached = state.compiled.get(key)
+        if cached is not None:
+            return state, cached
         compiler = FilterCompiler(state.properties, native_not=self._native_not)
         compiled = compiler.compile(flt)
-        if compiler.missing(flt) and time.monotonic() - state.refreshed > SCHEMA_REFRESH_SECONDS:
-            state = await self._refresh(state)
-            compiled = FilterCompiler(state.properties, native_not=self._native_not).compile(flt)
+        if compiler.missing(flt):
+            if time.monotonic() - state.refreshed > SCHEMA_REFRESH_SECONDS:
+                state = await self._refresh(state)
+                compiled = FilterCompiler(state.properties, native_not=self._native_not).compile(flt)
+            return state, compiled
+        if len(state.compiled) >= 512:
+            state.compiled.clear()
+        state.compiled[key] = compiled
         return state, compiled
 
     async def _set_ef(self, state: CollState, ef: int | None) -> None:
@@ -326,6 +343,7 @@ class AsyncWeaviateStore:
                 handle = await self._collection(state)
                 continue
             state.properties.add(name)
+            state.compiled.clear()
         return state
 
     async def delete(
@@ -507,9 +525,7 @@ class AsyncWeaviateStore:
             return_properties=PAYLOAD_PROPS if with_payload else ID_ONLY_PROPS,
         )
         metric = state.spec.metric
-        return sort_hits(
-            [hit_from(o, metric, with_payload=with_payload, with_vectors=with_vectors) for o in res.objects]
-        )
+        return hits_from(res.objects, metric, with_payload=with_payload, with_vectors=with_vectors)
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Run the searches concurrently on the one connection (gRPC multiplexes them)."""

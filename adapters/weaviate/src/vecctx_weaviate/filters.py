@@ -3,11 +3,12 @@
 The reference semantics (:mod:`vecctx.filters`) map onto the schema of :mod:`.schema` as:
 
 ============  ===========================================================================
-``eq v``      ``<typed prop of v's type>`` Equal v (array property: any element equals);
-              numbers always as float (Weaviate refuses ``valueInt`` on a ``number`` prop)
+``eq v``      ``<typed prop of v's type>`` ContainsAny [v] (the documented operator for
+              "any element of an array property equals"); numbers always as floats
+              (Weaviate refuses ``valueInt`` on a ``number`` property)
 ``lt``...     ``mn_<path>`` LessThan ... (any element in range; strings/bools never match)
 ``in``        one ContainsAny per value type, OR-ed
-``exists``    ``vecctx_keys`` Equal ``<path>`` (the paths present, not null, not ``[]``)
+``exists``    ``vecctx_keys`` ContainsAny [``<path>``] (the paths present, not null, not ``[]``)
 ``ne``/``nin``  ``Not`` of eq/in, so missing fields match as in the reference
 ``and/or``    And / Or
 ``not``       Not (Weaviate >= 1.33; older servers do not declare ne, nin and not)
@@ -102,7 +103,7 @@ class FilterCompiler:
             hit = self._in(node)
             return self._not(hit) if node.negate else hit
         if isinstance(node, Exists):
-            return WFilter.by_property(PROP_KEYS).equal(key_token(node.key))
+            return WFilter.by_property(PROP_KEYS).contains_any([key_token(node.key)])
         if isinstance(node, And):
             return self._and([self._node(c) for c in node.children])
         if isinstance(node, Or):
@@ -113,9 +114,10 @@ class FilterCompiler:
 
     def _cmp(self, node: Cmp) -> Compiled:
         if node.cmp in (Op.EQ, Op.NE):
-            name = prop_name(node.key, kind_of(node.value))
+            name = prop_name(node.key, kind_of(node.value))  # the value's type picks the property
+            kind = kind_of(node.value)
             eq: Compiled = (
-                WFilter.by_property(name).equal(stored(node.value)) if name in self.properties else False
+                _contains_any(name, kind, [stored(node.value)]) if name in self.properties else False
             )
             return self._not(eq) if node.cmp is Op.NE else eq
         name = prop_name(node.key, "n")

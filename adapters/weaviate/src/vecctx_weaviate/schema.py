@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -149,6 +150,7 @@ def collection_name(cls: str) -> str | None:
     return name if class_name(name) == cls else None
 
 
+@functools.lru_cache(maxsize=8192)
 def prop_name(path: str, kind: Kind) -> str:
     """The typed property holding metadata ``path``'s values of ``kind`` (s, n or b)."""
     enc = encode(path)
@@ -158,6 +160,7 @@ def prop_name(path: str, kind: Kind) -> str:
     return f"h{kind}_{digest}"
 
 
+@functools.lru_cache(maxsize=8192)
 def key_token(path: str) -> str:
     """How a metadata path is recorded in ``vecctx_keys`` (exact under field tokenization)."""
     return encode(path)
@@ -357,11 +360,14 @@ def properties_for(
     return props
 
 
+_decode_json = json.JSONDecoder().decode
+
+
 def metadata_from(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, str) or not raw:
+    if type(raw) is not str or not raw:
         return {}
-    value = json.loads(raw)
-    return value if isinstance(value, dict) else {}
+    value = _decode_json(raw)
+    return value if type(value) is dict else {}
 
 
 __all__ = [

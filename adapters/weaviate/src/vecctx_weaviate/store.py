@@ -42,7 +42,7 @@ from vecctx_weaviate._core import (
     check_query_text,
     chunks,
     fused_hit_from,
-    hit_from,
+    hits_from,
     ids_filter,
     match_all,
     needs_flat_search,
@@ -50,7 +50,6 @@ from vecctx_weaviate._core import (
     parse_version,
     prepare_objects,
     record_from,
-    sort_hits,
     state_from_config,
     wanted_ef,
 )
@@ -100,6 +99,7 @@ class WeaviateStore(StoreBase):
         self._config = config
         self._lock = threading.RLock()
         self._states: dict[str, CollState] = {}
+        self._handles: dict[str, Collection[Any, Any]] = {}
         client = weaviate.WeaviateClient(
             connection_params=connection_params(config),
             auth_client_secret=Auth.api_key(config.api_key) if config.api_key else None,
@@ -160,7 +160,11 @@ class WeaviateStore(StoreBase):
             raise self._error(exc, doing) from exc
 
     def _collection(self, state: CollState) -> Collection[Any, Any]:
-        return self._client.collections.use(state.cls)
+        # weaviate-client builds a thread pool per Collection object: keep one per class
+        handle = self._handles.get(state.cls)
+        if handle is None:
+            handle = self._handles[state.cls] = self._client.collections.use(state.cls)
+        return handle
 
     def _load(self, name: str) -> CollState | None:
         """Read the class for ``name`` from the server (``None`` when absent or not ours)."""
@@ -220,13 +224,25 @@ class WeaviateStore(StoreBase):
             raise self._on_failure(state, exc, doing) from exc
 
     def _compile(self, state: CollState, flt: Filter | None) -> tuple[CollState, FilterReturn | bool]:
-        """Compile against the cached schema; re-read it (at most once a second) when the
-        filter names typed properties the cache lacks, in case another writer added them."""
+        """Compile against the cached schema (memoised per collection). When the filter names
+        typed properties the cache lacks, re-read the schema (at most once a second) in case
+        another writer added them; such results are not memoised."""
+        if flt is None:
+            return state, True
+        key = repr(flt)
+        cached = state.compiled.get(key)
+        if cached is not None:
+            return state, cached
         compiler = FilterCompiler(state.properties, native_not=self._native_not)
         compiled = compiler.compile(flt)
-        if compiler.missing(flt) and time.monotonic() - state.refreshed > SCHEMA_REFRESH_SECONDS:
-            state = self._refresh(state)
-            compiled = FilterCompiler(state.properties, native_not=self._native_not).compile(flt)
+        if compiler.missing(flt):
+            if time.monotonic() - state.refreshed > SCHEMA_REFRESH_SECONDS:
+                state = self._refresh(state)
+                compiled = FilterCompiler(state.properties, native_not=self._native_not).compile(flt)
+            return state, compiled
+        if len(state.compiled) >= 512:
+            state.compiled.clear()
+        state.compiled[key] = compiled
         return state, compiled
 
     def _set_ef(self, state: CollState, ef: int | None) -> None:
@@ -335,6 +351,7 @@ class WeaviateStore(StoreBase):
                 continue
             with self._lock:
                 state.properties.add(name)
+            state.compiled.clear()
         return state
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
@@ -529,9 +546,7 @@ class WeaviateStore(StoreBase):
             return_properties=PAYLOAD_PROPS if with_payload else ID_ONLY_PROPS,
         )
         metric = state.spec.metric
-        return sort_hits(
-            [hit_from(o, metric, with_payload=with_payload, with_vectors=with_vectors) for o in res.objects]
-        )
+        return hits_from(res.objects, metric, with_payload=with_payload, with_vectors=with_vectors)
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         return super().search_batch(collection, requests)

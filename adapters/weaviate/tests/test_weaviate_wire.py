@@ -31,7 +31,7 @@ from vecctx.errors import (
 )
 from vecctx.filters import F
 from vecctx.memory import MemoryStore
-from vecctx.store import SearchParams, SearchRequest
+from vecctx.store import Fusion, SearchParams, SearchRequest
 from vecctx.testing import FLAT_METADATA, records_for
 from vecctx.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric, Record, ScoreKind
 
@@ -534,6 +534,11 @@ def test_hybrid_request_and_scores(wstore: WeaviateStore, fake: FakeWeaviate) ->
     assert fake.requests("Search")[-1].hybrid_search.fusion_type == h.FUSION_TYPE_RELATIVE_SCORE
     kw = wstore.hybrid("docs", query="sky", alpha=0.0)
     assert [x.id for x in kw] == ["c"]
+    assert wstore.hybrid("docs", query="sky", alpha=0.0, fusion=Fusion.RRF)[0].kind is ScoreKind.RRF
+    with pytest.raises(UnsupportedFeatureError):
+        wstore.hybrid("docs", query="sky", alpha=0.0, fusion=Fusion.DBSF)
+    with pytest.raises(InvalidInputError):
+        wstore.hybrid("docs", query="sky", alpha=0.0, fusion="borda")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         wstore.hybrid("docs", query="sky", alpha=0.5)  # no vectorizer: the vector is needed
     with pytest.raises(InvalidInputError):
@@ -562,6 +567,15 @@ def test_async_store_matches_the_sync_one(fake: FakeWeaviate) -> None:
             scrolled = [r.id async for r in store.scroll("docs", batch_size=5, filter=F("title").exists())]
             await store.delete("docs", ids=[recs[0].id])
             assert await store.count("docs") == len(recs) - 1
+            await store.ensure_collection(CollectionSpec(name="docs", dimension=DIM))
+            with pytest.raises(ConfigError):
+                await store.ensure_collection(CollectionSpec(name="docs", dimension=DIM + 1))
+            assert (await store.collection_spec("docs")).dimension == DIM
+            await store.optimize("docs")
+            exact = await store.search("docs", vector=recs[5].vector, k=1, params=SearchParams(exact=True))
+            assert exact[0].id == recs[5].id
+            fused = await store.hybrid("docs", query="text", vector=q, alpha=0.5, k=3)
+            assert len(fused) == 3 and all(h.kind is ScoreKind.CONVEX for h in fused)
             assert await store.list_collections() == ["docs"]
             await store.drop_collection("docs")
             assert not await store.has_collection("docs")

@@ -20,7 +20,7 @@ from weaviate.collections.classes.data import DataObject
 
 from vecctx.errors import BackendError, InvalidInputError, UnsupportedFeatureError
 from vecctx.filters import ALL_OPS, Op
-from vecctx.store import Capabilities, HybridSupport
+from vecctx.store import Capabilities, Fusion, HybridSupport
 from vecctx.types import (
     CollectionSpec,
     FloatArray,
@@ -75,6 +75,21 @@ class TextFusion(StrEnum):
     @property
     def kind(self) -> ScoreKind:
         return ScoreKind.RRF if self is TextFusion.RANKED else ScoreKind.CONVEX
+
+
+def text_fusion(value: TextFusion | Fusion | str) -> TextFusion:
+    """``TextFusion``, or vecctx's ``Fusion.RRF`` (Weaviate's ranked fusion). ``Fusion.DBSF`` has
+    no Weaviate counterpart (``relative_score`` is min-max, not mean +/- 3 sigma): it raises."""
+    if isinstance(value, Fusion):
+        if value is Fusion.RRF:
+            return TextFusion.RANKED
+        raise UnsupportedFeatureError(
+            "Weaviate has no DBSF fusion; TextFusion.RELATIVE_SCORE is its min-max (convex) fusion"
+        )
+    try:
+        return TextFusion(value)
+    except ValueError:
+        raise InvalidInputError(f"unknown fusion {value!r}: use ranked or relative_score") from None
 
 
 def object_uuid(user_id: str) -> uuid.UUID:
@@ -376,6 +391,7 @@ __all__ = [
     "prepare_objects",
     "record_from",
     "score_of",
+    "text_fusion",
     "sort_hits",
     "state_from_config",
     "user_id_of",

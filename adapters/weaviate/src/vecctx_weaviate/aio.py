@@ -59,6 +59,7 @@ from vecctx_weaviate._core import (
     prepare_objects,
     record_from,
     state_from_config,
+    text_fusion,
     wanted_ef,
 )
 from vecctx_weaviate.config import WeaviateConfig, parse_url
@@ -555,7 +556,7 @@ class AsyncWeaviateStore:
         query: str,
         vector: VectorLike | None = None,
         alpha: float = 0.5,
-        fusion: TextFusion = TextFusion.RELATIVE_SCORE,
+        fusion: TextFusion | Fusion = TextFusion.RELATIVE_SCORE,
         filter: FilterArg = None,
         k: int = 10,
         with_payload: bool = True,
@@ -568,7 +569,7 @@ class AsyncWeaviateStore:
         text = check_query_text(query)
         weight = check_alpha(alpha)
         validate_k(k)
-        mode = TextFusion(fusion)
+        mode = text_fusion(fusion)
         if vector is None and weight > 0.0:
             raise InvalidInputError("hybrid search with alpha > 0 needs the query vector (no vectorizer)")
         q = validate_vector(vector, state.spec.dimension) if vector is not None else None

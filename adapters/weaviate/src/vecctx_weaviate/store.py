@@ -51,6 +51,7 @@ from vecctx_weaviate._core import (
     prepare_objects,
     record_from,
     state_from_config,
+    text_fusion,
     wanted_ef,
 )
 from vecctx_weaviate.config import WeaviateConfig, parse_url
@@ -558,7 +559,7 @@ class WeaviateStore(StoreBase):
         query: str,
         vector: VectorLike | None = None,
         alpha: float = 0.5,
-        fusion: TextFusion = TextFusion.RELATIVE_SCORE,
+        fusion: TextFusion | Fusion = TextFusion.RELATIVE_SCORE,
         filter: FilterArg = None,
         k: int = 10,
         with_payload: bool = True,
@@ -577,7 +578,7 @@ class WeaviateStore(StoreBase):
         text = check_query_text(query)
         weight = check_alpha(alpha)
         validate_k(k)
-        mode = TextFusion(fusion)
+        mode = text_fusion(fusion)
         if vector is None and weight > 0.0:
             raise InvalidInputError("hybrid search with alpha > 0 needs the query vector (no vectorizer)")
         q = validate_vector(vector, state.spec.dimension) if vector is not None else None

@@ -3,11 +3,12 @@ gRPC server reached over the network code path (``milvus://127.0.0.1:PORT``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from vecctx_milvus import MilvusStore, open_store
+from vecctx_milvus import AsyncMilvusStore, MilvusStore, open_async_store, open_store
 
 from vecctx.store import VectorStore
 from vecctx.testing import ConformanceSuite
@@ -27,6 +28,12 @@ class TestMilvusLite(ConformanceSuite):
 
         return _reopen
 
+    @pytest.fixture
+    def async_store(self, tmp_path: Path) -> Iterator[AsyncMilvusStore]:
+        s = open_async_store(f"milvus://{tmp_path / 'lite.db'}")
+        yield s
+        asyncio.run(s.close())
+
 
 class TestMilvusServer(ConformanceSuite):
     @pytest.fixture
@@ -41,3 +48,9 @@ class TestMilvusServer(ConformanceSuite):
             return open_store(milvus_server)
 
         return _reopen
+
+    @pytest.fixture
+    def async_store(self, milvus_server: str) -> Iterator[AsyncMilvusStore]:
+        s = open_async_store(milvus_server)
+        yield s
+        asyncio.run(s.close())

@@ -19,6 +19,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from vecctx.types import (
     Record,
     ScoreKind,
     SparseVector,
+    VectorLike,
     relevance_of,
 )
 from vecctx_milvus.filters import compile_filter, index_fields, quote
@@ -80,7 +82,7 @@ CAPABILITIES = Capabilities(
     fusions=frozenset({Fusion.RRF}),
     exact_search=True,
     approximate=True,
-    async_native=False,
+    async_native=True,
     max_batch=None,
     persistent=True,
     nested_keys=True,
@@ -361,6 +363,116 @@ def needs_row_count(spec: CollectionSpec, p: SearchParams) -> bool:
 
 def query_sparse(sparse: SparseVector) -> dict[int, float]:
     return check_sparse(sparse, "sparse query")
+
+
+@dataclass(slots=True)
+class SearchPlan:
+    """One search, ready for a sync or async client: ``hybrid_search`` when ``reqs`` is set,
+    else ``search``; ``empty`` when nothing can match (a sparse query with no weights)."""
+
+    kind: ScoreKind
+    k: int
+    fields: list[str]
+    with_payload: bool
+    with_vectors: bool
+    rrf_k: int = 60
+    empty: bool = False
+    data: list[Any] | None = None
+    anns_field: str = VECTOR
+    limit: int = 10
+    expr: str = ""
+    search_params: dict[str, Any] | None = None
+    reqs: list[Any] | None = None
+    ranker: Any = None
+
+    def hits(self, raw: Sequence[Mapping[str, Any]]) -> list[Hit]:
+        return hits_of(
+            raw,
+            self.kind,
+            k=self.k,
+            with_payload=self.with_payload,
+            with_vectors=self.with_vectors,
+            rrf_k=self.rrf_k,
+        )
+
+
+def check_fusion(vector: VectorLike | None, sparse: SparseVector | None, fusion: Fusion) -> None:
+    if vector is not None and sparse is not None and fusion is not Fusion.RRF:
+        raise UnsupportedFeatureError(
+            f"Milvus fuses hybrid searches with RRF only; {fusion.value} is not available"
+        )
+
+
+def plan_search(
+    spec: CollectionSpec,
+    q: FloatArray | None,
+    sparse: SparseVector | None,
+    expr: str,
+    k: int,
+    p: SearchParams,
+    *,
+    with_payload: bool,
+    with_vectors: bool,
+    row_count: int | None,
+) -> SearchPlan:
+    """The Milvus request for a validated search."""
+    fields = output_fields(spec, with_payload=with_payload, with_vectors=with_vectors)
+    sq = query_sparse(sparse) if sparse is not None else None
+    if q is not None and sq is not None:
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        depth = min(p.prefetch_k or max(4 * k, 50), MAX_LIMIT)
+        reqs = [
+            AnnSearchRequest(
+                data=[q],
+                anns_field=VECTOR,
+                param={"params": dense_params(spec, p, depth, row_count)},
+                limit=depth,
+                expr=expr or None,
+            )
+        ]
+        if sq:
+            reqs.append(
+                AnnSearchRequest(
+                    data=[sq], anns_field=SPARSE, param={"metric_type": "IP"}, limit=depth, expr=expr or None
+                )
+            )
+        return SearchPlan(
+            ScoreKind.RRF,
+            k,
+            fields,
+            with_payload,
+            with_vectors,
+            rrf_k=p.rrf_k,
+            limit=min(2 * depth, MAX_LIMIT),
+            reqs=reqs,
+            ranker=RRFRanker(p.rrf_k),
+        )
+    if q is not None:
+        return SearchPlan(
+            dense_kind(spec),
+            k,
+            fields,
+            with_payload,
+            with_vectors,
+            data=[q],
+            limit=k,
+            expr=expr,
+            search_params={"params": dense_params(spec, p, k, row_count)},
+        )
+    return SearchPlan(
+        ScoreKind.SPARSE_DOT,
+        k,
+        fields,
+        with_payload,
+        with_vectors,
+        empty=not sq,
+        data=[sq],
+        anns_field=SPARSE,
+        limit=k,
+        expr=expr,
+        search_params={"metric_type": "IP"},
+    )
 
 
 def dense_kind(spec: CollectionSpec) -> ScoreKind:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 from vecctx.errors import ConfigError, StoreLockedError
@@ -72,20 +73,34 @@ def release(path: str) -> None:
     _manager().release_server(path)
 
 
-def wait_for_background(path: str, database: str, collection: str, timeout: float = 600.0) -> bool:
-    """Wait until Milvus Lite's background work (compaction, index builds after a flush) for
-    ``collection`` is done. Only possible when Lite runs in this process; returns False when
-    it does not (or when Lite's internals differ from the version this was written for)."""
+def background_done(path: str, database: str, collection: str) -> Future[None] | None:
+    """A future that completes when Milvus Lite's background work (compaction, index builds
+    after a flush) queued so far for ``collection`` is done. Only possible when Lite runs in
+    this process; None when it does not (or when Lite's internals differ from the version
+    this was written for: Milvus Lite 3.2)."""
     try:
         entry = _manager()._servers.get(os.path.abspath(path))
         if entry is None:
-            return False
-        db = entry[1]
-        col = db.get_collection(collection, database_name=database or "default")
-        col._wait_for_bg(timeout=timeout)
+            return None
+        col = entry[1].get_collection(collection, database_name=database or "default")
+        if col._bg_closed:
+            return None
+        fut: Future[None] = col._bg_executor.submit(lambda: None)
+    except Exception:
+        return None
+    return fut
+
+
+def wait_for_background(path: str, database: str, collection: str, timeout: float = 600.0) -> bool:
+    """Block until :func:`background_done` completes; False when it cannot be observed."""
+    fut = background_done(path, database, collection)
+    if fut is None:
+        return False
+    try:
+        fut.result(timeout=timeout)
     except Exception:
         return False
     return True
 
 
-__all__ = ["acquire", "release", "wait_for_background"]
+__all__ = ["acquire", "background_done", "release", "wait_for_background"]

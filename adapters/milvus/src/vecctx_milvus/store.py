@@ -9,10 +9,10 @@ from functools import partial
 from typing import Any, TypeVar
 
 from vecctx.base import StoreBase
-from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError, UnsupportedFeatureError
+from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError
 from vecctx.filters import Filter, as_filter
 from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams
-from vecctx.types import CollectionSpec, Hit, Record, ScoreKind, SparseVector, VectorLike
+from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.validation import validate_ids, validate_records, validate_search
 from vecctx_milvus import common as c
 from vecctx_milvus import lite
@@ -329,92 +329,50 @@ class MilvusStore(StoreBase):
     ) -> list[Hit]:
         flt: Filter | None = as_filter(filter)
         expr = c.filter_expr(flt)
-        if vector is not None and sparse is not None and fusion is not Fusion.RRF:
-            raise UnsupportedFeatureError(
-                f"Milvus fuses hybrid searches with RRF only; {fusion.value} is not available"
-            )
+        c.check_fusion(vector, sparse, fusion)
         spec = self._spec(collection)
         q, _, p = validate_search(spec, vector=vector, sparse=sparse, filter=flt, k=k, params=params)
-        sq = c.query_sparse(sparse) if sparse is not None else None
+        if sparse is not None:
+            c.query_sparse(sparse)  # Milvus's sparse rules, before any I/O
         self._before_read(collection)
-        mname = c.milvus_name(collection)
-        fields = c.output_fields(spec, with_payload=with_payload, with_vectors=with_vectors)
         row_count = self._row_count(collection) if q is not None and c.needs_row_count(spec, p) else None
-
-        if q is not None and sq is not None:
-            from pymilvus import AnnSearchRequest, RRFRanker
-
-            depth = min(p.prefetch_k or max(4 * k, 50), c.MAX_LIMIT)
-            dense_req = AnnSearchRequest(
-                data=[q],
-                anns_field=c.VECTOR,
-                param={"params": c.dense_params(spec, p, depth, row_count)},
-                limit=depth,
-                expr=expr or None,
-            )
-            reqs = [dense_req]
-            if sq:
-                reqs.append(
-                    AnnSearchRequest(
-                        data=[sq],
-                        anns_field=c.SPARSE,
-                        param={"metric_type": "IP"},
-                        limit=depth,
-                        expr=expr or None,
-                    )
-                )
+        plan = c.plan_search(
+            spec,
+            q,
+            sparse,
+            expr,
+            k,
+            p,
+            with_payload=with_payload,
+            with_vectors=with_vectors,
+            row_count=row_count,
+        )
+        if plan.empty:
+            return []
+        mname = c.milvus_name(collection)
+        if plan.reqs is not None:
             res = self._call(
                 "hybrid_search",
                 collection,
                 lambda: self._client.hybrid_search(
-                    mname,
-                    reqs=reqs,
-                    ranker=RRFRanker(p.rrf_k),
-                    limit=min(2 * depth, c.MAX_LIMIT),
-                    output_fields=fields,
+                    mname, reqs=plan.reqs, ranker=plan.ranker, limit=plan.limit, output_fields=plan.fields
                 ),
             )
-            return c.hits_of(
-                res[0],
-                ScoreKind.RRF,
-                k=k,
-                with_payload=with_payload,
-                with_vectors=with_vectors,
-                rrf_k=p.rrf_k,
-            )
-        if q is not None:
-            res = self._call(
-                "search",
-                collection,
-                lambda: self._client.search(
-                    mname,
-                    data=[q],
-                    anns_field=c.VECTOR,
-                    filter=expr,
-                    limit=k,
-                    output_fields=fields,
-                    search_params={"params": c.dense_params(spec, p, k, row_count)},
-                ),
-            )
-            kind = c.dense_kind(spec)
         else:
-            if not sq:
-                return []
             res = self._call(
                 "search",
                 collection,
                 lambda: self._client.search(
                     mname,
-                    data=[sq],
-                    anns_field=c.SPARSE,
-                    filter=expr,
-                    limit=k,
-                    output_fields=fields,
-                    search_params={"metric_type": "IP"},
+                    data=plan.data,
+                    anns_field=plan.anns_field,
+                    filter=plan.expr,
+                    limit=plan.limit,
+                    output_fields=plan.fields,
+                    search_params=plan.search_params,
                 ),
             )
-            kind = ScoreKind.SPARSE_DOT
-        return c.hits_of(res[0], kind, k=k, with_payload=with_payload, with_vectors=with_vectors)
+        return plan.hits(res[0])
 
     # -- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:

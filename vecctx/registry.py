@@ -33,6 +33,7 @@ KNOWN_DISTRIBUTIONS = {
     "chroma+http": "vecctx-chroma",
     "chroma+https": "vecctx-chroma",
     "weaviate": "vecctx-weaviate",
+    "weaviate+http": "vecctx-weaviate",
     "weaviate+https": "vecctx-weaviate",
 }
 

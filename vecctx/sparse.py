@@ -22,6 +22,7 @@ Snowball English stemmer (``PyStemmer``, which ``bm25s`` uses too).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -39,8 +40,10 @@ from vecctx.types import SparseVector
 
 FORMAT = "vecctx-bm25/1"
 _MAX_ID = 2**32 - 1
+_MEMO_SIZE = 50_000
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def term_id(term: str) -> int:
     """The stable sparse index of a term."""
     h = int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "little")
@@ -110,6 +113,7 @@ class BM25Encoder:
         self.token_pattern = token_pattern
         self._re = re.compile(token_pattern)
         self.stats = BM25Stats()
+        self._memo: dict[str, Counter[int]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -127,7 +131,15 @@ class BM25Encoder:
         return words
 
     def term_counts(self, text: str) -> Counter[int]:
-        return Counter(term_id(t) for t in self.tokenize(text))
+        """Term id -> frequency in ``text`` (memoised: ``fit`` then ``encode_documents`` of the
+        same texts tokenises once)."""
+        counts = self._memo.get(text)
+        if counts is None:
+            counts = Counter(map(term_id, self.tokenize(text)))
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[text] = counts
+        return counts
 
     # -- statistics ---------------------------------------------------------------------
     def fit(self, texts: Iterable[str]) -> BM25Encoder:

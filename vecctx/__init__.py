@@ -1,6 +1,10 @@
 """vecctx: context augmentation (RAG) over any vector database, with one typed contract."""
 
 from vecctx.base import StoreBase, check_compatible
+from vecctx.cache import CachedEmbedder, EmbeddingCache
+from vecctx.chunking import Chunk, Chunker, Document
+from vecctx.citations import CitationReport, check_citations
+from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
 from vecctx.errors import (
     BackendError,
     CollectionNotFoundError,
@@ -17,8 +21,24 @@ from vecctx.errors import (
 )
 from vecctx.filters import F, Filter, as_filter, parse_filter
 from vecctx.fusion import convex, dbsf, rrf
+from vecctx.ingest import Ingestor, IngestReport, ingest
+from vecctx.loaders import load_beir, load_jsonl, load_text_dir
 from vecctx.memory import AsyncMemoryStore, MemoryStore
+from vecctx.pipeline import Augmenter
+from vecctx.prompt import AugmentedPrompt, PromptAssembler, PromptTemplate, Source, assemble_prompt
 from vecctx.registry import connect, connect_async, register
+from vecctx.rerank import (
+    BiEncoderReranker,
+    Chain,
+    CrossEncoderReranker,
+    LateInteractionReranker,
+    LostInTheMiddle,
+    MMRReranker,
+    Reranker,
+    RRFReranker,
+)
+from vecctx.retriever import AsyncRetriever, HybridFusion, Mode, Query, Retrieval, Retriever, RetrieverConfig
+from vecctx.sparse import BM25Encoder
 from vecctx.store import (
     AsyncVectorStore,
     Capabilities,
@@ -28,6 +48,7 @@ from vecctx.store import (
     SearchRequest,
     VectorStore,
 )
+from vecctx.tokens import TokenCounter, get_counter
 from vecctx.types import (
     CollectionSpec,
     FieldType,
@@ -45,47 +66,87 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncMemoryStore",
+    "AsyncRetriever",
     "AsyncVectorStore",
+    "AugmentedPrompt",
+    "Augmenter",
+    "BM25Encoder",
     "BackendError",
+    "BiEncoderReranker",
+    "CachedEmbedder",
     "Capabilities",
+    "Chain",
+    "Chunk",
+    "Chunker",
+    "CitationReport",
     "CollectionNotFoundError",
     "CollectionSpec",
     "ConfigError",
+    "CrossEncoderReranker",
     "DimensionMismatchError",
+    "Document",
+    "Embedder",
+    "EmbeddingCache",
     "F",
     "FieldType",
     "Filter",
     "Fusion",
+    "HashingEmbedder",
     "Hit",
+    "HybridFusion",
     "HybridSupport",
     "IndexKind",
     "IndexParams",
+    "IngestReport",
+    "Ingestor",
     "InvalidFilterError",
     "InvalidInputError",
+    "LateInteractionReranker",
+    "LostInTheMiddle",
+    "MMRReranker",
     "MemoryStore",
     "Metric",
+    "Mode",
     "NotFoundError",
+    "PromptAssembler",
+    "PromptTemplate",
+    "Query",
+    "RRFReranker",
     "Record",
+    "Reranker",
+    "Retrieval",
+    "Retriever",
+    "RetrieverConfig",
     "ScoreKind",
     "SearchParams",
     "SearchRequest",
+    "Source",
     "SparseVector",
     "StoreBase",
     "StoreClosedError",
     "StoreLockedError",
+    "TokenCounter",
     "TransientBackendError",
     "UnsupportedFeatureError",
     "VecctxError",
     "VectorStore",
-    "__version__",
     "as_filter",
+    "assemble_prompt",
+    "check_citations",
     "check_compatible",
     "connect",
     "connect_async",
     "convex",
     "dbsf",
+    "default_embedder",
+    "get_counter",
+    "ingest",
+    "load_beir",
+    "load_jsonl",
+    "load_text_dir",
     "parse_filter",
     "register",
     "relevance_of",
     "rrf",
+    "__version__",
 ]

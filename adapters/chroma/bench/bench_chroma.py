@@ -17,11 +17,11 @@ import tempfile
 import time
 
 import numpy as np
-from vecctx import CollectionSpec, F, MemoryStore, Record
-from vecctx.testing import lowrank, lowrank_queries, recall_at_k
-
 from vecctx_chroma import ChromaStore, open_store
 from vecctx_chroma.common import chroma_name
+
+from vecctx import CollectionSpec, F, MemoryStore, Record
+from vecctx.testing import lowrank, lowrank_queries, recall_at_k
 
 
 def _p50_ms(samples: list[float]) -> float:

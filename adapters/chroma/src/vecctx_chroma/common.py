@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -275,7 +276,7 @@ def prepare_search(
             "(an ef_search changed after creation is not picked up by a loaded index)"
         )
     return PreparedSearch(
-        query=normalise_query(q, spec.metric),
+        query=q,  # Chroma normalises cosine queries itself; the exact path does it in numpy
         where=compile_where(flt),
         k=k,
         exact=p.exact,
@@ -374,7 +375,7 @@ def prepare_upsert(records: Sequence[Record], spec: CollectionSpec, matrix: Floa
 def to_score(metric: Metric, distance: float) -> float:
     """Chroma's distance in the metric's canonical unit."""
     if metric is Metric.EUCLIDEAN:
-        return float(np.sqrt(max(distance, 0.0)))
+        return math.sqrt(max(distance, 0.0))
     return 1.0 - distance  # cosine: 1 - cos; ip: 1 - dot
 
 
@@ -444,7 +445,7 @@ def exact_top_k(
     if not ids:
         return []
     m = np.asarray(vectors, dtype=np.float64)
-    q = query.astype(np.float64)
+    q = normalise_query(query, metric).astype(np.float64)
     if metric is Metric.EUCLIDEAN:
         diff = m - q
         scores = np.sqrt(np.einsum("ij,ij->i", diff, diff))

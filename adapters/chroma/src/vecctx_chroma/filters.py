@@ -64,7 +64,6 @@ HAS_NUMBER = "$n:"
 
 #: Key prefixes this adapter writes into a record's Chroma metadata.
 INTERNAL_PREFIXES = ("vx:", VAL, INT, FLT, MAX_INT, MAX_FLT, MIN_INT, MIN_FLT, LSTR, LINT, LFLT, LBOOL)
-_SCALAR_PREFIXES = (VAL, INT, FLT)
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
@@ -178,10 +177,16 @@ def decode_metadata(stored: Mapping[str, Any] | None) -> dict[str, Any]:
         return dict(stored)
     out: dict[str, Any] = {}
     for key, value in stored.items():
-        prefix = next((p for p in _SCALAR_PREFIXES if key.startswith(p)), None)
-        if prefix is None:
+        # the scalar keys: "v:<path>", "ni:<path>", "nf:<path>" (hot path: no regex, no loops)
+        if key[:2] == VAL:
+            path = key[2:]
+        elif key[:3] == INT or key[:3] == FLT:
+            path = key[3:]
+        else:
             continue
-        path = key[len(prefix) :]
+        if "." not in path:
+            out[path] = value
+            continue
         parts = path.split(".")
         node = out
         for part in parts[:-1]:

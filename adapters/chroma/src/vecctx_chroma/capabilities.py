@@ -1,7 +1,6 @@
 """What each Chroma configuration declares (for the generated capability matrix)."""
 
 from vecctx import Capabilities
-
 from vecctx_chroma.common import capabilities
 
 

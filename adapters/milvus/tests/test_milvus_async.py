@@ -67,8 +67,10 @@ async def _exercise(store: AsyncMilvusStore, name: str) -> dict[str, object]:
     out["after_optimize"] = [
         h.id for h in await store.search(name, vector=q, k=5, params=SearchParams(exact=True))
     ]
-    batch = await store.search_batch(name, [])
-    out["batch"] = batch
+    from vecctx import SearchRequest
+
+    reqs = [SearchRequest(vector=r.vector, k=3) for r in recs[:4]] + [SearchRequest(sparse=sq, k=3)]
+    out["batch"] = [[h.id for h in hs] for hs in await store.search_batch(name, reqs)]
     await store.drop_collection(name)
     with pytest.raises(CollectionNotFoundError):
         await store.count(name)
@@ -101,7 +103,10 @@ def _sync_reference(url: str, name: str) -> dict[str, object]:
         out["scroll"] = sorted(r.id for r in s.scroll(name, filter=F("tags") == 0, batch_size=2))
         s.optimize(name)
         out["after_optimize"] = [h.id for h in s.search(name, vector=q, k=5, params=SearchParams(exact=True))]
-        out["batch"] = []
+        from vecctx import SearchRequest
+
+        reqs = [SearchRequest(vector=r.vector, k=3) for r in recs[:4]] + [SearchRequest(sparse=sq, k=3)]
+        out["batch"] = [[h.id for h in hs] for hs in s.search_batch(name, reqs)]
         s.drop_collection(name)
     return out
 

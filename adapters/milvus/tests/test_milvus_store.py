@@ -350,3 +350,49 @@ def test_data_survives_a_server_restart(tmp_path: Path) -> None:
             assert r.metadata == {"i": 3, "tags": ["x", 3]} and r.text == "t3"
     finally:
         _stop_server(proc)
+
+
+def test_search_batch_matches_single_searches(lite: MilvusStore) -> None:
+    from vecctx import SearchRequest
+
+    lite.create_collection(CollectionSpec(name="sb", dimension=DIM, sparse=True))
+    rng = np.random.default_rng(12)
+    lite.upsert(
+        "sb",
+        [
+            Record(
+                id=f"s{i}",
+                vector=rng.standard_normal(DIM),
+                metadata={"g": i % 3},
+                sparse=SparseVector((i % 4,), (1.0,)),
+            )
+            for i in range(40)
+        ],
+    )
+    qs = rng.standard_normal((6, DIM))
+    reqs = [SearchRequest(vector=q, k=5) for q in qs[:3]]
+    reqs += [
+        SearchRequest(vector=q, k=3, filter=F("g") == 1, params=SearchParams(exact=True)) for q in qs[3:]
+    ]
+    reqs += [
+        SearchRequest(sparse=SparseVector((1,), (1.0,)), k=4),
+        SearchRequest(vector=qs[0], sparse=SparseVector((2,), (1.0,)), k=4),
+    ]
+    reqs.insert(2, SearchRequest(vector=qs[5], k=5, with_payload=False))
+    got = lite.search_batch("sb", reqs)
+    want = [
+        lite.search(
+            "sb",
+            vector=r.vector,
+            sparse=r.sparse,
+            filter=r.filter,
+            k=r.k,
+            params=r.params,
+            with_payload=r.with_payload,
+        )
+        for r in reqs
+    ]
+    assert [[(h.id, round(h.score, 5), h.metadata) for h in hs] for hs in got] == [
+        [(h.id, round(h.score, 5), h.metadata) for h in hs] for hs in want
+    ]
+    assert got[2][0].metadata is None and got[0][0].metadata is not None

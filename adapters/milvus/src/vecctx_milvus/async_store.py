@@ -399,8 +399,12 @@ class AsyncMilvusStore:
         return plan.hits(res[0])
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
-        return [
-            await self.search(
+        """As :meth:`MilvusStore.search_batch`: shared dense requests become one call."""
+        groups, singles = c.group_requests(requests)
+        out: list[list[Hit]] = [[] for _ in requests]
+        for i in singles:
+            r = requests[i]
+            out[i] = await self.search(
                 collection,
                 vector=r.vector,
                 sparse=r.sparse,
@@ -411,8 +415,53 @@ class AsyncMilvusStore:
                 with_payload=r.with_payload,
                 with_vectors=r.with_vectors,
             )
-            for r in requests
-        ]
+        if not groups:
+            return out
+        spec = await self._spec(collection)
+        mname = c.milvus_name(collection)
+        for expr, members in groups:
+            first = requests[members[0]]
+            qs = [
+                validate_search(
+                    spec, vector=requests[i].vector, sparse=None, filter=None, k=first.k, params=first.params
+                )
+                for i in members
+            ]
+            p = qs[0][2]
+            await self._before_read(collection)
+            row_count: int | None = None
+            if c.needs_row_count(spec, p):
+                stats = await self._invoke("get_collection_stats", collection, "get_collection_stats", mname)
+                row_count = int(stats.get("row_count", 0))
+            plan = c.plan_search(
+                spec,
+                qs[0][0],
+                None,
+                expr,
+                first.k,
+                p,
+                with_payload=first.with_payload,
+                with_vectors=first.with_vectors,
+                row_count=row_count,
+            )
+            for start in range(0, len(members), c.NQ_PER_CALL):
+                chunk = members[start : start + c.NQ_PER_CALL]
+                data = [qs[start + j][0] for j in range(len(chunk))]
+                res = await self._invoke(
+                    "search",
+                    collection,
+                    "search",
+                    mname,
+                    data=data,
+                    anns_field=plan.anns_field,
+                    filter=plan.expr,
+                    limit=plan.limit,
+                    output_fields=plan.fields,
+                    search_params=plan.search_params,
+                )
+                for j, i in enumerate(chunk):
+                    out[i] = plan.hits(res[j])
+        return out
 
     # -- lifecycle ----------------------------------------------------------------------
     async def close(self) -> None:

@@ -33,8 +33,8 @@ from vecctx.errors import (
     UnsupportedFeatureError,
     VecctxError,
 )
-from vecctx.filters import ALL_OPS, Filter
-from vecctx.store import Capabilities, Fusion, HybridSupport, SearchParams
+from vecctx.filters import ALL_OPS, Filter, as_filter
+from vecctx.store import Capabilities, Fusion, HybridSupport, SearchParams, SearchRequest
 from vecctx.types import (
     CollectionSpec,
     FieldType,
@@ -473,6 +473,26 @@ def plan_search(
         expr=expr,
         search_params={"metric_type": "IP"},
     )
+
+
+#: Queries per batched ``search`` call.
+NQ_PER_CALL = 256
+
+
+def group_requests(requests: Sequence[SearchRequest]) -> tuple[list[tuple[str, list[int]]], list[int]]:
+    """Split a batch into groups of dense-only requests that share filter, k and settings
+    (one Milvus call each, ``nq`` > 1) and the rest (one call per request). Groups carry
+    their compiled filter."""
+    groups: dict[tuple[Any, ...], tuple[str, list[int]]] = {}
+    singles: list[int] = []
+    for i, r in enumerate(requests):
+        if r.vector is None or r.sparse is not None:
+            singles.append(i)
+            continue
+        expr = filter_expr(as_filter(r.filter))
+        key = (expr, r.k, r.params, r.with_payload, r.with_vectors)
+        groups.setdefault(key, (expr, []))[1].append(i)
+    return list(groups.values()), singles
 
 
 def dense_kind(spec: CollectionSpec) -> ScoreKind:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from vecctx.base import StoreBase
 from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError
 from vecctx.filters import Filter, as_filter
-from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams
+from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.validation import validate_ids, validate_records, validate_search
 from vecctx_milvus import common as c
@@ -373,6 +373,72 @@ class MilvusStore(StoreBase):
                 ),
             )
         return plan.hits(res[0])
+
+    def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        """Dense-only requests sharing filter, k and settings go to Milvus as one multi-query
+        search (Milvus Lite's per-call cost is mostly per call, not per query); the rest run
+        one by one."""
+        groups, singles = c.group_requests(requests)
+        out: list[list[Hit]] = [[] for _ in requests]
+        for i in singles:
+            r = requests[i]
+            out[i] = self.search(
+                collection,
+                vector=r.vector,
+                sparse=r.sparse,
+                filter=r.filter,
+                k=r.k,
+                params=r.params,
+                fusion=r.fusion,
+                with_payload=r.with_payload,
+                with_vectors=r.with_vectors,
+            )
+        if not groups:
+            return out
+        spec = self._spec(collection)
+        mname = c.milvus_name(collection)
+        for expr, members in groups:
+            first = requests[members[0]]
+            qs = [
+                validate_search(
+                    spec, vector=requests[i].vector, sparse=None, filter=None, k=first.k, params=first.params
+                )
+                for i in members
+            ]
+            p = qs[0][2]
+            self._before_read(collection)
+            row_count = self._row_count(collection) if c.needs_row_count(spec, p) else None
+            plan = c.plan_search(
+                spec,
+                qs[0][0],
+                None,
+                expr,
+                first.k,
+                p,
+                with_payload=first.with_payload,
+                with_vectors=first.with_vectors,
+                row_count=row_count,
+            )
+            for start in range(0, len(members), c.NQ_PER_CALL):
+                chunk = members[start : start + c.NQ_PER_CALL]
+                data = [qs[start + j][0] for j in range(len(chunk))]
+                res = self._call(
+                    "search",
+                    collection,
+                    partial(
+                        self._client.search,
+                        mname,
+                        data=data,
+                        anns_field=plan.anns_field,
+                        filter=plan.expr,
+                        limit=plan.limit,
+                        output_fields=plan.fields,
+                        search_params=plan.search_params,
+                    ),
+                )
+                for j, i in enumerate(chunk):
+                    out[i] = plan.hits(res[j])
+        return out
 
     # -- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:

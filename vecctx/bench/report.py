@@ -1,0 +1,570 @@
+"""``report.md``: the tables of a benchmark run, from its ``results.json`` dictionary."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .data import FILTERS
+
+
+def _num(x: Any) -> float | None:
+    if isinstance(x, bool) or x is None:
+        return None
+    if isinstance(x, int | float) and not (isinstance(x, float) and math.isnan(x)):
+        return float(x)
+    return None
+
+
+def fmt(x: Any, digits: int = 2) -> str:
+    v = _num(x)
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.{digits}f}"
+
+
+def fmt_ms(x: Any) -> str:
+    v = _num(x)
+    if v is None:
+        return "-"
+    if v < 1:
+        return f"{v:.3f}"
+    return fmt(v)
+
+
+def fmt_mb(x: Any) -> str:
+    v = _num(x)
+    return "-" if v is None else f"{v / 1e6:,.1f}"
+
+
+def fmt_spread(d: Mapping[str, Any] | None, formatter: Callable[[Any], str] = fmt) -> str:
+    """``median [p25-p75]`` when there were repeats, else the value."""
+    if not d or not d.get("n"):
+        return "-"
+    med = formatter(d.get("median"))
+    if int(d.get("n", 0)) > 1:
+        return f"{med} [{formatter(d.get('p25'))}-{formatter(d.get('p75'))}]"
+    return med
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(r) for r in rows]
+    if not rows:
+        return "_(nothing measured)_\n"
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def datasets_in(results: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(name, n) of every data set any backend ran: SciFact first, then by size."""
+    seen: dict[str, int] = {}
+    for b in results.get("backends", {}).values():
+        for name, d in (b.get("datasets") or {}).items():
+            seen[name] = int(d.get("n", 0))
+    return sorted(seen.items(), key=lambda kv: (kv[0] != "scifact", kv[1]))
+
+
+def label(results: Mapping[str, Any], name: str) -> str:
+    notes = results.get("backend_notes", {})
+    return str(notes.get(name, {}).get("label", name))
+
+
+def _backends(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return list(results.get("backends", {}).items())
+
+
+def primary_dataset(results: Mapping[str, Any]) -> str | None:
+    """The data set that got every measure (the first synthetic size most backends ran)."""
+    counts: dict[str, int] = {}
+    for _, b in _backends(results):
+        for name, d in (b.get("datasets") or {}).items():
+            if d.get("primary"):
+                counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return None
+    return max(counts.items(), key=lambda kv: (kv[1], -len(kv[0])))[0]
+
+
+def _default_point(d: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    sweep = d.get("sweep") or []
+    for p in sweep:
+        if p.get("setting") == "default":
+            return dict(p)
+    return dict(sweep[0]) if sweep else None
+
+
+def headline_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
+    rows = []
+    for name, b in _backends(results):
+        d = (b.get("datasets") or {}).get(dataset)
+        if not d:
+            continue
+        ing = d.get("ingest", {})
+        conc = d.get("concurrency", {})
+        c1 = conc.get("1", {})
+        cmax = conc[max(conc, key=int)] if conc else {}
+        point = _default_point(d) or {}
+        f1 = (d.get("filtered") or {}).get("1%", {})
+        rows.append(
+            [
+                label(results, name),
+                fmt(ing.get("upsert_per_s")),
+                fmt(ing.get("ready_s", {}).get("median")),
+                fmt_ms(c1.get("latency_ms", {}).get("p50")),
+                fmt_ms(c1.get("latency_ms", {}).get("p99")),
+                fmt(c1.get("qps", {}).get("median")),
+                fmt(cmax.get("qps", {}).get("median")) + (f" ({cmax.get('threads')})" if cmax else ""),
+                fmt(point.get("recall@10"), 3),
+                fmt_ms(f1.get("latency_ms", {}).get("p50")) if "latency_ms" in f1 else "-",
+                fmt_mb(d.get("disk_bytes")),
+                fmt_mb((d.get("memory") or {}).get("peak_delta_bytes")),
+            ]
+        )
+    return rows
+
+
+HEADLINE = [
+    "backend",
+    "upsert/s",
+    "ready (s)",
+    "p50 (ms)",
+    "p99 (ms)",
+    "QPS 1 thread",
+    "QPS (threads)",
+    "recall@10",
+    "filtered 1% p50 (ms)",
+    "disk (MB)",
+    "peak RSS (MB)",
+]
+
+
+def ingest_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for ds, n in datasets_in(results):
+        for name, b in _backends(results):
+            d = (b.get("datasets") or {}).get(ds)
+            if not d or "ingest" not in d:
+                continue
+            ing = d["ingest"]
+            rows.append(
+                [
+                    ds,
+                    f"{n:,}",
+                    label(results, name),
+                    fmt(ing.get("upsert_per_s")),
+                    fmt_spread(ing.get("upsert_s")),
+                    fmt_spread(ing.get("optimize_s")),
+                    fmt_spread(ing.get("ready_s")),
+                    fmt_mb(d.get("disk_bytes")),
+                    fmt_mb((d.get("memory") or {}).get("peak_delta_bytes")),
+                ]
+            )
+    return rows
+
+
+def concurrency_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
+    rows = []
+    for name, b in _backends(results):
+        d = (b.get("datasets") or {}).get(dataset)
+        if not d:
+            continue
+        for _key, c in sorted((d.get("concurrency") or {}).items(), key=lambda kv: int(kv[0])):
+            lat = c.get("latency_ms", {})
+            rows.append(
+                [
+                    label(results, name),
+                    str(c.get("threads")),
+                    fmt_spread(c.get("qps")),
+                    fmt_ms(lat.get("p50")),
+                    fmt_ms(lat.get("p95")),
+                    fmt_ms(lat.get("p99")),
+                    fmt_ms(lat.get("iqr")),
+                    str(lat.get("n", 0)),
+                ]
+            )
+    return rows
+
+
+def sweep_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
+    rows = []
+    for name, b in _backends(results):
+        d = (b.get("datasets") or {}).get(dataset)
+        if not d:
+            continue
+        for p in d.get("sweep") or []:
+            lat = p.get("latency_ms", {})
+            rows.append(
+                [
+                    label(results, name),
+                    str(p.get("setting")),
+                    fmt(p.get("recall@10"), 3),
+                    fmt(p.get("recall@100"), 3),
+                    fmt(p.get("qps")),
+                    fmt_ms(lat.get("p50")),
+                    fmt_ms(lat.get("p95")),
+                    str(lat.get("n", 0)),
+                ]
+            )
+    return rows
+
+
+def filtered_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
+    rows = []
+    for name, b in _backends(results):
+        d = (b.get("datasets") or {}).get(dataset)
+        if not d or not d.get("filtered"):
+            continue
+        unfiltered = (d.get("concurrency") or {}).get("1", {}).get("latency_ms", {}).get("p50")
+        for case in FILTERS:
+            f = d["filtered"].get(case.label, {})
+            if "skipped" in f:
+                rows.append([label(results, name), case.label, "-", "-", "-", f["skipped"]])
+                continue
+            lat = f.get("latency_ms", {})
+            rows.append(
+                [
+                    label(results, name),
+                    case.label,
+                    fmt_ms(lat.get("p50")),
+                    fmt_ms(lat.get("p95")),
+                    fmt(f.get("recall@10"), 3),
+                    fmt(_ratio(lat.get("p50"), unfiltered)),
+                ]
+            )
+    return rows
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    x, y = _num(a), _num(b)
+    if x is None or y is None or y == 0:
+        return None
+    return x / y
+
+
+def growth_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    sizes = [(ds, n) for ds, n in datasets_in(results) if ds != "scifact"]
+    header = ["backend", *(f"p50 @ {n:,} (ms)" for _, n in sizes), "p95 @ largest (ms)", "growth"]
+    rows = []
+    for name, b in _backends(results):
+        vals: list[float | None] = []
+        p95: Any = None
+        for ds, _ in sizes:
+            d = (b.get("datasets") or {}).get(ds) or {}
+            lat = (d.get("concurrency") or {}).get("1", {}).get("latency_ms", {})
+            vals.append(_num(lat.get("p50")))
+            if lat:
+                p95 = lat.get("p95")
+        have = [v for v in vals if v is not None]
+        if not have:
+            continue
+        growth = f"x{have[-1] / have[0]:.1f}" if len(have) > 1 and have[0] else "-"
+        rows.append([label(results, name), *(fmt_ms(v) for v in vals), fmt_ms(p95), growth])
+    return header, rows
+
+
+def quality_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, q in (results.get("quality") or {}).items():
+        for recipe, r in (q.get("recipes") or {}).items():
+            if "skipped" in r or "error" in r:
+                why = str(r.get("skipped") or r.get("error", ""))
+                rows.append([label(results, name), recipe, "-", "-", "-", "-", "-", "-", "-", why])
+                continue
+            lat = r.get("latency_ms", {})
+            how = "native" if r.get("native_fusion") else ("client-side" if r.get("mode") == "hybrid" else "")
+            if r.get("rerank"):
+                how = (how + ", " if how else "") + f"rerank top {r.get('rerank_depth')}"
+            base = r.get("base") or {}
+            rows.append(
+                [
+                    label(results, name),
+                    recipe,
+                    fmt(r.get("ndcg@10"), 4),
+                    fmt(r.get("recall@100"), 3),
+                    fmt(r.get("mrr@10"), 3),
+                    fmt_ms(lat.get("p50")),
+                    fmt_ms(lat.get("p95")),
+                    str(r.get("queries", "")),
+                    f"{fmt(base.get('ndcg@10'), 4)} ({base.get('recipe')})" if base else "",
+                    how,
+                ]
+            )
+    return rows
+
+
+def overhead_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    ov = results.get("overhead") or {}
+    rows = []
+    for name, c in (ov.get("cases") or {}).items():
+        if "search_ratio" not in c:
+            rows.append(
+                [
+                    label(results, name),
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    c.get("skipped") or c.get("error", ""),
+                ]
+            )
+            continue
+        s = c["search_ms"]
+        u = c["upsert_per_s"]
+        rows.append(
+            [
+                label(results, name),
+                str(c.get("native", "")),
+                fmt_ms(s["native"].get("p50")),
+                fmt_ms(s["vecctx"].get("p50")),
+                f"{c['search_ratio']:.3f}",
+                f"{c['search_paired_diff_us']:+.0f}",
+                fmt(u.get("native")),
+                fmt(u.get("vecctx")),
+                f"{c['upsert_ratio']:.3f}",
+            ]
+        )
+    return rows
+
+
+def problems(results: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name, why in (results.get("backends_unavailable") or {}).items():
+        out.append(f"{label(results, name)} did not run: {why}.")
+    for name, b in _backends(results):
+        for ds, why in (b.get("skipped") or {}).items():
+            out.append(f"{label(results, name)} skipped {ds}: {why}.")
+        if b.get("error"):
+            out.append(f"{label(results, name)}: {b['error']}")
+        for e in b.get("errors") or []:
+            if not e.startswith("Traceback"):
+                out.append(f"{label(results, name)}: {e}")
+        for ds, d in (b.get("datasets") or {}).items():
+            for e in d.get("errors") or []:
+                if not e.startswith("Traceback"):
+                    out.append(f"{label(results, name)} on {ds}: {e}")
+    for name, q in (results.get("quality") or {}).items():
+        if q.get("error"):
+            out.append(f"quality on {label(results, name)}: {q['error']}")
+    ov = results.get("overhead") or {}
+    if ov.get("error"):
+        out.append(f"overhead: {ov['error']}")
+    return out
+
+
+def _when(ts: Any) -> str:
+    v = _num(ts)
+    if v is None:
+        return "?"
+    return _dt.datetime.fromtimestamp(v, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render(
+    results: Mapping[str, Any], *, plots: Mapping[str, str] | None = None, img_prefix: str = ""
+) -> str:
+    """The whole report as Markdown."""
+    plots = plots or {}
+    m = results.get("machine", {})
+    prof = results.get("profile", {})
+    lines: list[str] = ["# vecctx benchmark report", ""]
+    lines.append(f"Command: `{results.get('command', 'vecctx bench')}`  ")
+    lines.append(
+        f"Run {_when(results.get('started'))}, {fmt(results.get('seconds'))} s; "
+        f"{m.get('cpus')} CPUs ({m.get('cpu', '?')}), {m.get('memory_gb', '?')} GB; "
+        f"{m.get('platform', '')}, Python {m.get('python', '')}; git {m.get('git_commit') or '?'}.  "
+    )
+    lines.append(
+        f"Load average (1/5/15 min) at start {m.get('load_average')}, at end {m.get('load_average_end')}: "
+        "other work shared the machine, so treat timings as indicative.  "
+    )
+    lines.append(
+        "Threads pinned: one BLAS/OpenMP thread (OMP/OPENBLAS/MKL_NUM_THREADS=1), one torch thread, "
+        "faiss omp 1; engines' own thread pools (Qdrant, Milvus, Chroma) at their defaults."
+    )
+    lines.append("")
+    lines.append(
+        f"Profile `{prof.get('name')}`: synthetic sizes {prof.get('sizes')} x {prof.get('dim')} "
+        f"(low-rank, seed {prof.get('seed')}), {prof.get('queries')} queries; each timed loop stops after "
+        f"{prof.get('budget_s')} s once {prof.get('min_queries')} queries ran; {prof.get('repeats')} repeats "
+        "(median [p25-p75] where repeated). Recall is against exact numpy ground truth."
+    )
+    lines.append("")
+    for note in results.get("notes") or []:
+        lines.append(f"- {note}")
+    if results.get("notes"):
+        lines.append("")
+
+    primary = primary_dataset(results)
+    dsets = datasets_in(results)
+    if primary:
+        n = dict(dsets).get(primary, 0)
+        lines += [f"## Headline ({primary}, {n:,} vectors, k = 10)", ""]
+        lines.append(table(HEADLINE, headline_rows(results, primary)))
+        lines.append(
+            "ready = upsert + optimize (index built); recall@10 at the default search settings; "
+            "disk = `du` of the store directory (the server's data directory for servers); "
+            "peak RSS = growth of the benchmark process (plus the server process) over the phase.\n"
+        )
+    if "recall_qps" in plots:
+        lines += ["## Recall vs QPS", "", f"![recall vs QPS]({img_prefix}{plots['recall_qps']})", ""]
+    for ds, n in dsets:
+        rows = sweep_rows(results, ds)
+        if rows:
+            lines += [f"### Sweep on {ds} ({n:,} vectors)", ""]
+            lines.append(
+                table(
+                    [
+                        "backend",
+                        "setting",
+                        "recall@10",
+                        "recall@100",
+                        "QPS",
+                        "p50 (ms)",
+                        "p95 (ms)",
+                        "queries",
+                    ],
+                    rows,
+                )
+            )
+    lines += ["## Ingest", ""]
+    lines.append(
+        table(
+            [
+                "data",
+                "n",
+                "backend",
+                "upsert/s",
+                "upsert (s)",
+                "optimize (s)",
+                "ready (s)",
+                "disk (MB)",
+                "peak RSS (MB)",
+            ],
+            ingest_rows(results),
+        )
+    )
+    if primary:
+        lines += [f"## Latency and throughput vs concurrency ({primary})", ""]
+        if "concurrency" in plots:
+            lines += [f"![QPS vs threads]({img_prefix}{plots['concurrency']})", ""]
+        lines.append(
+            table(
+                ["backend", "threads", "QPS", "p50 (ms)", "p95 (ms)", "p99 (ms)", "IQR (ms)", "queries"],
+                concurrency_rows(results, primary),
+            )
+        )
+        lines += [f"## Filtered search ({primary})", ""]
+        lines.append(
+            "An integer `bucket = row % 100` in every record's metadata, declared in "
+            "`CollectionSpec.indexed_fields`: `bucket == 7` (1 %), `bucket < 50` (50 %), `bucket < 99` (99 %).\n"
+        )
+        lines.append(
+            table(
+                ["backend", "selectivity", "p50 (ms)", "p95 (ms)", "recall@10", "p50 / unfiltered"],
+                filtered_rows(results, primary),
+            )
+        )
+    header, rows = growth_rows(results)
+    if rows:
+        lines += ["## Latency growth with collection size", ""]
+        if "latency_size" in plots:
+            lines += [f"![latency vs size]({img_prefix}{plots['latency_size']})", ""]
+        lines.append(table(header, rows))
+    qrows = quality_rows(results)
+    if qrows:
+        lines += ["## Retrieval quality on SciFact", ""]
+        for name, q in (results.get("quality") or {}).items():
+            ing = q.get("ingest") or {}
+            lines.append(
+                f"{label(results, name)}: {ing.get('documents', '?')} documents, {ing.get('chunks', '?')} chunks, "
+                f"{q.get('queries', '?')} judged test queries, depth {q.get('depth', '?')}; query vectors from the "
+                f"embedding cache ({q.get('cache_hits_total', '?')} hits, {q.get('cache_misses_total', '?')} misses). "
+                "Latency is per query: query embedding (cached), retrieval, fusion and reranking.\n"
+            )
+        if "quality_latency" in plots:
+            lines += [f"![quality vs latency]({img_prefix}{plots['quality_latency']})", ""]
+        lines.append(
+            table(
+                [
+                    "backend",
+                    "recipe",
+                    "nDCG@10",
+                    "recall@100",
+                    "MRR@10",
+                    "p50 (ms)",
+                    "p95 (ms)",
+                    "queries",
+                    "base on same queries",
+                    "how",
+                ],
+                qrows,
+            )
+        )
+    orows = overhead_rows(results)
+    if orows:
+        ov = results.get("overhead") or {}
+        lines += ["## SDK overhead: vecctx vs the native client (A/B interleaved)", ""]
+        lines.append(
+            f"{ov.get('n', '?'):,} x {ov.get('dim', '?')} vectors, {ov.get('queries', '?')} queries alternating "
+            f"which side runs first, {ov.get('rounds', '?')} upsert rounds. search ratio = p50(vecctx) / "
+            "p50(native), both on the same engine instance; paired diff = median per-query difference; "
+            "upsert ratio = throughput(vecctx) / throughput(native).\n"
+            if isinstance(ov.get("n"), int)
+            else ""
+        )
+        lines.append(
+            table(
+                [
+                    "backend",
+                    "native side",
+                    "native p50 (ms)",
+                    "vecctx p50 (ms)",
+                    "search ratio",
+                    "paired diff (us)",
+                    "native upsert/s",
+                    "vecctx upsert/s",
+                    "upsert ratio",
+                ],
+                orows,
+            )
+        )
+    lines += ["## Backends and versions", ""]
+    vrows = []
+    for name, b in _backends(results):
+        v = ", ".join(f"{k} {val}" for k, val in (b.get("versions") or {}).items())
+        vrows.append(
+            [
+                label(results, name),
+                name,
+                v,
+                str(results.get("backend_notes", {}).get(name, {}).get("note", "")),
+            ]
+        )
+    lines.append(table(["backend", "name", "versions", "how it runs"], vrows))
+    probs = problems(results)
+    if probs:
+        lines += ["## Not measured, skipped or failed", ""]
+        lines += [f"- {p}" for p in probs]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(results: Mapping[str, Any], out: Path, *, plots: Mapping[str, str] | None = None) -> Path:
+    path = out / "report.md"
+    path.write_text(render(results, plots=plots), encoding="utf-8")
+    return path
+
+
+__all__ = ["fmt", "headline_rows", "render", "table", "write_report"]

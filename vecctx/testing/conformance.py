@@ -507,7 +507,8 @@ class ConformanceSuite:
         async def run() -> tuple[list[str], int, list[str]]:
             await async_store.create_collection(CollectionSpec(name=name, dimension=DIM))
             await async_store.upsert(name, recs)
-            hits = await async_store.search(name, vector=q, k=5, params=EXACT, filter=F("lang") == "en")
+            params = EXACT if caps.exact_search else SearchParams(ef=256)
+            hits = await async_store.search(name, vector=q, k=5, params=params, filter=F("lang") == "en")
             n = await async_store.count(name, filter=F("year") >= 2020)
             scrolled = [r.id async for r in async_store.scroll(name)]
             await async_store.drop_collection(name)

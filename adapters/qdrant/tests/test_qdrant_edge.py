@@ -366,3 +366,48 @@ def test_closed_store(tmp_path: Path) -> None:
     ):
         with pytest.raises(StoreClosedError):
             call()
+
+
+def test_fast_search_path_raises_like_validate_search(tmp_path: Path) -> None:
+    """The hot path skips ``validate_search`` only for inputs it accepts; everything else
+    falls back to it and gets the same errors."""
+    import math
+
+    from vecctx_qdrant._common import fast_dense_args
+
+    from vecctx.errors import DimensionMismatchError, InvalidFilterError, InvalidInputError
+
+    good = np.ones(DIM, dtype=np.float32)
+    assert fast_dense_args(DIM, good, 10, None, None) is not None
+    bad_vectors: list[Any] = [
+        np.array([math.nan] * DIM, dtype=np.float32),
+        np.array([1.0] * (DIM - 1) + [math.inf], dtype=np.float32),
+        np.ones(DIM + 1, dtype=np.float32),
+        np.ones((1, DIM), dtype=np.float32),
+        np.ones(DIM, dtype=np.float64),
+        [1.0] * DIM,
+    ]
+    for v in bad_vectors:
+        assert fast_dense_args(DIM, v, 10, None, None) is None
+    for k in (0, True, 10_001, 2.0):
+        assert fast_dense_args(DIM, good, k, None, None) is None
+    assert fast_dense_args(DIM, good, 10, {"a": 1}, None) is None
+    assert fast_dense_args(DIM, good, 10, None, SearchParams(ef=0)) is None
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        store.upsert("c", _records(5))
+        with pytest.raises(InvalidInputError):
+            store.search("c", vector=bad_vectors[0])
+        with pytest.raises(InvalidInputError):
+            store.search("c", vector=bad_vectors[1])
+        with pytest.raises(DimensionMismatchError):
+            store.search("c", vector=bad_vectors[2])
+        with pytest.raises(InvalidInputError):
+            store.search("c", vector=good, k=True)
+        with pytest.raises(InvalidInputError):
+            store.search("c", vector=good, params=SearchParams(ef=0))
+        with pytest.raises(InvalidFilterError):
+            store.search("c", vector=good, filter={"a": {"$nope": 1}})
+        # float64 and list vectors take the general path and still work
+        assert len(store.search("c", vector=[1.0] * DIM, k=3)) == 3
+        assert len(store.search("c", vector=np.ones(DIM), k=3, filter={"g": 1})) >= 1

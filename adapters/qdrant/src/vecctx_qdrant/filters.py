@@ -99,9 +99,18 @@ class FilterCompiler(Generic[C]):
         self.m = models
         self._cache: OrderedDict[tuple[Filter, tuple[type, ...]], C] = OrderedDict()
         self._cache_size = cache_size
+        self._last: Filter | None = None
+        self._last_out: C | None = None
 
     def __call__(self, flt: Filter) -> C:
         """The native top-level ``Filter`` for ``flt``."""
+        if flt is self._last:  # the same filter object as the previous call: no hashing
+            return self._last_out  # type: ignore[return-value]
+        out = self._cached(flt)
+        self._last, self._last_out = flt, out
+        return out
+
+    def _cached(self, flt: Filter) -> C:
         # Filters compare equal across 1, 1.0 and True (Python's ==), which compile
         # differently: the operand types are part of the cache key.
         key = (flt, _types(flt, []))

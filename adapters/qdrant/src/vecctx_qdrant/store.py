@@ -47,7 +47,6 @@ from vecctx.store import (
 from vecctx.types import (
     CollectionSpec,
     FieldType,
-    FloatArray,
     Hit,
     IndexKind,
     Metric,
@@ -63,6 +62,7 @@ from vecctx_qdrant._common import (
     SPARSE,
     check_index_kind,
     dump_spec,
+    fast_dense_args,
     order_records,
     payload_of,
     point_id,
@@ -165,8 +165,9 @@ class QdrantEdgeStore(StoreBase):
         self._compile: FilterCompiler[Any] = edge_compiler()
         qe = self._qe
         self._id_only = qe.PayloadSelector.Include([ID_KEY])
-        self._default_params = qe.SearchParams()
         self._exact_params = qe.SearchParams(exact=True)
+        self._query_request = qe.QueryRequest
+        self._nearest = qe.Query.Nearest
 
     # -- plumbing ----------------------------------------------------------------------
     @property
@@ -293,6 +294,13 @@ class QdrantEdgeStore(StoreBase):
     def collection_spec(self, name: str) -> CollectionSpec:
         return self._coll(name).spec
 
+    def native_shard(self, name: str) -> Any:
+        """The collection's ``qdrant_edge.EdgeShard``, for direct engine calls (benchmarks,
+        features vecctx does not wrap). Points are stored with payload
+        ``{"id": user id, "text": ..., "meta": {...}}`` and the vectors ``"dense"`` and
+        ``"sparse"``; the store keeps owning (and closes) the shard."""
+        return self._coll(name).shard
+
     # -- writes ------------------------------------------------------------------------
     def upsert(self, collection: str, records: Sequence[Record]) -> None:
         c = self._coll(collection)
@@ -417,8 +425,16 @@ class QdrantEdgeStore(StoreBase):
         with_vectors: bool = False,
     ) -> list[Hit]:
         c = self._colls.get(collection) or self._coll(collection)
-        q, flt, p = validate_search(c.spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params)
-        req, kind = self._request(c, q, sparse, flt, k, p, fusion, with_payload, with_vectors)
+        fast = fast_dense_args(c.spec.dimension, vector, k, filter, params) if sparse is None else None
+        dense: list[float] | None
+        if fast is not None:
+            dense, flt, p = fast
+        else:
+            q, flt, p = validate_search(
+                c.spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params
+            )
+            dense = q.tolist() if q is not None else None
+        req, kind = self._request(c, dense, sparse, flt, k, p, fusion, with_payload, with_vectors)
         try:
             pts = c.shard.query(req)
         except Exception as exc:
@@ -434,7 +450,10 @@ class QdrantEdgeStore(StoreBase):
             q, flt, p = validate_search(
                 c.spec, vector=r.vector, sparse=r.sparse, filter=r.filter, k=r.k, params=r.params
             )
-            req, kind = self._request(c, q, r.sparse, flt, r.k, p, r.fusion, r.with_payload, r.with_vectors)
+            dense = q.tolist() if q is not None else None
+            req, kind = self._request(
+                c, dense, r.sparse, flt, r.k, p, r.fusion, r.with_payload, r.with_vectors
+            )
             built.append((req, kind, r, p))
         if not built:
             return []
@@ -448,7 +467,7 @@ class QdrantEdgeStore(StoreBase):
     def _request(
         self,
         c: _Collection,
-        q: FloatArray | None,
+        dense: list[float] | None,
         sparse: SparseVector | None,
         flt: Filter | None,
         k: int,
@@ -457,36 +476,39 @@ class QdrantEdgeStore(StoreBase):
         with_payload: bool,
         with_vectors: bool,
     ) -> tuple[Any, ScoreKind]:
+        """The Edge ``QueryRequest``. Only the arguments that differ from Edge's defaults are
+        passed (each keyword costs PyO3 parsing time on the hot path)."""
         qe = self._qe
         native = self._compile(flt) if flt is not None else None
         exact = p.exact or c.flat
         if p.ef is None:
-            params = self._exact_params if exact else self._default_params
+            params = self._exact_params if exact else None
         else:
             params = c.params.get((p.ef, exact))
             if params is None:
                 params = c.params[(p.ef, exact)] = qe.SearchParams(hnsw_ef=p.ef, exact=exact)
-        wp = True if with_payload else self._id_only
         if sparse is None:
-            assert q is not None
-            req = qe.QueryRequest(
+            assert dense is not None
+            near = self._nearest(dense, using=DENSE)
+            if native is None and params is None and with_payload and not with_vectors:
+                return self._query_request(limit=k, query=near, with_payload=True), c.kind
+            req = self._query_request(
                 limit=k,
-                query=qe.Query.Nearest(q.tolist(), using=DENSE),
+                query=near,
                 filter=native,
                 params=params,
-                with_payload=wp,
+                with_payload=True if with_payload else self._id_only,
                 with_vector=with_vectors,
             )
             return req, c.kind
-        sv = qe.Query.Nearest(qe.SparseVector(list(sparse.indices), list(sparse.values)), using=SPARSE)
-        if q is None:
+        wp = True if with_payload else self._id_only
+        sv = self._nearest(qe.SparseVector(list(sparse.indices), list(sparse.values)), using=SPARSE)
+        if dense is None:
             req = qe.QueryRequest(limit=k, query=sv, filter=native, with_payload=wp, with_vector=with_vectors)
             return req, ScoreKind.SPARSE_DOT
         depth = prefetch_depth(k, p.prefetch_k)
         prefetches = [
-            qe.Prefetch(
-                limit=depth, query=qe.Query.Nearest(q.tolist(), using=DENSE), params=params, filter=native
-            ),
+            qe.Prefetch(limit=depth, query=self._nearest(dense, using=DENSE), params=params, filter=native),
             qe.Prefetch(limit=depth, query=sv, filter=native),
         ]
         # Qdrant ranks from 0 in 1 / (k + rank); vecctx ranks from 1: shift k by one.

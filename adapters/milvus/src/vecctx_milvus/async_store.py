@@ -14,7 +14,13 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from vecctx.base import check_compatible
-from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError, StoreClosedError
+from vecctx.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    InvalidInputError,
+    StoreClosedError,
+    TransientBackendError,
+)
 from vecctx.filters import Filter, as_filter
 from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
@@ -86,29 +92,40 @@ class AsyncMilvusStore:
             if cfg.secure:
                 kwargs["secure"] = True
             client = AsyncMilvusClient(**kwargs)
-            try:
-                version = str(await client.get_server_version())
-            except Exception as exc:
-                raise c.translate(exc, f"connect to {cfg.describe()}") from exc
+            for delay in (*c.RETRY_DELAYS, None):
+                try:
+                    version = str(await client.get_server_version())
+                    break
+                except Exception as exc:
+                    err = c.translate(exc, f"connect to {cfg.describe()}")
+                    if not isinstance(err, TransientBackendError) or delay is None:
+                        raise err from exc
+                    await asyncio.sleep(delay)
             self._client = client
             self._replace_by_insert = version.startswith("milvus_lite")
         return self._client
 
     async def _call(self, action: str, collection: str | None, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """As :meth:`MilvusStore._call` (retries transient failures and a released
+        collection), awaiting instead of blocking."""
         client = await self._conn()
-        try:
-            return await fn(client)
-        except Exception as exc:
-            if collection is not None and c.not_loaded(exc):
-                await self._load(collection)
-                try:
-                    return await fn(client)
-                except Exception as again:
-                    exc = again
-            err = c.translate(exc, action, collection)
-            if isinstance(err, CollectionNotFoundError) and collection is not None:
-                self._forget(collection)
-            raise err from exc
+        reloaded = False
+        for delay in (*c.RETRY_DELAYS, None):
+            try:
+                return await fn(client)
+            except Exception as exc:
+                if collection is not None and not reloaded and c.not_loaded(exc):
+                    await self._load(collection)
+                    reloaded = True
+                    continue
+                err = c.translate(exc, action, collection)
+                if isinstance(err, TransientBackendError) and delay is not None:
+                    await asyncio.sleep(delay)
+                    continue
+                if isinstance(err, CollectionNotFoundError) and collection is not None:
+                    self._forget(collection)
+                raise err from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _invoke(
         self, action: str, collection: str | None, method: str, *args: Any, **kwargs: Any

@@ -68,6 +68,8 @@ BATCH_BYTES = 16 * 1024 * 1024
 MAX_LIMIT = 16_384
 #: Page size floor for scroll (each page re-evaluates the filter over the collection).
 MIN_SCROLL_PAGE = 1024
+#: Pauses before retrying a call that failed transiently (then the error is raised).
+RETRY_DELAYS = (0.2, 1.0)
 #: How long a load waits out Milvus Lite's background index writes.
 LOAD_RETRY_SECONDS = 120.0
 #: Ids per ``id in [...]`` expression.

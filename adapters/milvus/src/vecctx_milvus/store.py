@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from vecctx.base import StoreBase
-from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError
+from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError, TransientBackendError
 from vecctx.filters import Filter, as_filter
 from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
@@ -48,12 +48,12 @@ class MilvusStore(StoreBase):
         if config.secure:
             kwargs["secure"] = True
         try:
-            self._client = MilvusClient(**kwargs)
-            version = str(self._client.get_server_version())
-        except Exception as exc:
+            self._client = self._call("connect", None, lambda: MilvusClient(**kwargs))
+            version = str(self._call("connect", None, self._client.get_server_version))
+        except BaseException:
             if self._lite_path is not None:
                 lite.release(self._lite_path)
-            raise c.translate(exc, f"connect to {config.describe()}") from exc
+            raise
         #: Milvus Lite's ``upsert`` merges fields into the old row, which would keep stale
         #: filter fields; its ``insert`` of an existing id replaces the row (newest version
         #: wins). A Milvus server's ``upsert`` replaces the whole row.
@@ -73,20 +73,28 @@ class MilvusStore(StoreBase):
 
     # -- plumbing -----------------------------------------------------------------------
     def _call(self, action: str, collection: str | None, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except Exception as exc:
-            if collection is not None and c.not_loaded(exc):
-                # released by another client (e.g. during its optimize) or by a restart
-                self._load(collection)
-                try:
-                    return fn()
-                except Exception as again:
-                    exc = again
-            err = c.translate(exc, action, collection)
-            if isinstance(err, CollectionNotFoundError) and collection is not None:
-                self._forget(collection)
-            raise err from exc
+        """Run one client call, translating errors. Retried: a transient failure (e.g. the
+        server's GOAWAY "Too many pings" against pymilvus's 10 s keepalive) up to
+        ``len(RETRY_DELAYS)`` times, and once after loading a collection found released.
+        Every call retried this way is idempotent (writes replace by id)."""
+        reloaded = False
+        for delay in (*c.RETRY_DELAYS, None):
+            try:
+                return fn()
+            except Exception as exc:
+                if collection is not None and not reloaded and c.not_loaded(exc):
+                    # released by another client (e.g. during its optimize) or by a restart
+                    self._load(collection)
+                    reloaded = True
+                    continue
+                err = c.translate(exc, action, collection)
+                if isinstance(err, TransientBackendError) and delay is not None:
+                    time.sleep(delay)
+                    continue
+                if isinstance(err, CollectionNotFoundError) and collection is not None:
+                    self._forget(collection)
+                raise err from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _forget(self, name: str) -> None:
         self._specs.pop(name, None)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shutil
 import statistics
 import tempfile
@@ -273,7 +274,11 @@ if pytest is not None:
 
     @pytest.fixture(scope="module")
     def bench() -> Iterator[Bench]:
-        b = Bench()
+        # VECCTX_BENCH_N / VECCTX_BENCH_QUERIES shrink the run (e.g. for a smoke test).
+        b = Bench(
+            n=int(os.environ.get("VECCTX_BENCH_N", "20000")),
+            queries=int(os.environ.get("VECCTX_BENCH_QUERIES", "1000")),
+        )
         try:
             yield b
         finally:

@@ -28,6 +28,7 @@ KNOWN_DISTRIBUTIONS = {
     "qdrant+https": "vecctx-qdrant",
     "qdrant+grpc": "vecctx-qdrant",
     "milvus": "vecctx-milvus",
+    "milvus+http": "vecctx-milvus",
     "milvus+https": "vecctx-milvus",
     "chroma": "vecctx-chroma",
     "chroma+http": "vecctx-chroma",

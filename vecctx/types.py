@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeAlias
@@ -170,22 +170,29 @@ class CollectionSpec:
 
 def relevance_of(kind: ScoreKind, score: float, *, n_lists: int = 2, rrf_k: int = 60) -> float:
     """Map a raw score to [0, 1], higher is better, monotone in ``score`` per kind."""
-    if kind is ScoreKind.COSINE:
-        r = (1.0 + score) / 2.0
-    elif kind is ScoreKind.DOT:
-        r = _logistic(score)
-    elif kind is ScoreKind.EUCLIDEAN:
-        r = 1.0 / (1.0 + max(score, 0.0))
-    elif kind is ScoreKind.SPARSE_DOT:
-        s = max(score, 0.0)
-        r = s / (1.0 + s)
-    elif kind is ScoreKind.RERANK:  # rerankers emit scores already in [0, 1]
-        r = score
+    fn = _RELEVANCE.get(kind)
+    if fn is not None:
+        r = fn(score)
     elif kind is ScoreKind.RRF:
         r = score * (rrf_k + 1) / n_lists
     else:  # DBSF and CONVEX: sums of per-list scores normalised to [0, 1]
         r = score / n_lists
-    return min(1.0, max(0.0, r))
+    return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
+
+
+def _sparse_rel(s: float) -> float:
+    s = s if s > 0.0 else 0.0
+    return s / (1.0 + s)
+
+
+# A dict dispatch: this runs once per hit on every search, so it is kept lean.
+_RELEVANCE: dict[ScoreKind, Callable[[float], float]] = {
+    ScoreKind.COSINE: lambda s: (1.0 + s) / 2.0,
+    ScoreKind.DOT: lambda s: _logistic(s),
+    ScoreKind.EUCLIDEAN: lambda s: 1.0 / (1.0 + (s if s > 0.0 else 0.0)),
+    ScoreKind.SPARSE_DOT: _sparse_rel,
+    ScoreKind.RERANK: lambda s: s,
+}
 
 
 def _logistic(x: float) -> float:

@@ -27,7 +27,8 @@ async def setup() -> Augmenter:
     vectors = embedder.embed_documents([d.text for d in docs])
     await store.ensure_collection(CollectionSpec(name="web", dimension=embedder.dimension))
     await store.upsert(
-        "web", [Record(d.id, v, d.text, {"doc_id": d.id, **d.metadata}) for d, v in zip(docs, vectors, strict=True)]
+        "web",
+        [Record(d.id, v, d.text, {"doc_id": d.id, **d.metadata}) for d, v in zip(docs, vectors, strict=True)],
     )
     return Augmenter(async_store=store, collection="web", embedder=embedder, k=3, budget=700)
 

@@ -191,13 +191,13 @@ def run_bench(
     from .report import write_report
 
     prof = get_profile(profile, n=n)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     chosen, unavailable = select(backends)
     if not chosen:
         raise ConfigError(
             "no benchmark backend can run here: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items())
         )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     names = [b.name for b in chosen]
     started = time.time()
     work = Path(tempfile.mkdtemp(prefix="vecctx-bench-"))

@@ -207,7 +207,7 @@ class Bench:
         return times
 
     # -- the whole comparison ------------------------------------------------------------
-    def run(self, rounds: int = 3) -> dict[str, Any]:
+    def run(self, rounds: int = 5) -> dict[str, Any]:
         ingest = self.ingest_ab(rounds)
         out: dict[str, Any] = {"n": self.n, "dim": self.dim, "queries": len(self.Q), "rounds": rounds}
         for i, clock in enumerate(("wall", "cpu")):
@@ -312,7 +312,7 @@ if pytest is not None:
     def test_overhead_ab(benchmark: Any, bench: Bench, capsys: Any) -> None:
         """The interleaved A/B comparison, printed as a table and kept in ``extra_info``."""
         benchmark.group = "ab"
-        result = benchmark.pedantic(bench.run, kwargs={"rounds": 3}, rounds=1, iterations=1)
+        result = benchmark.pedantic(bench.run, kwargs={"rounds": 5}, rounds=1, iterations=1)
         benchmark.extra_info.update(result)
         with capsys.disabled():
             print("\n" + table(result))
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--rounds", type=int, default=3, help="ingest rounds per side")
+    ap.add_argument("--rounds", type=int, default=5, help="ingest rounds per side")
     ap.add_argument("--search-threads", type=int, default=1, help="Edge search threads (both sides)")
     args = ap.parse_args(argv)
     b = Bench(n=args.n, dim=args.dim, queries=args.queries, search_threads=args.search_threads)

@@ -411,3 +411,19 @@ def test_fast_search_path_raises_like_validate_search(tmp_path: Path) -> None:
         # float64 and list vectors take the general path and still work
         assert len(store.search("c", vector=[1.0] * DIM, k=3)) == 3
         assert len(store.search("c", vector=np.ones(DIM), k=3, filter={"g": 1})) >= 1
+
+
+def test_batch_edge_refuses_writes_nothing(tmp_path: Path) -> None:
+    """A string Edge cannot encode (a lone surrogate passes vecctx's validation) fails the
+    whole batch, even one spanning several write chunks, before anything is written."""
+    from vecctx.errors import InvalidInputError
+
+    with _edge(tmp_path / "db", "?batch=4") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        recs = _records(10)
+        recs.append(Record(id="bad", vector=np.ones(DIM), text="\ud800"))
+        with pytest.raises(InvalidInputError):
+            store.upsert("c", recs)
+        assert store.count("c") == 0
+        store.upsert("c", recs[:-1])  # 3 chunks of at most 4
+        assert store.count("c") == 10

@@ -47,6 +47,7 @@ from vecctx.store import (
 from vecctx.types import (
     CollectionSpec,
     FieldType,
+    FloatArray,
     Hit,
     IndexKind,
     Metric,
@@ -87,6 +88,9 @@ EDGE_CAPABILITIES = Capabilities(
     persistent=True,
 )
 
+#: Batches up to this size are converted whole before the first write (all or nothing);
+#: larger ones chunk by chunk, so memory stays bounded.
+ATOMIC_UPSERT = 100_000
 LOCK_FILE = ".vecctx.lock"
 SPEC_FILE = "spec.json"
 SHARD_DIR = "shard"
@@ -308,37 +312,55 @@ class QdrantEdgeStore(StoreBase):
         n = len(records)
         if n == 0:
             return
-        qe = self._qe
-        Point = qe.Point
-        SV = qe.SparseVector
-        rows = matrix.tolist()
-        # Build every point before the first write: a record Qdrant cannot take fails the
-        # whole batch with nothing written.
-        points: list[Any] = []
-        append = points.append
-        try:
-            if c.spec.sparse:
-                for r, row in zip(records, rows, strict=True):
-                    sp = r.sparse
-                    vec: dict[str, Any] = {DENSE: row}
-                    if sp is not None:
-                        vec[SPARSE] = SV(list(sp.indices), list(sp.values))
-                    append(_point(Point, point_id(r.id), vec, payload_of(r)))
-            else:
-                for r, row in zip(records, rows, strict=True):
-                    append(_point(Point, point_id(r.id), {DENSE: row}, payload_of(r)))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidInputError(f"a record cannot be stored in Qdrant: {exc}") from exc
         step = self.options.batch
-        shard = c.shard
-        upsert_points = qe.UpdateOperation.upsert_points
-        for i in range(0, n, step):
-            chunk = points[i : i + step]
-            self._call(lambda chunk=chunk: shard.update(upsert_points(chunk)), "upsert", c.dir)
+        starts = range(0, n, step)
+        write = self._write
+        if n <= ATOMIC_UPSERT:
+            # Build every point before the first write: a record Edge refuses after validation
+            # (e.g. a lone surrogate in a string) fails the whole batch with nothing written.
+            for points in [self._points(c, records, matrix, i, min(i + step, n)) for i in starts]:
+                write(c, points)
+        else:  # bounded memory: build and write chunk by chunk
+            for i in starts:
+                write(c, self._points(c, records, matrix, i, min(i + step, n)))
         c.pending += n
         auto = self.options.auto_optimize
         if auto and c.pending >= max(auto, c.indexed) and not c.flat:
             self._optimize(c)
+
+    def _points(
+        self, c: _Collection, records: Sequence[Record], matrix: FloatArray, start: int, stop: int
+    ) -> list[Any]:
+        """Edge points for ``records[start:stop]``; the vectors go to Python lists once, per chunk
+        (a list of 384 floats is what Edge converts fastest)."""
+        qe = self._qe
+        Point = qe.Point
+        rows = matrix[start:stop].tolist()
+        chunk = records[start:stop]
+        try:
+            if c.spec.sparse:
+                SV = qe.SparseVector
+                points = []
+                for r, row in zip(chunk, rows, strict=True):
+                    sp = r.sparse
+                    vec: dict[str, Any] = {DENSE: row}
+                    if sp is not None:
+                        vec[SPARSE] = SV(list(sp.indices), list(sp.values))
+                    points.append(_point(Point, point_id(r.id), vec, payload_of(r)))
+                return points
+            return [
+                _point(Point, point_id(r.id), {DENSE: row}, payload_of(r))
+                for r, row in zip(chunk, rows, strict=True)
+            ]
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInputError(f"a record cannot be stored in Qdrant Edge: {exc}") from exc
+
+    def _write(self, c: _Collection, points: list[Any]) -> None:
+        op = self._qe.UpdateOperation.upsert_points(points)
+        try:
+            c.shard.update(op)
+        except Exception as exc:
+            raise _wrap(exc, "upsert", c.dir) from exc
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         c = self._coll(collection)

@@ -11,10 +11,12 @@ from vecctx.prompt import AugmentedPrompt
 def print_prompt(
     console: Any, prompt: AugmentedPrompt, *, relevant: Container[str] = (), show_prompt: bool = True
 ) -> None:
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"Sources for: {prompt.question}", title_justify="left", expand=True)
+    table = Table(title=f"Sources for: {escape(prompt.question)}", title_justify="left", expand=True)
     table.add_column("#", justify="right")
     table.add_column("document")
     table.add_column("title", ratio=3, overflow="ellipsis", no_wrap=True)
@@ -24,9 +26,9 @@ def print_prompt(
         doc = s.doc_id or s.id
         mark = " [green]✓ judged relevant[/]" if doc in relevant else ""
         table.add_row(
-            f"[{s.number}]",
-            f"{doc}{mark}",
-            s.title or "",
+            Text(f"[{s.number}]"),
+            escape(doc) + mark,
+            Text(s.title or ""),
             f"{s.chunk} ({s.start}-{s.end})" if s.chunk is not None else "-",
             f"{s.relevance:.3f}",
         )
@@ -34,7 +36,8 @@ def print_prompt(
     if show_prompt:
         console.print(
             Panel(
-                prompt.prompt, title=f"prompt: {prompt.token_count}/{prompt.budget} tokens ({prompt.counter})"
+                Text(prompt.prompt),
+                title=f"prompt: {prompt.token_count}/{prompt.budget} tokens ({prompt.counter})",
             )
         )
     timings = "  ".join(f"{k.removesuffix('_ms')} {v:.1f} ms" for k, v in prompt.timings.items())

@@ -64,9 +64,26 @@ class _Collection:
     texts: list[str | None] = field(default_factory=list)
     metas: list[dict[str, Any]] = field(default_factory=list)
     sparse: list[SparseVector | None] = field(default_factory=list)
+    #: term id -> (rows, weights); rebuilt lazily after writes.
+    postings: dict[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] | None = None
 
     def __post_init__(self) -> None:
         self.vectors = np.zeros((0, self.spec.dimension), dtype=np.float32)
+
+    def inverted(self) -> dict[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]:
+        if self.postings is None:
+            acc: dict[int, tuple[list[int], list[float]]] = {}
+            for row, sv in enumerate(self.sparse):
+                if sv is None:
+                    continue
+                for i, v in zip(sv.indices, sv.values, strict=True):
+                    rows, vals = acc.setdefault(i, ([], []))
+                    rows.append(row)
+                    vals.append(v)
+            self.postings = {
+                t: (np.array(r, dtype=np.intp), np.array(v, dtype=np.float64)) for t, (r, v) in acc.items()
+            }
+        return self.postings
 
 
 class MemoryStore(StoreBase):
@@ -146,6 +163,7 @@ class MemoryStore(StoreBase):
                 c.sparse[row] = r.sparse
         if new_rows:
             c.vectors = np.concatenate([c.vectors, matrix[new_rows]], axis=0)
+        c.postings = None
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         c = self._coll(collection)
@@ -164,6 +182,7 @@ class MemoryStore(StoreBase):
         c.sparse = [c.sparse[r] for r in keep]
         c.vectors = c.vectors[keep]
         c.pos = {i: r for r, i in enumerate(c.ids)}
+        c.postings = None
 
     # -- reads -------------------------------------------------------------------------
     def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
@@ -258,24 +277,18 @@ class MemoryStore(StoreBase):
     def _sparse(
         c: _Collection, q: SparseVector, mask: npt.NDArray[np.bool_] | None, k: int
     ) -> tuple[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]], ScoreKind]:
-        qd = q.to_dict()
-        rows_l: list[int] = []
-        scores_l: list[float] = []
-        for row, sv in enumerate(c.sparse):
-            if sv is None or (mask is not None and not mask[row]):
-                continue
-            shared = False
-            s = 0.0
-            for i, v in zip(sv.indices, sv.values, strict=True):
-                w = qd.get(i)
-                if w is not None:
-                    shared = True
-                    s += w * v
-            if shared:
-                rows_l.append(row)
-                scores_l.append(s)
-        rows = np.array(rows_l, dtype=np.intp)
-        return _top_k(c.ids, rows, np.array(scores_l, dtype=np.float64), k, True), ScoreKind.SPARSE_DOT
+        postings = c.inverted()
+        scores = np.zeros(len(c.ids), dtype=np.float64)
+        touched = np.zeros(len(c.ids), dtype=bool)
+        for i, w in zip(q.indices, q.values, strict=True):
+            hit = postings.get(i)
+            if hit is not None:
+                np.add.at(scores, hit[0], w * hit[1])
+                touched[hit[0]] = True
+        if mask is not None:
+            touched &= mask
+        rows = np.nonzero(touched)[0]
+        return _top_k(c.ids, rows, scores[rows], k, True), ScoreKind.SPARSE_DOT
 
     def _hits(
         self,

@@ -56,7 +56,7 @@ from vecctx.types import (
     SparseVector,
     VectorLike,
 )
-from vecctx.validation import validate_ids, validate_records, validate_search
+from vecctx.validation import MAX_K, validate_ids, validate_records, validate_search
 from vecctx_qdrant._common import (
     DENSE,
     ID_KEY,
@@ -133,6 +133,7 @@ class _Collection:
         "kind",
         "params",
         "pending",
+        "shape",
         "shard",
         "spec",
         "with_vector_get",
@@ -145,6 +146,7 @@ class _Collection:
         self.idf = idf
         self.kind = result_kind(spec, True, False, Fusion.RRF)
         self.flat = spec.index.kind is IndexKind.FLAT
+        self.shape = (spec.dimension,)
         self.pending = 0
         self.indexed = points
         self.params: dict[tuple[int | None, bool], Any] = {}
@@ -447,6 +449,31 @@ class QdrantEdgeStore(StoreBase):
         with_vectors: bool = False,
     ) -> list[Hit]:
         c = self._colls.get(collection) or self._coll(collection)
+        if (  # express lane for the most common call: same checks, fewer Python frames
+            filter is None
+            and params is None
+            and sparse is None
+            and with_payload
+            and not with_vectors
+            and type(vector) is np.ndarray
+            and vector.dtype.char == "f"
+            and vector.shape == c.shape
+            and type(k) is int
+            and 0 < k <= MAX_K
+            and not c.flat
+        ):
+            values = vector.tolist()
+            total = sum(values)
+            if total - total == 0.0:  # no NaN or infinity (else the general path raises)
+                try:
+                    pts = c.shard.query(
+                        self._query_request(
+                            limit=k, query=self._nearest(values, using=DENSE), with_payload=True
+                        )
+                    )
+                except Exception as exc:
+                    raise _wrap(exc, "query", c.dir) from exc
+                return to_hits(pts, c.kind, with_payload=True, with_vectors=False)
         fast = fast_dense_args(c.spec.dimension, vector, k, filter, params) if sparse is None else None
         dense: list[float] | None
         if fast is not None:

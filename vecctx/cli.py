@@ -109,6 +109,9 @@ def query(
         str | None, typer.Option("--filter", "-f", help='JSON filter, e.g. \'{"year": {"$gte": 2020}}\'')
     ] = None,
     mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
+    fusion: Annotated[
+        str, typer.Option(help="rrf | dbsf | convex (hybrid; convex measured best on SciFact)")
+    ] = "convex",
     k: Annotated[int, typer.Option(help="Passages in the prompt.")] = 5,
     budget: Annotated[int | None, typer.Option(help="Token budget of the prompt.")] = None,
     as_json: Annotated[
@@ -122,7 +125,7 @@ def query(
     flt = parse_filter(_json_arg(filter, "--filter")) if filter else None
     s = _settings(collection=collection, store=store, budget=budget)
     with open_session(s, sparse=mode != "dense", create=False) as sess:
-        prompt = sess.augmenter(mode=mode, k=k).augment(question, filter=flt, budget=s.budget)
+        prompt = sess.augmenter(mode=mode, fusion=fusion, k=k).augment(question, filter=flt, budget=s.budget)
     if as_json:
         print(json.dumps(prompt.to_dict(), default=str))
         return

@@ -77,7 +77,7 @@ class Session:
         self,
         *,
         mode: str = "hybrid",
-        fusion: str = "rrf",
+        fusion: str = "convex",
         k: int = 5,
         candidates: int = 50,
         rerankers: Sequence[Reranker] = (),

@@ -1,0 +1,131 @@
+"""The CLI as a user meets it: one-line errors, ingest then query, eval JSON."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vecctx.loaders import data_root
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "HF_HUB_OFFLINE": "1", "VECCTX_DATA": str(data_root().resolve()), **env}
+    full.pop("VECCTX_STORE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "vecctx", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["query", "q", "--filter", '{"year": {"$bogus": 1}}', "--store", "memory://"],
+            "unknown operator '$bogus'",
+        ),
+        (["query", "q", "--filter", "{not json", "--store", "memory://"], "--filter is not valid JSON"),
+        (["collections", "list", "--store", "nosuch://x"], "no adapter is installed for nosuch://"),
+        (["collections", "list", "--store", "no-scheme"], "has no scheme"),
+        (["ingest", "/nonexistent/dir", "--store", "memory://"], "not a BEIR directory"),
+        (
+            ["query", "q", "--store", "memory://", "--collection", "absent"],
+            "collection 'absent' does not exist",
+        ),
+    ],
+)
+def test_user_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = run(args, tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vecctx: error:") and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    proc = run(["--verbose", "collections", "list", "--store", "nosuch://x"], tmp_path)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_locked_store_is_a_clear_error(tmp_path: Path) -> None:
+    import vecctx
+
+    url = f"qdrant:///{tmp_path}/store"
+    with vecctx.connect(url) as held:
+        held.create_collection(vecctx.CollectionSpec(name="x", dimension=2))
+        proc = run(["collections", "list", "--store", url], tmp_path)
+    assert proc.returncode == 2 and "locked" in proc.stderr and str(tmp_path) in proc.stderr
+
+
+def test_ingest_query_and_collections(tmp_path: Path) -> None:
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    (docs / "keys.md").write_text(
+        "# Rotating keys\n\nRotate the api keys every 90 days with the vault CLI.\n"
+    )
+    (docs / "backup.txt").write_text("Backups run nightly at 2am and are kept for 30 days.\n")
+    url = f"qdrant:///{tmp_path}/store"
+    ing = run(["ingest", str(docs), "--store", url, "--collection", "notes", "--json"], tmp_path)
+    assert ing.returncode == 0, ing.stderr
+    assert json.loads(ing.stdout.strip().splitlines()[-1])["written"] == 2
+    q = run(
+        [
+            "query",
+            "how often are api keys rotated?",
+            "--store",
+            url,
+            "--collection",
+            "notes",
+            "--k",
+            "1",
+            "--json",
+            "--filter",
+            '{"title": {"$exists": true}}',
+        ],
+        tmp_path,
+    )
+    assert q.returncode == 0, q.stderr
+    out = json.loads(q.stdout)
+    assert out["sources"][0]["doc_id"] == "keys.md"
+    assert "[1]" in out["prompt"] and "90 days" in out["prompt"]
+    info = run(["collections", "info", "notes", "--store", url], tmp_path)
+    assert json.loads(info.stdout)["count"] == 2
+    drop = run(["collections", "drop", "notes", "--store", url, "--yes"], tmp_path)
+    assert drop.returncode == 0
+    assert run(["collections", "list", "--store", url], tmp_path).stdout.strip() == ""
+
+
+def test_eval_json_on_a_small_beir_directory(tmp_path: Path) -> None:
+    beir = tmp_path / "tiny"
+    (beir / "qrels").mkdir(parents=True)
+    corpus = [
+        {
+            "_id": "d1",
+            "title": "Vitamin D",
+            "text": "Vitamin D supplements reduce fracture risk in the elderly.",
+        },
+        {"_id": "d2", "title": "Statins", "text": "Statins lower LDL cholesterol and cardiovascular events."},
+        {"_id": "d3", "title": "Sleep", "text": "Short sleep is associated with obesity in children."},
+    ]
+    (beir / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
+    queries = [
+        {"_id": "q1", "text": "does vitamin d prevent fractures"},
+        {"_id": "q2", "text": "cholesterol drugs"},
+    ]
+    (beir / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\r\nq1\td1\t1\r\nq2\td2\t1\r\n")
+    proc = run(
+        ["eval", str(beir), "--store", f"qdrant:///{tmp_path}/s", "--mode", "hybrid", "--json"], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    for key in ("ndcg@10", "recall@100", "mrr@10", "latency_p50_ms"):
+        assert key in result
+    assert result["ndcg@10"] == pytest.approx(1.0) and result["queries"] == 2

@@ -22,16 +22,17 @@ def rrf(rankings: Sequence[Sequence[Hit]], *, k: int, rrf_k: int = 60) -> list[H
 
 def dbsf(rankings: Sequence[Sequence[Hit]], *, k: int) -> list[Hit]:
     """Distribution-based score fusion (as in Qdrant): each list's scores are scaled by
-    mean +/- 3 standard deviations into [0, 1], then summed."""
+    mean +/- 3 sample standard deviations, then summed (no clipping, as Qdrant)."""
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
     for ranking in rankings:
         if not ranking:
             continue
         raw = np.array([_higher_better(h) for h in ranking], dtype=np.float64)
-        mean, std = float(raw.mean()), float(raw.std())
+        mean = float(raw.mean())
+        std = float(raw.std(ddof=1)) if len(raw) > 1 else 0.0
         lo, hi = mean - 3 * std, mean + 3 * std
-        norm = np.clip((raw - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full_like(raw, 0.5)
+        norm = (raw - lo) / (hi - lo) if hi > lo else np.full_like(raw, 0.5)
         for hit, s in zip(ranking, norm, strict=True):
             scores[hit.id] = scores.get(hit.id, 0.0) + float(s)
             first.setdefault(hit.id, hit)

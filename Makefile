@@ -3,7 +3,8 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 ADAPTERS := $(wildcard adapters/*/pyproject.toml)
-EDITABLES := -e '.[dev,models]' $(foreach p,$(ADAPTERS),-e $(dir $(p)))
+# Each adapter's `test` extra holds what its own tests need (Milvus Lite for the milvus adapter).
+EDITABLES := -e '.[dev,models,bench]' $(foreach p,$(ADAPTERS),-e '$(patsubst %/,%,$(dir $(p)))[test]')
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False

@@ -301,3 +301,21 @@ def test_cli_runs_the_reference_backend_end_to_end(tmp_path: Path) -> None:
     d = results["backends"]["memory"]["datasets"]["lowrank-200"]
     assert d["ingest"]["n"] == 200 and not math.isnan(d["sweep"][0]["recall@10"])
     assert (tmp_path / "report.md").is_file() and (tmp_path / "recall_qps.png").is_file()
+
+
+def test_larger_sizes_are_skipped_by_projection_and_deadline() -> None:
+    import time
+
+    from vecctx.bench.data import Dataset
+    from vecctx.bench.runner import GROWTH_HEADROOM, _skip_reason
+
+    big = Dataset("lowrank-100000", np.zeros((100_000, 2), np.float32), np.zeros((1, 2), np.float32), {})
+    prof = QUICK
+    assert _skip_reason(big, 0, 1.0, 0.0, prof, None) is None  # the first data set always runs
+    assert _skip_reason(big, 1, None, 0.0, prof, None) is None
+    rate = prof.ingest_budget_s / big.n / GROWTH_HEADROOM
+    assert _skip_reason(big, 1, rate * 0.9, 0.0, prof, None) is None
+    assert "budget" in (_skip_reason(big, 1, rate * 1.1, 0.0, prof, None) or "")
+    soon = time.time() + 1.0
+    assert "overrun" in (_skip_reason(big, 1, rate * 0.5, 5.0, prof, soon) or "")
+    assert _skip_reason(big, 1, rate * 0.5, 5.0, prof, soon + 3600) is None

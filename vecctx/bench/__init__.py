@@ -256,9 +256,17 @@ def run_bench(
             raise ConfigError(f"benchmark data preparation failed: {prep['error']}\n{prep.get('trace', '')}")
         sci_n = int(results["data"].get("scifact", {}).get("n", 0))
         jobs: list[tuple[str, str, dict[str, Any]]] = []  # (section, key, task)
-        for b in chosen:
+        t_b0 = time.time()
+        slot: float | None = None
+        if prof.total_budget_s is not None and prof.parallel == 1:
+            tail = prof.tail_reserve_s if (sci is not None or prof.overhead_backends) else 0.0
+            slot = max(0.0, prof.total_budget_s - (t_b0 - started) - tail) / len(chosen)
+        skipped_sci = []
+        for i, b in enumerate(chosen):
             dirs = []
-            if sci_n:
+            if sci_n and prof.scifact_ann_backends is not None and b.name not in prof.scifact_ann_backends:
+                skipped_sci.append(b.label)
+            elif sci_n:
                 if sci_n <= prof.caps.get(b.name, sci_n):
                     dirs.append(results["data"]["scifact"]["dir"])
                 else:
@@ -272,8 +280,19 @@ def run_bench(
                 "datasets": dirs,
                 "profile": prof.to_dict(),
                 "work": str(work / "b" / b.name.replace("+", "_")),
+                "deadline": None if slot is None else t_b0 + slot * (i + 1),
             }
             jobs.append(("backends", b.name, task))
+        if skipped_sci:
+            results["notes"].append(
+                f"SciFact ANN not run in the {prof.name} profile for {', '.join(skipped_sci)} "
+                "(the same engines run it embedded)"
+            )
+        if slot is not None:
+            results["notes"].append(
+                f"time budget: {prof.total_budget_s:.0f} s in all; each backend's data sets beyond its first "
+                f"had to fit a cumulative share of {slot:.0f} s per backend"
+            )
         for name in prof.quality_backends:
             if name not in names or sci is None:
                 continue

@@ -71,6 +71,13 @@ class Profile:
     #: run every measure on every data set (else the filtered searches and the concurrency
     #: levels above 1 run on the first synthetic size only)
     every_measure_everywhere: bool = False
+    #: the whole run's time budget (seconds; None: none): each backend gets a share, with
+    #: what earlier backends leave over carried forward, for the data sets beyond its first;
+    #: ``tail_reserve_s`` of it is kept for the quality and overhead measures
+    total_budget_s: float | None = None
+    tail_reserve_s: float = 150.0
+    #: backends that also run the SciFact ANN data set (None: all)
+    scifact_ann_backends: tuple[str, ...] | None = None
     #: worker processes run at once (1 for any timing worth reading)
     parallel: int = 1
     #: per worker subprocess (seconds); a worker over it is stopped and reported as such
@@ -126,15 +133,18 @@ QUICK = Profile(
     sizes=(10_000, 100_000),
     queries=200,
     min_queries=20,
-    efs=QUICK_EFS,
+    efs=(16, 64, 256),
     repeats=3,
     budget_s=1.0,
-    ingest_budget_s=60.0,
-    caps={"qdrant+local": 2_000},
+    ingest_budget_s=90.0,
+    caps={"qdrant+local": 1_000},
     rerank_depth=10,
-    rerank_queries=30,
-    overhead_n=10_000,
-    overhead_queries=400,
+    rerank_queries=20,
+    total_budget_s=540.0,
+    tail_reserve_s=150.0,
+    scifact_ann_backends=("memory", "qdrant", "milvus", "chroma", "weaviate", "faiss-flat", "faiss-hnsw"),
+    overhead_n=5_000,
+    overhead_queries=300,
     overhead_rounds=2,
     worker_timeout_s=420.0,
 )

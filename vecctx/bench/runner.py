@@ -122,7 +122,7 @@ def _sweep(driver: Driver, ds: Dataset, prof: Profile, *, primary: bool = True) 
         r100 = timed_loop(
             _searcher(driver, k=100, params=p, flt=None),
             ds.Q,
-            budget_s=prof.budget_s,
+            budget_s=prof.budget_s / 2,
             min_queries=prof.min_queries,
         )
         points.append(
@@ -204,6 +204,30 @@ def bench_dataset(
     return res
 
 
+#: Index builds grow faster than linearly: projections from a smaller size take this headroom.
+GROWTH_HEADROOM = 2.0
+
+
+def _skip_reason(
+    ds: Dataset, index: int, rate: float | None, rest: float, prof: Profile, deadline: float | None
+) -> str | None:
+    if index == 0 or rate is None:
+        return None
+    ingest = rate * ds.n * (GROWTH_HEADROOM if ds.name != "scifact" else 1.0)
+    if ingest > prof.ingest_budget_s:
+        return (
+            f"projected ingest {ingest:.0f} s (from the sizes run, with {GROWTH_HEADROOM:g}x headroom for "
+            f"larger sizes) is over the {prof.name} profile's {prof.ingest_budget_s:.0f} s budget"
+        )
+    if deadline is not None and time.time() + ingest + rest > deadline:
+        left = max(0.0, deadline - time.time())
+        return (
+            f"projected {ingest + rest:.0f} s would overrun this backend's share of the {prof.name} "
+            f"profile's time budget ({left:.0f} s left)"
+        )
+    return None
+
+
 def bench_backend(
     backend: BackendDef,
     dataset_dirs: list[Path],
@@ -212,9 +236,12 @@ def bench_backend(
     *,
     log: Callable[[str], None],
     save: Callable[[dict[str, Any]], None] | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Run every data set on one backend (smallest first); a larger one is skipped when the
-    ingest time projected from the previous one exceeds the profile's ingest budget."""
+    """Run every data set on one backend: the smallest synthetic size first (every measure),
+    then SciFact, then larger sizes, each skipped (with the reason kept) when its projected
+    ingest exceeds the profile's ingest budget or its projected time runs past ``deadline``
+    (a ``time.time()`` value)."""
     out: dict[str, Any] = {
         "backend": backend.name,
         "label": backend.label,
@@ -231,23 +258,22 @@ def bench_backend(
             server = STARTERS[backend.server](work / "server-data")
             out["server"] = {"kind": server.kind, "url": server.url, "start_s": time.perf_counter() - t}
         rate: float | None = None  # seconds per record of the last ingest (upsert + optimize)
-        primary_done = False
-        for ddir in dataset_dirs:
-            ds = Dataset.load(ddir)
-            if rate is not None and ds.name != "scifact":
-                projected = rate * ds.n
-                if projected > prof.ingest_budget_s:
-                    out["skipped"][ds.name] = (
-                        f"projected ingest {projected:.0f} s (from the previous size) is over the "
-                        f"{prof.name} profile's {prof.ingest_budget_s:.0f} s budget"
-                    )
-                    log(f"{backend.name}: skip {ds.name}: {out['skipped'][ds.name]}")
-                    continue
+        rest: float = 0.0  # seconds the last data set spent on everything but its ingest
+        loaded = [Dataset.load(d) for d in dataset_dirs]
+        synthetic = sorted((d for d in loaded if d.name != "scifact"), key=lambda d: d.n)
+        real = [d for d in loaded if d.name == "scifact"]
+        # the first synthetic size gets every measure and always runs; SciFact and larger
+        # sizes are skipped when their projected time overruns the budget or the deadline
+        order = synthetic[:1] + real + synthetic[1:]
+        for i, ds in enumerate(order):
+            why = _skip_reason(ds, i, rate, rest, prof, deadline)
+            if why:
+                out["skipped"][ds.name] = why
+                log(f"{backend.name}: skip {ds.name}: {why}")
+                continue
             log(f"{backend.name}: {ds.name} ({ds.n:,} x {ds.dim})")
             try:
-                primary = ds.name != "scifact" and not primary_done
-                r = bench_dataset(backend, ds, prof, work / ds.name, server, primary=primary)
-                primary_done = primary_done or primary
+                r = bench_dataset(backend, ds, prof, work / ds.name, server, primary=i == 0)
             except Exception as exc:
                 out["errors"].append(f"{ds.name}: {type(exc).__name__}: {exc}")
                 out["errors"].append(traceback.format_exc(limit=6))
@@ -257,8 +283,9 @@ def bench_backend(
             if save is not None:
                 save(out)
             ready = r.get("ingest", {}).get("ready_s", {}).get("median")
-            if ready and ds.name != "scifact":
-                rate = float(ready) / ds.n
+            if ready:
+                rate = max(rate or 0.0, float(ready) / ds.n)
+                rest = max(0.0, float(r["wall_s"]) - float(ready))
             log(f"{backend.name}: {ds.name} done in {r['wall_s']:.1f} s")
     finally:
         if server is not None:

@@ -95,6 +95,7 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
                 work,
                 log=_log,
                 save=lambda partial: _save(out_path, {**result, **partial}),
+                deadline=task.get("deadline"),
             )
         )
     elif kind == "quality":

@@ -13,6 +13,7 @@ from vecctx.errors import (
     InvalidFilterError,
     InvalidInputError,
     NotFoundError,
+    RetryDeadlineError,
     StoreClosedError,
     StoreLockedError,
     TransientBackendError,
@@ -38,6 +39,8 @@ from vecctx.rerank import (
     RRFReranker,
 )
 from vecctx.retriever import AsyncRetriever, HybridFusion, Mode, Query, Retrieval, Retriever, RetrieverConfig
+from vecctx.retry import RetryPolicy, acall_with_retry, call_with_retry
+from vecctx.scoped import AsyncTenantScopedStore, TenantScopedStore, scoped
 from vecctx.sparse import BM25Encoder
 from vecctx.store import (
     AsyncVectorStore,
@@ -67,6 +70,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AsyncMemoryStore",
     "AsyncRetriever",
+    "AsyncTenantScopedStore",
     "AsyncVectorStore",
     "AugmentedPrompt",
     "Augmenter",
@@ -115,6 +119,8 @@ __all__ = [
     "Record",
     "Reranker",
     "Retrieval",
+    "RetryDeadlineError",
+    "RetryPolicy",
     "Retriever",
     "RetrieverConfig",
     "ScoreKind",
@@ -125,17 +131,20 @@ __all__ = [
     "StoreBase",
     "StoreClosedError",
     "StoreLockedError",
+    "TenantScopedStore",
     "TokenCounter",
     "TransientBackendError",
     "UnsupportedFeatureError",
     "VecctxError",
     "VectorStore",
     "as_filter",
+    "acall_with_retry",
     "assemble_prompt",
     "check_citations",
     "check_compatible",
     "connect",
     "connect_async",
+    "call_with_retry",
     "convex",
     "dbsf",
     "default_embedder",
@@ -148,5 +157,6 @@ __all__ = [
     "register",
     "relevance_of",
     "rrf",
+    "scoped",
     "__version__",
 ]

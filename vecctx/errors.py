@@ -7,6 +7,8 @@ has to import a backend client to catch an error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class VecctxError(Exception):
     """Root of every error raised by vecctx."""
@@ -76,6 +78,41 @@ class TransientBackendError(BackendError):
     """A failure that may succeed when retried (connection refused, timeout, unavailable)."""
 
 
+class RetryDeadlineError(TransientBackendError):
+    """A call kept failing transiently until its retry deadline (see :mod:`vecctx.retry`).
+
+    ``operation`` names the call, ``target`` the backend (its URL without credentials),
+    ``attempts`` and ``elapsed_s`` what was tried; ``original`` (also ``__cause__``) is the
+    last transient failure.
+    """
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        target: str,
+        attempts: int,
+        elapsed_s: float,
+        deadline_s: float,
+        original: BaseException,
+        redact: Sequence[str] = (),
+    ) -> None:
+        self.operation = operation
+        self.target = target
+        self.attempts = attempts
+        self.elapsed_s = elapsed_s
+        self.deadline_s = deadline_s
+        where = f" on {target}" if target else ""
+        msg = (
+            f"{operation}{where} failed after {attempts} attempt{'s' if attempts != 1 else ''} "
+            f"over {elapsed_s:.1f}s (retry deadline {deadline_s:g}s): {original}"
+        )
+        for secret in redact:
+            if secret:
+                msg = msg.replace(secret, "***")
+        super().__init__(msg, original)
+
+
 __all__ = [
     "BackendError",
     "CollectionNotFoundError",
@@ -84,6 +121,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidInputError",
     "NotFoundError",
+    "RetryDeadlineError",
     "StoreClosedError",
     "StoreLockedError",
     "TransientBackendError",

@@ -10,6 +10,11 @@ Query options (all optional): ``ef_search`` (HNSW beam width given to collection
 store creates), ``tenant``, ``database``, and for HTTP ``token`` (else ``$CHROMA_TOKEN``)
 and ``token_header`` (``authorization``, sent as ``Bearer <token>``, the default; or
 ``x-chroma-token``). The token never appears in ``repr`` or in error messages.
+
+Retries (see :mod:`vecctx.retry`): ``retry_deadline`` (seconds an idempotent call keeps
+retrying a transient failure, default 30; 0 disables retries), ``retry_initial_backoff``
+(0.1), ``retry_max_backoff`` (2), ``retry_multiplier`` (2), ``retry_jitter`` (0.5),
+``retry_max_attempts`` (unlimited).
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vecctx.errors import ConfigError
+from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
 TOKEN_ENV = "CHROMA_TOKEN"
 TOKEN_HEADERS = ("authorization", "x-chroma-token")
 
-_OPTIONS = {"ef_search", "tenant", "database", "token", "token_header"}
+_OPTIONS = {"ef_search", "tenant", "database", "token", "token_header", *RETRY_OPTIONS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class ChromaConfig:
     ef_search: int | None = None
     token_header: str = "authorization"
     token: str | None = field(default=None, repr=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def headers(self) -> dict[str, str]:
         """HTTP headers carrying the token (empty without one)."""
@@ -73,6 +80,7 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfi
         raise ConfigError("a Chroma URL takes no #fragment")
     options = _options(parts.query)
     ef_search = _positive_int(options.pop("ef_search", None), "ef_search")
+    retry = parse_retry_options(options)
     tenant = options.pop("tenant", DEFAULT_TENANT)
     database = options.pop("database", DEFAULT_DATABASE)
     token_header = options.pop("token_header", "authorization").lower()
@@ -97,6 +105,7 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfi
             tenant=tenant,
             database=database,
             ef_search=ef_search,
+            retry=retry,
         )
 
     ssl = scheme == "chroma+https"
@@ -125,6 +134,7 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfi
         ef_search=ef_search,
         token_header=token_header,
         token=token,
+        retry=retry,
     )
 
 

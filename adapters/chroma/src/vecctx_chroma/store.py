@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+T = TypeVar("T")
+
 
 class _Handle:
     """A cached Chroma collection with its vecctx spec."""
@@ -66,14 +69,38 @@ class ChromaStore(StoreBase):
         self._config = config
         self._errors = ErrorTranslator(config.token, on_missing=self._forget)
         self._handles: dict[str, _Handle] = {}
-        self._client: ClientAPI = self._connect()
-        with self._errors("get_max_batch_size"):
-            self._max_batch = int(self._client.get_max_batch_size())
+        self._client: ClientAPI
+        self._client, self._max_batch = self._retry("connect", None, self._open_client)
         self._caps = capabilities(max_batch=self._max_batch, async_native=config.mode == "http")
 
     @classmethod
     def from_url(cls, url: str) -> ChromaStore:
         return cls(parse_url(url))
+
+    def _retry(self, action: str, collection: str | None, fn: Callable[[], T]) -> T:
+        """Run an idempotent call, translating errors, and retry it on a transient failure
+        (connection refused or reset, timeout) per the store's :class:`~vecctx.retry.RetryPolicy`.
+
+        No reconnect is needed after a server restart: the HTTP client dials a new connection
+        for each request that finds its pooled one dead (the failure is retried), and the
+        collection's id survives a restart on the same data directory."""
+
+        def attempt() -> T:
+            with self._errors(action, collection):
+                return fn()
+            raise AssertionError("unreachable")  # pragma: no cover - _errors re-raises
+
+        what = f"chroma {action}" + (f" on collection {collection!r}" if collection is not None else "")
+        return self._config.retry.call(
+            attempt,
+            operation=what,
+            target=self._config.display_url(),
+            redact=(self._config.token,) if self._config.token else (),
+        )
+
+    def _open_client(self) -> tuple[ClientAPI, int]:
+        client = self._connect()
+        return client, int(client.get_max_batch_size())
 
     def _connect(self) -> ClientAPI:
         import chromadb
@@ -124,11 +151,14 @@ class ChromaStore(StoreBase):
             return handle
         if not isinstance(name, str) or not name:
             raise ConfigError(f"collection name must be a non-empty string, got {name!r}")
-        with self._errors("get_collection", name):
+
+        def lookup() -> _Handle:
             col = self._client.get_collection(chroma_name(name), embedding_function=None)
             configuration = dict(col.configuration_json or {})
             spec = spec_from_collection(name, col.metadata, configuration, dimension_of(col))
-        handle = _Handle(col, spec, ef_search_of(configuration))
+            return _Handle(col, spec, ef_search_of(configuration))
+
+        handle = self._retry("get_collection", name, lookup)
         self._handles[name] = handle
         return handle
 
@@ -172,9 +202,11 @@ class ChromaStore(StoreBase):
 
     def list_collections(self) -> list[str]:
         self._check_open()
-        with self._errors("list_collections"):
-            cols = self._client.list_collections()
-            return sorted(list_name(col.name, col.metadata) for col in cols)
+
+        def listing() -> list[str]:
+            return sorted(list_name(col.name, col.metadata) for col in self._client.list_collections())
+
+        return self._retry("list_collections", None, listing)
 
     def collection_spec(self, name: str) -> CollectionSpec:
         return self._handle(name).spec
@@ -187,16 +219,20 @@ class ChromaStore(StoreBase):
             return
         prepared = prepare_upsert(records, h.spec, matrix)
         col = h.collection
+
+        def write(sl: slice, ids: list[str]) -> None:
+            # idempotent as a whole: re-reading the old keys and upserting by id again
+            old = col.get(ids=ids, include=["metadatas"])
+            existing = dict(zip(old["ids"], old["metadatas"] or [], strict=False))
+            col.upsert(
+                ids=ids,
+                embeddings=prepared.vectors[sl],
+                metadatas=prepared.clear_stale_keys(sl, existing),  # type: ignore[arg-type]
+                documents=prepared.documents[sl],
+            )
+
         for sl, ids in prepared.batches(self._max_batch):
-            with self._errors("upsert", collection):
-                old = col.get(ids=ids, include=["metadatas"])
-                existing = dict(zip(old["ids"], old["metadatas"] or [], strict=False))
-                col.upsert(
-                    ids=ids,
-                    embeddings=prepared.vectors[sl],
-                    metadatas=prepared.clear_stale_keys(sl, existing),  # type: ignore[arg-type]
-                    documents=prepared.documents[sl],
-                )
+            self._retry("upsert", collection, partial(write, sl, ids))
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         h = self._handle(collection)
@@ -206,11 +242,11 @@ class ChromaStore(StoreBase):
         id_list = validate_ids(ids) if ids is not None else []
         col = h.collection
         for start in range(0, len(id_list), self._max_batch):
-            with self._errors("delete", collection):
-                col.delete(ids=id_list[start : start + self._max_batch])
+            self._retry(
+                "delete", collection, partial(col.delete, ids=id_list[start : start + self._max_batch])
+            )
         if where is not None:
-            with self._errors("delete", collection):
-                col.delete(where=where)
+            self._retry("delete", collection, partial(col.delete, where=where))
 
     # -- reads -------------------------------------------------------------------------
     def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
@@ -220,8 +256,11 @@ class ChromaStore(StoreBase):
         found: dict[str, Record] = {}
         include: list[Any] = ["metadatas", "documents"] + (["embeddings"] if with_vectors else [])
         for start in range(0, len(unique), self._max_batch):
-            with self._errors("get", collection):
-                res = h.collection.get(ids=unique[start : start + self._max_batch], include=include)
+            res = self._retry(
+                "get",
+                collection,
+                partial(h.collection.get, ids=unique[start : start + self._max_batch], include=include),
+            )
             found.update(records_from_get(res, with_vectors=with_vectors))
         return [copy_record(found[i]) for i in wanted if i in found]
 
@@ -231,8 +270,7 @@ class ChromaStore(StoreBase):
         self._caps.require_ops(flt)
         where = compile_filter(flt)
         if where is None:
-            with self._errors("count", collection):
-                return int(h.collection.count())
+            return int(self._retry("count", collection, h.collection.count))
         total = 0
         for page in self._pages(h, collection, where, [], PAGE):
             total += len(page["ids"])
@@ -266,13 +304,11 @@ class ChromaStore(StoreBase):
         offset = 0
         while True:
             self._check_open()
-            with self._errors("get", name):
-                page = h.collection.get(
-                    where=where,
-                    limit=size,
-                    offset=offset,
-                    include=include,
-                )
+            page = self._retry(
+                "get",
+                name,
+                partial(h.collection.get, where=where, limit=size, offset=offset, include=include),
+            )
             yield page
             n = len(page["ids"])
             if n < size:
@@ -330,13 +366,17 @@ class ChromaStore(StoreBase):
 
     def _query(self, h: _Handle, name: str, reqs: list[PreparedSearch]) -> list[list[Hit]]:
         first = reqs[0]
-        with self._errors("query", name):
-            res = h.collection.query(
+        res = self._retry(
+            "query",
+            name,
+            partial(
+                h.collection.query,
                 query_embeddings=np.stack([r.query for r in reqs]),
                 n_results=first.k,
                 where=first.where,
                 include=first.include(distances=True),
-            )
+            ),
+        )
         return [
             hits_from_query(
                 res,
@@ -363,8 +403,7 @@ class ChromaStore(StoreBase):
         if req.with_payload or req.with_vectors:
             top = [rid for rid, _ in ranked]
             include: list[Any] = ["metadatas", "documents"] + (["embeddings"] if req.with_vectors else [])
-            with self._errors("get", name):
-                res = h.collection.get(ids=top, include=include)
+            res = self._retry("get", name, partial(h.collection.get, ids=top, include=include))
             records = records_from_get(res, with_vectors=req.with_vectors)
         return exact_hits(
             ranked, records, h.spec.metric, with_payload=req.with_payload, with_vectors=req.with_vectors

@@ -68,7 +68,9 @@ BATCH_BYTES = 16 * 1024 * 1024
 MAX_LIMIT = 16_384
 #: Page size floor for scroll (each page re-evaluates the filter over the collection).
 MIN_SCROLL_PAGE = 1024
-#: Pauses before retrying a call that failed transiently (then the error is raised).
+#: Pauses before retrying a call that failed transiently (then the error is raised); the
+#: sync store retries idempotent calls per its RetryPolicy instead, and non-idempotent ones
+#: (create/drop) at most ``len(RETRY_DELAYS) + 1`` times.
 RETRY_DELAYS = (0.2, 1.0)
 #: How long a load waits out Milvus Lite's background index writes.
 LOAD_RETRY_SECONDS = 120.0
@@ -554,6 +556,24 @@ def not_loaded(exc: BaseException) -> bool:
 
 
 _TRANSIENT_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"}
+#: pymilvus's ``Status.CONNECT_FAILED``: "Fail connecting to server ... server unavailable",
+#: "No channel in handler" (the server is down or restarting).
+_CONNECT_FAILED = 2
+_TRANSIENT_TEXT = (
+    "unavailable",
+    "fail connecting",
+    "no channel in handler",
+    "connection refused",
+    "connection reset",
+    "deadline exceeded",
+    "socket closed",
+    "too many pings",
+)
+
+
+def _grpc_code_name(code: Any) -> str:
+    name = getattr(code, "name", None)
+    return name if isinstance(name, str) else ""
 
 
 def translate(exc: BaseException, action: str, collection: str | None = None) -> VecctxError:
@@ -576,7 +596,12 @@ def translate(exc: BaseException, action: str, collection: str | None = None) ->
         ):
             err: VecctxError = CollectionNotFoundError(collection)
             return err
-        if isinstance(exc, MilvusUnavailableException | ConnectError) or "unavailable" in text:
+        if (
+            isinstance(exc, MilvusUnavailableException | ConnectError)
+            or exc.code == _CONNECT_FAILED
+            or _grpc_code_name(exc.code) in _TRANSIENT_GRPC  # pymilvus re-raises gRPC errors so
+            or any(t in text for t in _TRANSIENT_TEXT)
+        ):
             return TransientBackendError(message, exc)
         return BackendError(message, exc)
     code = getattr(exc, "code", None)

@@ -18,15 +18,20 @@ Query options (each at most once; unknown options are an error, never ignored):
 ``ca``, ``cert``, ``key``, ``server_pem``, ``server_name``
                     TLS files and the name to verify (pymilvus's ``ca_pem_path``,
                     ``client_pem_path``, ``client_key_path``, ``server_pem_path``, ``server_name``)
+``retry_deadline``  seconds an idempotent call keeps retrying a transient failure (default 30;
+                    0 disables retries); also ``retry_initial_backoff`` (0.1),
+                    ``retry_max_backoff`` (2), ``retry_multiplier`` (2), ``retry_jitter`` (0.5),
+                    ``retry_max_attempts`` (unlimited): see :mod:`vecctx.retry`
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vecctx.errors import ConfigError
+from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 SCHEMES = ("milvus", "milvus+http", "milvus+https")
 DEFAULT_PORT = 19530
@@ -43,8 +48,9 @@ _SERVER_OPTIONS = {
     "key",
     "server_pem",
     "server_name",
+    *RETRY_OPTIONS,
 }
-_LITE_OPTIONS = {"db", "timeout", "flush_threshold"}
+_LITE_OPTIONS = {"db", "timeout", "flush_threshold", *RETRY_OPTIONS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class MilvusConfig:
     client_key_path: str | None = None
     server_pem_path: str | None = None
     server_name: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
     def is_lite(self) -> bool:
@@ -121,6 +128,8 @@ def parse_url(url: str) -> MilvusConfig:
             raise ConfigError(f"milvus URL option flush_threshold={flush_s!r} is not an int") from None
         if flush_threshold < 0:
             raise ConfigError("milvus URL option flush_threshold must be >= 0")
+    retry_options = {k: v for k in RETRY_OPTIONS if (v := _single(query, k)) is not None}
+    retry = parse_retry_options(retry_options)
 
     if not parts.netloc:
         # Milvus Lite: milvus:///abs/path
@@ -137,7 +146,11 @@ def parse_url(url: str) -> MilvusConfig:
                 f"milvus URL options {sorted(unknown)} do not apply to Milvus Lite (allowed: {sorted(_LITE_OPTIONS)})"
             )
         return MilvusConfig(
-            lite_path=os.path.abspath(path), db_name=db, timeout=timeout, flush_threshold=flush_threshold
+            lite_path=os.path.abspath(path),
+            db_name=db,
+            timeout=timeout,
+            flush_threshold=flush_threshold,
+            retry=retry,
         )
 
     unknown = set(query) - _SERVER_OPTIONS
@@ -190,6 +203,7 @@ def parse_url(url: str) -> MilvusConfig:
         client_key_path=_single(query, "key"),
         server_pem_path=_single(query, "server_pem"),
         server_name=_single(query, "server_name"),
+        retry=retry,
     )
 
 

@@ -3,6 +3,8 @@ for a server)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -11,6 +13,7 @@ from typing import Any, TypeVar
 from vecctx.base import StoreBase
 from vecctx.errors import CollectionNotFoundError, ConfigError, InvalidInputError, TransientBackendError
 from vecctx.filters import Filter, as_filter
+from vecctx.retry import RetryPolicy
 from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.validation import validate_ids, validate_records, validate_search
@@ -47,9 +50,14 @@ class MilvusStore(StoreBase):
                 kwargs[key] = value
         if config.secure:
             kwargs["secure"] = True
+        self._client_kwargs = kwargs
+        self._reconnect_lock = threading.Lock()
+        self._last_reconnect = 0.0
+        #: How many times a new client replaced one whose calls kept failing transiently.
+        self.reconnects = 0
         try:
             self._client = self._call("connect", None, lambda: MilvusClient(**kwargs))
-            version = str(self._call("connect", None, self._client.get_server_version))
+            version = str(self._call("connect", None, lambda: self._client.get_server_version()))
         except BaseException:
             if self._lite_path is not None:
                 lite.release(self._lite_path)
@@ -72,29 +80,75 @@ class MilvusStore(StoreBase):
         return f"MilvusStore({self.config.describe()}, closed={self._closed})"
 
     # -- plumbing -----------------------------------------------------------------------
-    def _call(self, action: str, collection: str | None, fn: Callable[[], T]) -> T:
-        """Run one client call, translating errors. Retried: a transient failure (e.g. the
-        server's GOAWAY "Too many pings" against pymilvus's 10 s keepalive) up to
-        ``len(RETRY_DELAYS)`` times, and once after loading a collection found released.
-        Every call retried this way is idempotent (writes replace by id)."""
-        reloaded = False
-        for delay in (*c.RETRY_DELAYS, None):
+    def _call(
+        self, action: str, collection: str | None, fn: Callable[[], T], *, idempotent: bool = True
+    ) -> T:
+        """Run one client call, translating errors.
+
+        A transient failure (connection refused or reset, UNAVAILABLE, a server restarting, the
+        server's GOAWAY "Too many pings" against pymilvus's 10 s keepalive) is retried per the
+        store's :class:`~vecctx.retry.RetryPolicy` (``config.retry``) when the call is
+        idempotent (reads; writes replace by id), at most ``len(RETRY_DELAYS) + 1`` times
+        otherwise (create/drop). A collection found released (after a server restart, or by
+        another client's optimize) is loaded and the call run again. ``fn`` must look up
+        ``self._client`` when it runs: a retry may follow a reconnect."""
+        reloads = 0
+
+        def attempt() -> T:
+            nonlocal reloads
+            while True:
+                try:
+                    return fn()
+                except Exception as exc:
+                    if collection is not None and reloads < 3 and c.not_loaded(exc):
+                        reloads += 1
+                        self._load(collection)
+                        continue
+                    err = c.translate(exc, action, collection)
+                    if isinstance(err, CollectionNotFoundError) and collection is not None:
+                        self._forget(collection)
+                    if err is exc:
+                        raise
+                    raise err from exc
+
+        policy: RetryPolicy = self.config.retry
+        if not idempotent:
+            policy = policy.with_max_attempts(len(c.RETRY_DELAYS) + 1)
+        what = f"milvus {action}" + (f" on collection {collection!r}" if collection is not None else "")
+        return policy.call(
+            attempt,
+            operation=what,
+            target=self.config.describe(),
+            on_retry=self._on_retry,
+            redact=(self.config.token,) if self.config.token else (),
+        )
+
+    def _invoke(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``self._client.<method>(...)``, the client looked up at call time."""
+        return getattr(self._client, method)(*args, **kwargs)
+
+    def _on_retry(self, err: TransientBackendError, failures: int) -> None:
+        """Before the third and later retries of a call, replace the client (pymilvus
+        re-dials its channel on UNAVAILABLE by itself; this covers a channel it gave up on)."""
+        if failures >= 3 and self._lite_path is None and not self._closed:
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        from pymilvus import MilvusClient
+
+        with self._reconnect_lock:
+            now = time.monotonic()
+            if now - self._last_reconnect < 2.0 or not hasattr(self, "_client"):
+                return  # another thread just did it
+            self._last_reconnect = now
             try:
-                return fn()
-            except Exception as exc:
-                if collection is not None and not reloaded and c.not_loaded(exc):
-                    # released by another client (e.g. during its optimize) or by a restart
-                    self._load(collection)
-                    reloaded = True
-                    continue
-                err = c.translate(exc, action, collection)
-                if isinstance(err, TransientBackendError) and delay is not None:
-                    time.sleep(delay)
-                    continue
-                if isinstance(err, CollectionNotFoundError) and collection is not None:
-                    self._forget(collection)
-                raise err from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+                new = MilvusClient(**self._client_kwargs)
+            except Exception:
+                return  # still down: the next retry tries again
+            old, self._client = self._client, new
+            self.reconnects += 1
+        with contextlib.suppress(Exception):  # closing a dead client may fail
+            old.close()
 
     def _forget(self, name: str) -> None:
         self._specs.pop(name, None)
@@ -110,7 +164,7 @@ class MilvusStore(StoreBase):
         spec = c.spec_from_description(desc, name)
         # A reopened Milvus Lite (or a restarted server) holds collections released; load is
         # a no-op when already loaded.
-        self._load(name)
+        self._call("load_collection", name, lambda: self._load(name))
         self._specs[name] = spec
         return spec
 
@@ -141,6 +195,7 @@ class MilvusStore(StoreBase):
                 consistency_level="Strong",
                 properties={c.SPEC_PROPERTY: c.spec_to_property(spec)},
             ),
+            idempotent=False,
         )
         # sync=False: do not poll for the build (an empty collection has nothing to build,
         # and pymilvus's poll sleeps 0.5 s per index); load right away.
@@ -157,7 +212,7 @@ class MilvusStore(StoreBase):
             if missing_ok:
                 return
             raise CollectionNotFoundError(name)
-        self._call("drop_collection", name, lambda: self._client.drop_collection(mname))
+        self._call("drop_collection", name, lambda: self._client.drop_collection(mname), idempotent=False)
 
     def has_collection(self, name: str) -> bool:
         self._check_open()
@@ -166,7 +221,7 @@ class MilvusStore(StoreBase):
 
     def list_collections(self) -> list[str]:
         self._check_open()
-        names = self._call("list_collections", None, self._client.list_collections)
+        names = self._call("list_collections", None, lambda: self._client.list_collections())
         return sorted(c.vecctx_name(n) for n in names)
 
     def collection_spec(self, name: str) -> CollectionSpec:
@@ -180,9 +235,9 @@ class MilvusStore(StoreBase):
             return
         rows = c.build_rows(records, matrix, spec)
         mname = c.milvus_name(collection)
-        write = self._client.insert if self._replace_by_insert else self._client.upsert
+        write = "insert" if self._replace_by_insert else "upsert"
         for batch in c.batches(rows, spec.dimension):
-            self._call("upsert", collection, partial(write, mname, batch))
+            self._call("upsert", collection, partial(self._invoke, write, mname, batch))
             self._wrote(collection, len(batch))
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
@@ -193,7 +248,7 @@ class MilvusStore(StoreBase):
         mname = c.milvus_name(collection)
         for start in range(0, len(id_list), c.IDS_PER_EXPR):
             chunk = id_list[start : start + c.IDS_PER_EXPR]
-            self._call("delete", collection, partial(self._client.delete, mname, filter=c.ids_expr(chunk)))
+            self._call("delete", collection, partial(self._invoke, "delete", mname, filter=c.ids_expr(chunk)))
             self._wrote(collection, len(chunk))
         if flt is not None:
             self._call("delete", collection, lambda: self._client.delete(mname, filter=expr))
@@ -214,7 +269,7 @@ class MilvusStore(StoreBase):
             rows = self._call(
                 "get",
                 collection,
-                partial(self._client.query, mname, filter=c.ids_expr(chunk), output_fields=fields),
+                partial(self._invoke, "query", mname, filter=c.ids_expr(chunk), output_fields=fields),
             )
             for row in rows:
                 found[row[c.ID]] = c.record_of(row, with_vectors=with_vectors)
@@ -266,7 +321,13 @@ class MilvusStore(StoreBase):
                 "scroll",
                 collection,
                 partial(
-                    self._client.query, mname, filter=where, output_fields=fields, limit=page, iterator="True"
+                    self._invoke,
+                    "query",
+                    mname,
+                    filter=where,
+                    output_fields=fields,
+                    limit=page,
+                    iterator="True",
                 ),
             )
             for row in rows:
@@ -434,7 +495,8 @@ class MilvusStore(StoreBase):
                     "search",
                     collection,
                     partial(
-                        self._client.search,
+                        self._invoke,
+                        "search",
                         mname,
                         data=data,
                         anns_field=plan.anns_field,

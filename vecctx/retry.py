@@ -1,0 +1,327 @@
+"""Retrying idempotent backend calls: jittered exponential backoff under an overall deadline.
+
+Adapters translate a backend's failures into vecctx errors; those that may succeed when tried
+again (connection refused or reset, timeouts, "unavailable") are
+:class:`~vecctx.errors.TransientBackendError`. :func:`call_with_retry` runs an idempotent
+call again on such an error, sleeping ``initial_backoff_s``, then ``multiplier`` times longer
+each time (at most ``max_backoff_s``, each pause jittered), until it succeeds or
+``deadline_s`` has passed since the first attempt; it then raises
+:class:`~vecctx.errors.RetryDeadlineError` naming the operation, the backend, the number of
+attempts and the time spent, with the last failure as ``__cause__`` and ``.original``.
+Any other error is raised at once: only transient failures are retried.
+
+A call is never started after the deadline, but one already running is not interrupted: the
+total time is bounded by ``deadline_s`` plus the duration of one attempt (the backend
+client's own timeout).
+
+Adapters take a policy from their URL with :func:`parse_retry_options`::
+
+    chroma+http://host:8000?retry_deadline=10&retry_initial_backoff=0.05
+    milvus://host:19530?retry_deadline=0          # no retries: fail on the first error
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from vecctx.errors import ConfigError, RetryDeadlineError, TransientBackendError
+
+T = TypeVar("T")
+
+#: Overall time, in seconds, one idempotent call keeps retrying.
+DEFAULT_DEADLINE_S = 30.0
+DEFAULT_INITIAL_BACKOFF_S = 0.1
+DEFAULT_MAX_BACKOFF_S = 2.0
+DEFAULT_MULTIPLIER = 2.0
+DEFAULT_JITTER = 0.5
+
+#: URL query options understood by :func:`parse_retry_options`, and the field each sets.
+RETRY_OPTIONS: Mapping[str, str] = {
+    "retry_deadline": "deadline_s",
+    "retry_initial_backoff": "initial_backoff_s",
+    "retry_max_backoff": "max_backoff_s",
+    "retry_multiplier": "multiplier",
+    "retry_jitter": "jitter",
+    "retry_max_attempts": "max_attempts",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How an idempotent call is retried on :class:`~vecctx.errors.TransientBackendError`.
+
+    ``deadline_s``
+        overall time from the first attempt after which no new attempt starts (``0``: no
+        retries, the first failure is raised as is).
+    ``initial_backoff_s``, ``multiplier``, ``max_backoff_s``
+        the pause after the n-th failure is ``min(max_backoff_s, initial_backoff_s *
+        multiplier ** (n - 1))``, never longer than the time left before the deadline.
+    ``jitter``
+        in [0, 1]: each pause is drawn uniformly from ``[(1 - jitter) * pause, pause]`` so
+        that clients knocked out together do not come back in lock step (1 is "full jitter").
+    ``max_attempts``
+        optional cap on the number of attempts (``None``: only the deadline limits them).
+    """
+
+    deadline_s: float = DEFAULT_DEADLINE_S
+    initial_backoff_s: float = DEFAULT_INITIAL_BACKOFF_S
+    max_backoff_s: float = DEFAULT_MAX_BACKOFF_S
+    multiplier: float = DEFAULT_MULTIPLIER
+    jitter: float = DEFAULT_JITTER
+    max_attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("deadline_s", "initial_backoff_s", "max_backoff_s"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+                raise ConfigError(f"RetryPolicy.{name} must be a finite number, got {value!r}")
+            if value < 0:
+                raise ConfigError(f"RetryPolicy.{name} must be >= 0, got {value!r}")
+        if self.max_backoff_s < self.initial_backoff_s:
+            raise ConfigError(
+                f"RetryPolicy.max_backoff_s ({self.max_backoff_s}) is below "
+                f"initial_backoff_s ({self.initial_backoff_s})"
+            )
+        if (
+            not isinstance(self.multiplier, int | float)
+            or not self.multiplier >= 1
+            or self.multiplier == math.inf
+        ):
+            raise ConfigError(f"RetryPolicy.multiplier must be a finite number >= 1, got {self.multiplier!r}")
+        if not isinstance(self.jitter, int | float) or not 0 <= self.jitter <= 1:
+            raise ConfigError(f"RetryPolicy.jitter must be in [0, 1], got {self.jitter!r}")
+        if self.max_attempts is not None and (
+            not isinstance(self.max_attempts, int)
+            or isinstance(self.max_attempts, bool)
+            or self.max_attempts < 1
+        ):
+            raise ConfigError(f"RetryPolicy.max_attempts must be a positive int, got {self.max_attempts!r}")
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """One attempt; a transient failure is raised as is."""
+        return cls(deadline_s=0.0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.deadline_s > 0 and self.max_attempts != 1
+
+    def with_max_attempts(self, n: int | None) -> RetryPolicy:
+        return replace(self, max_attempts=n)
+
+    def backoff(self, failures: int, rng: random.Random | None = None) -> float:
+        """The jittered pause after ``failures`` consecutive failures (``failures >= 1``)."""
+        exp = min(max(failures - 1, 0), 64)
+        base = min(self.max_backoff_s, self.initial_backoff_s * self.multiplier**exp)
+        if self.jitter <= 0 or base <= 0:
+            return base
+        u = (rng or _rng).random()
+        return base * (1.0 - self.jitter * u)
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        operation: str,
+        target: str = "",
+        on_retry: Callable[[TransientBackendError, int], None] | None = None,
+        redact: Sequence[str] = (),
+    ) -> T:
+        """:func:`call_with_retry` with this policy."""
+        return call_with_retry(
+            fn, policy=self, operation=operation, target=target, on_retry=on_retry, redact=redact
+        )
+
+
+_rng = random.Random()
+
+#: Each retry is logged at INFO on this logger; ``record.vecctx_original`` is the backend's
+#: exception that made the call fail.
+logger = logging.getLogger("vecctx.retry")
+
+
+def _log_retry(
+    exc: TransientBackendError,
+    operation: str,
+    target: str,
+    failures: int,
+    elapsed: float,
+    redact: Sequence[str],
+) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    text = str(exc)
+    for secret in redact:
+        if secret:
+            text = text.replace(secret, "***")
+    logger.info(
+        "%s%s failed (attempt %d, %.2fs in): %s; retrying",
+        operation,
+        f" on {target}" if target else "",
+        failures,
+        elapsed,
+        text,
+        extra={"vecctx_original": exc.original if exc.original is not None else exc},
+    )
+
+
+def _deadline_error(
+    policy: RetryPolicy,
+    exc: TransientBackendError,
+    *,
+    operation: str,
+    target: str,
+    attempts: int,
+    elapsed: float,
+    redact: Sequence[str],
+) -> RetryDeadlineError:
+    return RetryDeadlineError(
+        operation=operation,
+        target=target,
+        attempts=attempts,
+        elapsed_s=elapsed,
+        deadline_s=policy.deadline_s,
+        original=exc,
+        redact=redact,
+    )
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    operation: str,
+    target: str = "",
+    on_retry: Callable[[TransientBackendError, int], None] | None = None,
+    redact: Sequence[str] = (),
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """Call ``fn()``; on :class:`~vecctx.errors.TransientBackendError` retry it per ``policy``.
+
+    ``operation`` (e.g. ``"upsert into 'docs'"``) and ``target`` (the backend's URL without
+    credentials) name the call in the error raised after the deadline; any string in
+    ``redact`` (a token) is masked in that message. ``on_retry(error, failures)`` runs
+    before each pause (an adapter reconnects there); an error it raises is not retried.
+    ``fn`` must be idempotent: it may have taken effect before its failure was seen.
+    """
+    start = clock()
+    failures = 0
+    while True:
+        try:
+            return fn()
+        except TransientBackendError as exc:
+            if isinstance(exc, RetryDeadlineError) or not policy.enabled:
+                raise
+            failures += 1
+            elapsed = clock() - start
+            remaining = policy.deadline_s - elapsed
+            if remaining <= 0 or (policy.max_attempts is not None and failures >= policy.max_attempts):
+                raise _deadline_error(
+                    policy,
+                    exc,
+                    operation=operation,
+                    target=target,
+                    attempts=failures,
+                    elapsed=elapsed,
+                    redact=redact,
+                ) from exc
+            _log_retry(exc, operation, target, failures, elapsed, redact)
+            if on_retry is not None:
+                on_retry(exc, failures)
+            pause = min(policy.backoff(failures), max(policy.deadline_s - (clock() - start), 0.0))
+            if pause > 0:
+                sleep(pause)
+
+
+async def acall_with_retry(
+    fn: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    operation: str,
+    target: str = "",
+    on_retry: Callable[[TransientBackendError, int], Awaitable[None]] | None = None,
+    redact: Sequence[str] = (),
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """The native-async twin of :func:`call_with_retry` (pauses with ``asyncio.sleep``)."""
+    start = clock()
+    failures = 0
+    while True:
+        try:
+            return await fn()
+        except TransientBackendError as exc:
+            if isinstance(exc, RetryDeadlineError) or not policy.enabled:
+                raise
+            failures += 1
+            elapsed = clock() - start
+            remaining = policy.deadline_s - elapsed
+            if remaining <= 0 or (policy.max_attempts is not None and failures >= policy.max_attempts):
+                raise _deadline_error(
+                    policy,
+                    exc,
+                    operation=operation,
+                    target=target,
+                    attempts=failures,
+                    elapsed=elapsed,
+                    redact=redact,
+                ) from exc
+            _log_retry(exc, operation, target, failures, elapsed, redact)
+            if on_retry is not None:
+                await on_retry(exc, failures)
+            pause = min(policy.backoff(failures), max(policy.deadline_s - (clock() - start), 0.0))
+            if pause > 0:
+                await asyncio.sleep(pause)
+
+
+def parse_retry_options(options: dict[str, str], *, base: RetryPolicy | None = None) -> RetryPolicy:
+    """Pop the ``retry_*`` options (see :data:`RETRY_OPTIONS`) from a URL's query options and
+    return the policy they describe (``base``, else the defaults, for the rest). A bad value is
+    a :class:`~vecctx.errors.ConfigError`."""
+    values: dict[str, float | int | None] = {}
+    for key, field_name in RETRY_OPTIONS.items():
+        raw = options.pop(key, None)
+        if raw is None:
+            continue
+        if field_name == "max_attempts":
+            if raw.strip().lower() in ("", "none"):
+                values[field_name] = None
+                continue
+            try:
+                values[field_name] = int(raw)
+            except ValueError:
+                raise ConfigError(f"URL option {key} must be a positive integer, got {raw!r}") from None
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"URL option {key} must be a number, got {raw!r}") from None
+        values[field_name] = number
+    policy = base or RetryPolicy()
+    if not values:
+        return policy
+    initial = values.get("initial_backoff_s")
+    if initial is not None and "max_backoff_s" not in values:
+        values["max_backoff_s"] = max(policy.max_backoff_s, initial)
+    try:
+        return replace(policy, **values)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise ConfigError(f"bad retry option in URL: {exc}") from None
+
+
+__all__ = [
+    "DEFAULT_DEADLINE_S",
+    "RETRY_OPTIONS",
+    "RetryDeadlineError",
+    "RetryPolicy",
+    "acall_with_retry",
+    "call_with_retry",
+    "parse_retry_options",
+]

@@ -1,5 +1,6 @@
-"""A subprocess ingest killed with SIGKILL halfway, then rerun, ends with exactly the records
-of a clean run (fresh load, and an update that replaces documents)."""
+"""A subprocess ingest killed with SIGKILL (halfway at a batch boundary, and several times at
+seeded random moments), then rerun, ends with exactly the records of a clean run (fresh load,
+and an update that replaces documents)."""
 
 from __future__ import annotations
 
@@ -194,3 +195,55 @@ def test_ctrl_c_then_rerun_equals_clean_run() -> None:
         {r.id: r for r in store.scroll("docs", with_vectors=True)},
         {r.id: r for r in clean.scroll("docs", with_vectors=True)},
     )
+
+
+def _kill_at(script: Path, db: Path, stats: Path, cache: Path, *, after_s: float) -> bool:
+    """Start an ingest and SIGKILL it ``after_s`` seconds after its first batch was written:
+    a point that is not a batch boundary (mid-embedding, mid-upsert, mid-save of the BM25
+    statistics). Returns whether it was killed (False: it finished first)."""
+    args = [sys.executable, str(script), str(db), str(stats), str(cache), str(N_DOCS), "0", "0.05"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("batch "):  # nothing left to write: it finished at once
+            proc.wait(timeout=60)
+            return False
+        time.sleep(after_s)
+        if proc.poll() is not None:
+            return False
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        return proc.returncode == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_sigkill_at_random_points_then_rerun_equals_clean_run(tmp_path: Path) -> None:
+    """Several SIGKILLs at random moments of the same ingest (seeded), each followed by a
+    restart that goes on from where the last one stopped; the final run ends with exactly the
+    records and BM25 statistics of a clean run: none lost, none duplicated, none stale."""
+    pytest.importorskip("vecctx_qdrant")
+    import random
+
+    script = tmp_path / "ingest_job.py"
+    script.write_text(SCRIPT)
+    cache = tmp_path / "cache"
+    clean_db, clean_stats = tmp_path / "clean", tmp_path / "clean.bm25.json"
+    _run(script, clean_db, clean_stats, cache, changed=0)
+    expected = _snapshot(clean_db)
+
+    rng = random.Random(20261201)
+    db, stats = tmp_path / "crash", tmp_path / "crash.bm25.json"
+    kills = 0
+    for _ in range(4):
+        kills += _kill_at(script, db, stats, cache, after_s=rng.uniform(0.0, 0.35))
+    assert kills >= 2, "the ingest finished before it could be killed at least twice"
+    if db.exists():
+        assert len(_snapshot(db)) <= len(expected)  # never more than a clean run
+    out = _run(script, db, stats, cache, changed=0)
+    assert out.strip().splitlines()[-1].startswith("done")
+    _same(_snapshot(db), expected)
+    assert json.loads(stats.read_text()) == json.loads(clean_stats.read_text())

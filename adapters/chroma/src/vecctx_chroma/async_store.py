@@ -170,6 +170,16 @@ class AsyncChromaStore:
 
     async def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
         client = await self._conn()
+        try:  # records first: see ChromaStore._purge (chromadb 1.5 leaks list metadata)
+            col = (await self._handle(name)).collection
+            while True:
+                with self._errors("delete", name):
+                    ids = (await col.get(limit=1024, include=[]))["ids"]
+                    if not ids:
+                        break
+                    await col.delete(ids=list(ids))
+        except CollectionNotFoundError:
+            pass
         self._handles.pop(name, None)
         try:
             with self._errors("delete_collection", name):

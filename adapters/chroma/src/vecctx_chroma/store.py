@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -185,6 +186,8 @@ class ChromaStore(StoreBase):
 
     def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
         self._check_open()
+        with contextlib.suppress(CollectionNotFoundError):
+            self._purge(name)
         self._forget(name)
         try:
             with self._errors("delete_collection", name):
@@ -192,6 +195,17 @@ class ChromaStore(StoreBase):
         except CollectionNotFoundError:
             if not missing_ok:
                 raise
+
+    def _purge(self, name: str) -> None:
+        """Delete every record before the collection itself: chromadb 1.5 leaves list-valued
+        metadata behind on ``delete_collection``, and a record of a later collection that gets
+        the same internal row id inherits it (found by the differential fuzzer)."""
+        col = self._handle(name).collection
+        while True:
+            ids = self._retry("get", name, partial(col.get, limit=self._max_batch, include=[]))["ids"]
+            if not ids:
+                return
+            self._retry("delete", name, partial(col.delete, ids=list(ids)))
 
     def has_collection(self, name: str) -> bool:
         try:

@@ -17,6 +17,7 @@ EXPECTED = {
     "rerank.py": "late+mmr:",
     "custom_adapter.py": " passed",
     "async_handler.py": "'search_ms'",
+    "tenant_scope.py": "globex reads acme's id: []",
 }
 
 

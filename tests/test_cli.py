@@ -121,11 +121,14 @@ def test_eval_json_on_a_small_beir_directory(tmp_path: Path) -> None:
     ]
     (beir / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\r\nq1\td1\t1\r\nq2\td2\t1\r\n")
-    proc = run(
-        ["eval", str(beir), "--store", f"qdrant:///{tmp_path}/s", "--mode", "hybrid", "--json"], tmp_path
-    )
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
-    for key in ("ndcg@10", "recall@100", "mrr@10", "latency_p50_ms"):
-        assert key in result
-    assert result["ndcg@10"] == pytest.approx(1.0) and result["queries"] == 2
+    # dense first: the collection it creates still serves the sparse and hybrid runs after it
+    for mode in ("dense", "sparse", "hybrid"):
+        proc = run(
+            ["eval", str(beir), "--store", f"qdrant:///{tmp_path}/s", "--mode", mode, "--json"], tmp_path
+        )
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(proc.stdout)
+        for key in ("ndcg@10", "recall@100", "mrr@10", "latency_p50_ms"):
+            assert key in result
+        assert result["mode"] == mode and result["queries"] == 2
+    assert result["ndcg@10"] == pytest.approx(1.0)

@@ -45,8 +45,11 @@ class Session:
         self.settings = settings
         self.store: VectorStore = connect(settings.store)
         try:
-            if not create and not self.store.has_collection(settings.collection):
+            exists = self.store.has_collection(settings.collection)
+            if not create and not exists:
                 raise CollectionNotFoundError(settings.collection)
+            if exists:  # an existing collection decides: BM25 vectors go with its spec
+                sparse = self.store.collection_spec(settings.collection).sparse
             self.embedder = CachedEmbedder(default_embedder(), directory=settings.cache)
             self.sparse = sparse and self.store.capabilities.sparse
             self.bm25_path = settings.bm25_path()

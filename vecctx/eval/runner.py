@@ -98,7 +98,8 @@ def evaluate_directory(
     from vecctx.session import open_session
 
     data = load_judgements(directory, split=split)
-    with open_session(settings, sparse=mode != "dense") as sess:
+    # BM25 vectors are always ingested with a new collection, so every mode runs on one ingest
+    with open_session(settings, sparse=True) as sess:
         sess.ingest(load_beir(directory))
         aug = sess.augmenter(mode=mode, fusion=fusion, k=DEPTH, candidates=DEPTH)
         assert aug.retriever is not None

@@ -63,7 +63,14 @@ class Profile:
     #: on (None: all; the report then compares with the base recipe on the same queries)
     rerank_depth: int = 30
     rerank_queries: int | None = None
-    recipes: tuple[str, ...] = ("dense", "bm25", "hybrid-rrf", "hybrid-convex", "hybrid-rrf+late")
+    recipes: tuple[str, ...] = (
+        "dense",
+        "bm25",
+        "hybrid-rrf",
+        "hybrid-convex",
+        "hybrid-dbsf",
+        "hybrid-rrf+late",
+    )
     overhead_backends: tuple[str, ...] = ("qdrant", "chroma", "milvus+server")
     overhead_n: int = 10_000
     overhead_queries: int = 400
@@ -120,7 +127,7 @@ TINY = Profile(
     scifact_queries=8,
     rerank_depth=5,
     rerank_queries=3,
-    recipes=("dense", "bm25", "hybrid-rrf", "hybrid-convex", "hybrid-rrf+late"),
+    recipes=("dense", "bm25", "hybrid-rrf", "hybrid-convex", "hybrid-dbsf", "hybrid-rrf+late"),
     overhead_n=300,
     overhead_queries=20,
     overhead_rounds=1,
@@ -166,6 +173,7 @@ FULL = Profile(
         "bm25",
         "hybrid-rrf",
         "hybrid-convex",
+        "hybrid-dbsf",
         "dense+late",
         "hybrid-rrf+late",
         "hybrid-convex+late",

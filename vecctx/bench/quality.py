@@ -30,6 +30,7 @@ RECIPES: dict[str, tuple[str, str, bool]] = {
     "bm25": ("sparse", "rrf", False),
     "hybrid-rrf": ("hybrid", "rrf", False),
     "hybrid-convex": ("hybrid", "convex", False),
+    "hybrid-dbsf": ("hybrid", "dbsf", False),
     "dense+late": ("dense", "rrf", True),
     "hybrid-rrf+late": ("hybrid", "rrf", True),
     "hybrid-convex+late": ("hybrid", "convex", True),

@@ -17,6 +17,8 @@ from typing import Any
 
 from .report import (
     HEADLINE,
+    OVERHEAD_COLUMNS,
+    QUALITY_COLUMNS,
     _when,
     datasets_in,
     filtered_rows,
@@ -189,18 +191,7 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
         ]
         out.append(
             table(
-                [
-                    "backend",
-                    "recipe",
-                    "nDCG@10",
-                    "recall@100",
-                    "MRR@10",
-                    "p50 (ms)",
-                    "p95 (ms)",
-                    "queries",
-                    "base on same queries",
-                    "how",
-                ],
+                QUALITY_COLUMNS,
                 qrows,
             )
         )
@@ -215,17 +206,7 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
         )
         out.append(
             table(
-                [
-                    "backend",
-                    "native side",
-                    "native p50 (ms)",
-                    "vecctx p50 (ms)",
-                    "search ratio",
-                    "paired diff (us)",
-                    "native upsert/s",
-                    "vecctx upsert/s",
-                    "upsert ratio",
-                ],
+                OVERHEAD_COLUMNS,
                 orows,
             )
         )

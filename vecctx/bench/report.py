@@ -10,6 +10,32 @@ from typing import Any
 
 from .data import FILTERS
 
+#: Columns of the retrieval-quality table (report.md and docs/benchmarks.md).
+QUALITY_COLUMNS = [
+    "backend",
+    "recipe",
+    "nDCG@10",
+    "recall@100",
+    "MRR@10",
+    "p50 (ms)",
+    "p95 (ms)",
+    "queries",
+    "base on same queries",
+    "how",
+]
+#: Columns of the SDK-overhead table (report.md and docs/benchmarks.md).
+OVERHEAD_COLUMNS = [
+    "backend",
+    "native side",
+    "native p50 (ms)",
+    "vecctx p50 (ms)",
+    "search ratio",
+    "paired diff (us)",
+    "native upsert/s",
+    "vecctx upsert/s",
+    "upsert ratio",
+]
+
 
 def _num(x: Any) -> float | None:
     if isinstance(x, bool) or x is None:
@@ -497,18 +523,7 @@ def render(
             lines += [f"![quality vs latency]({img_prefix}{plots['quality_latency']})", ""]
         lines.append(
             table(
-                [
-                    "backend",
-                    "recipe",
-                    "nDCG@10",
-                    "recall@100",
-                    "MRR@10",
-                    "p50 (ms)",
-                    "p95 (ms)",
-                    "queries",
-                    "base on same queries",
-                    "how",
-                ],
+                QUALITY_COLUMNS,
                 qrows,
             )
         )
@@ -526,17 +541,7 @@ def render(
         )
         lines.append(
             table(
-                [
-                    "backend",
-                    "native side",
-                    "native p50 (ms)",
-                    "vecctx p50 (ms)",
-                    "search ratio",
-                    "paired diff (us)",
-                    "native upsert/s",
-                    "vecctx upsert/s",
-                    "upsert ratio",
-                ],
+                OVERHEAD_COLUMNS,
                 orows,
             )
         )

@@ -1,134 +1,65 @@
 """Real local database servers for the fault and load tests: started on 127.0.0.1 at a free
 port, killed with SIGKILL by PID, restarted on the same port and data directory.
 
-The launch commands and readiness probes are the adapters' own test fixtures'
-(``adapters/chroma/tests/conftest.py``, ``adapters/milvus/tests/conftest.py``), loaded from
-their files so that both stay in one place.
+The launch commands and readiness probes are the benchmark's (:mod:`vecctx.bench.servers`);
+this adds the restart bookkeeping the fault tests report.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Literal
 
-ROOT = Path(__file__).resolve().parents[1]
+from vecctx.bench import servers
+
 Kind = Literal["chroma", "milvus"]
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_chroma = _load("_vecctx_chroma_fixtures", ROOT / "adapters/chroma/tests/conftest.py")
-_milvus = _load("_vecctx_milvus_fixtures", ROOT / "adapters/milvus/tests/conftest.py")
-
-
-def free_port() -> int:
-    port: int = _chroma._free_port()
-    return port
 
 
 class Server:
     """One local server process, restartable on the same port and data directory."""
 
-    def __init__(self, kind: Kind, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, kind: Kind, workdir: Path) -> None:
         self.kind = kind
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.data = self.workdir / "data"
-        self.port = port or free_port()
-        self.log_path = self.workdir / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.data = Path(workdir) / "data"
+        self.port = servers.free_port()
+        self.current: servers.Server | None = None
         self.starts = 0
         self.kills = 0
         #: seconds each start took to answer its readiness probe
         self.start_times: list[float] = []
 
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def url(self, **options: object) -> str:
         """The vecctx URL of this server, with query options."""
-        base = (
-            f"chroma+http://127.0.0.1:{self.port}"
-            if self.kind == "chroma"
-            else f"milvus://127.0.0.1:{self.port}"
-        )
-        if not options:
-            return base
-        return base + "?" + "&".join(f"{k}={v}" for k, v in options.items())
-
-    def _command(self) -> list[str]:
-        if self.kind == "chroma":
-            return [sys.executable, "-c", _chroma._LAUNCH, "run", "--path", str(self.data)]
-        return [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(self.data)]
-
-    def _ready(self) -> bool:
-        if self.kind == "chroma":
-            return bool(_chroma._ready(self.http_url))
-        return bool(_milvus._ready(self.port))
+        scheme = "chroma+http" if self.kind == "chroma" else "milvus"
+        base = f"{scheme}://127.0.0.1:{self.port}"
+        return base + ("?" + "&".join(f"{k}={v}" for k, v in options.items()) if options else "")
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.current is not None and self.current.proc.poll() is None
 
     def start(self, timeout: float = 90.0) -> None:
         assert not self.running, "already running"
-        env = dict(os.environ, ANONYMIZED_TELEMETRY="False", CHROMA_TELEMETRY="False")
         t0 = time.monotonic()
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*self._command(), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        self.current = servers.STARTERS[self.kind](self.data, timeout=timeout, port=self.port)
         self.starts += 1
-        deadline = t0 + timeout
-        while not self._ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.kind} server exited with {self.proc.returncode}: "
-                    f"{self.log_path.read_text(errors='replace')[-2000:]}"
-                )
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"{self.kind} server did not become ready on port {self.port}")
-            time.sleep(0.1)
         self.start_times.append(time.monotonic() - t0)
 
     def kill(self) -> None:
         """SIGKILL by PID (no flush, no cleanup), and reap it."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self.kills += 1
+        if self.running:
+            assert self.current is not None
+            self.current.kill()
+            self.kills += 1
 
     def stop(self) -> None:
-        """Graceful stop by PID (SIGINT for Milvus Lite so it flushes; SIGTERM for Chroma)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGINT if self.kind == "milvus" else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        """Graceful stop by PID (SIGINT first, so Milvus Lite flushes)."""
+        if self.current is not None:
+            self.current.stop()
 
 
 class RetryLog(logging.Handler):
@@ -165,4 +96,4 @@ class RetryLog(logging.Handler):
         self._logger.setLevel(self._level)
 
 
-__all__ = ["Kind", "RetryLog", "Server", "free_port"]
+__all__ = ["Kind", "RetryLog", "Server"]

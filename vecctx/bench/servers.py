@@ -1,7 +1,7 @@
 """Local servers the benchmark talks to: ``milvus-lite server`` and ``chroma run``.
 
 Each starts on 127.0.0.1 at a free port, is waited for until it answers, and is stopped by
-its PID (never by name). Used by the benchmark workers and by ``benchmarks/conftest.py``.
+its PID (never by name). Used by the benchmark workers, ``benchmarks/conftest.py`` and the fault and load tests.
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ class Server:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL by PID (no flush, no cleanup), and reap it: a crash, for fault tests."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
 
     def stop(self) -> None:
         """SIGINT (Milvus Lite flushes and frees its LOCK on it), then SIGTERM, then SIGKILL."""
@@ -109,12 +115,13 @@ def _wait(server: Server, probe: Callable[[int], bool], port: int, timeout: floa
         time.sleep(0.2)
 
 
-def start_milvus(data_dir: Path, *, timeout: float = 120.0) -> Server:
-    """``python -m milvus_lite server`` on a free port; the store URL is ``milvus://127.0.0.1:PORT``."""
+def start_milvus(data_dir: Path, *, timeout: float = 120.0, port: int | None = None) -> Server:
+    """``python -m milvus_lite server`` on ``port`` (default: a free one; give the same port and
+    ``data_dir`` to restart a killed server); the store URL is ``milvus://127.0.0.1:PORT``."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = Path(str(data_dir) + ".log")
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -136,13 +143,14 @@ def start_milvus(data_dir: Path, *, timeout: float = 120.0) -> Server:
     return server
 
 
-def start_chroma(data_dir: Path, *, timeout: float = 120.0) -> Server:
-    """``chroma run`` on a free port; the store URL is ``chroma+http://127.0.0.1:PORT``."""
+def start_chroma(data_dir: Path, *, timeout: float = 120.0, port: int | None = None) -> Server:
+    """``chroma run`` on ``port`` (default: a free one; the same port and ``data_dir`` restart a
+    killed server); the store URL is ``chroma+http://127.0.0.1:PORT``."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = Path(str(data_dir) + ".log")
     env = dict(os.environ, ANONYMIZED_TELEMETRY="False", CHROMA_TELEMETRY="False")
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,

@@ -26,6 +26,11 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatAr
 
     Raises :class:`InvalidInputError` (or :class:`DimensionMismatchError`) naming the first
     offending record; nothing has been written when it does.
+
+    This runs on every upsert of every backend, so the common case (exact ``Record``
+    instances, ``str`` ids and texts, flat ``dict`` metadata of scalars) takes inlined
+    exact-type fast paths; anything else, and every failure, goes through the precise
+    checks, which decide the outcome and the error message.
     """
     if isinstance(records, Record):
         raise InvalidInputError("upsert takes a sequence of records, not a single record")
@@ -33,31 +38,57 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatAr
     if n == 0:
         return np.zeros((0, spec.dimension), dtype=np.float32)
     seen: set[str] = set()
+    good_keys: set[str] = set()  # exact-str metadata keys that passed the key rules
+    longest_key = 0
+    # The flat path below assumes scalars one level down are within the depth limit.
+    flat_dict: type | None = dict if MAX_METADATA_DEPTH >= 1 else None
     for i, r in enumerate(records):
-        if not isinstance(r, Record):
-            raise InvalidInputError(f"item {i} is a {type(r).__name__}, not a Record")
+        if type(r) is not Record:
+            _check_record(i, r, seen, spec)
+            continue
         rid = r.id
-        if not isinstance(rid, str) or not rid:
-            raise InvalidInputError(f"record {i}: id must be a non-empty string, got {rid!r}")
-        if rid in seen:
-            raise InvalidInputError(f"record {i}: id {rid!r} appears twice in the batch")
+        if type(rid) is not str or not rid or rid in seen:
+            _check_record(i, r, seen, spec)
+            continue
         seen.add(rid)
-        if r.text is not None and not isinstance(r.text, str):
+        text = r.text
+        if text is not None and type(text) is not str and not isinstance(text, str):
             raise InvalidInputError(f"record {rid!r}: text must be a string or None")
-        if not isinstance(r.metadata, Mapping):
-            raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
-        size = _check_json(r.metadata, f"record {rid!r} metadata", 0)
-        if size > MAX_METADATA_BYTES:
-            raise InvalidInputError(
-                f"record {rid!r}: metadata is about {size} bytes, over the {MAX_METADATA_BYTES} limit"
-            )
+        meta = r.metadata
+        if type(meta) is flat_dict:
+            # Flat dict of scalars, inlined. Anything else, or any doubt, breaks out to the
+            # precise check below, which decides and words the error.
+            str_chars = 0
+            for key, value in meta.items():
+                if type(key) is not str:
+                    break
+                if key not in good_keys:
+                    if not key or "." in key or key[0] == "$":
+                        break
+                    good_keys.add(key)
+                    if len(key) > longest_key:
+                        longest_key = len(key)
+                t = type(value)
+                if t is str:
+                    str_chars += len(value)
+                elif t is float:
+                    if value - value != 0.0:  # NaN or infinite
+                        break
+                elif t is int:
+                    if not -9223372036854775808 <= value <= 9223372036854775807:
+                        break
+                elif t is not bool and value is not None:
+                    break
+            else:
+                # An upper bound of the size ``_check_json`` computes: each item costs
+                # len(key) + 4 plus at most 24, or len(value) + 2 for a string.
+                if 2 + len(meta) * (longest_key + 28) + str_chars <= MAX_METADATA_BYTES:
+                    if r.sparse is not None:
+                        _check_sparse(rid, r.sparse, spec)
+                    continue
+        _check_metadata(rid, meta)
         if r.sparse is not None:
-            if not spec.sparse:
-                raise InvalidInputError(
-                    f"record {rid!r} has a sparse vector but collection {spec.name!r} "
-                    "was created without sparse=True"
-                )
-            validate_sparse(r.sparse, f"record {rid!r} sparse vector")
+            _check_sparse(rid, r.sparse, spec)
     matrix = _stack(records, spec.dimension)
     if not np.isfinite(matrix).all():
         bad = int(np.nonzero(~np.isfinite(matrix).all(axis=1))[0][0])
@@ -65,8 +96,63 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatAr
     return matrix
 
 
+def _check_record(i: int, r: Any, seen: set[str], spec: CollectionSpec) -> None:
+    """The precise per-record checks (any ``Record`` subclass, odd ids, duplicates)."""
+    if not isinstance(r, Record):
+        raise InvalidInputError(f"item {i} is a {type(r).__name__}, not a Record")
+    rid = r.id
+    if not isinstance(rid, str) or not rid:
+        raise InvalidInputError(f"record {i}: id must be a non-empty string, got {rid!r}")
+    if rid in seen:
+        raise InvalidInputError(f"record {i}: id {rid!r} appears twice in the batch")
+    seen.add(rid)
+    if r.text is not None and not isinstance(r.text, str):
+        raise InvalidInputError(f"record {rid!r}: text must be a string or None")
+    if not isinstance(r.metadata, Mapping):
+        raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
+    _check_size(rid, _check_json(r.metadata, f"record {rid!r} metadata", 0))
+    if r.sparse is not None:
+        _check_sparse(rid, r.sparse, spec)
+
+
+def _check_metadata(rid: str, metadata: Any) -> None:
+    if not isinstance(metadata, Mapping):
+        raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
+    _check_size(rid, _check_json(metadata, f"record {rid!r} metadata", 0))
+
+
+def _check_size(rid: str, size: int) -> None:
+    if size > MAX_METADATA_BYTES:
+        raise InvalidInputError(
+            f"record {rid!r}: metadata is about {size} bytes, over the {MAX_METADATA_BYTES} limit"
+        )
+
+
+def _check_sparse(rid: str, sparse: SparseVector, spec: CollectionSpec) -> None:
+    if not spec.sparse:
+        raise InvalidInputError(
+            f"record {rid!r} has a sparse vector but collection {spec.name!r} was created without sparse=True"
+        )
+    validate_sparse(sparse, f"record {rid!r} sparse vector")
+
+
+#: Vector containers whose shape ``np.asarray`` of the whole batch reports faithfully.
+_PLAIN_VECTORS = frozenset({list, tuple, np.ndarray})
+
+
 def _stack(records: Sequence[Record], dim: int) -> FloatArray:
     vecs = [r.vector for r in records]
+    if {type(v) for v in vecs} <= _PLAIN_VECTORS:
+        # Fast path: convert the whole batch at once. A result of shape (n, dim) means every
+        # vector had shape (dim,), so the scan below would have passed and made this very
+        # call. Any other outcome (ragged, wrong shape, not numbers, any exception) falls
+        # through to the scan, which raises what it always raised, in the same order.
+        try:
+            matrix: FloatArray | None = np.asarray(vecs, dtype=np.float32)
+        except Exception:
+            matrix = None
+        if matrix is not None and matrix.shape == (len(vecs), dim):
+            return matrix
     for r, v in zip(records, vecs, strict=True):
         shape = np.shape(v)
         if len(shape) != 1:

@@ -125,8 +125,6 @@ def qdrant_case(data: Data, work: Path) -> ABCase:
     def vecctx(q: FloatArray) -> Any:
         return store.search(COLL, vector=q, k=10)
 
-    pids = [vq.point_id(i) for i in data.ids]
-
     def up_native(r: int) -> float:
         path = work / f"native-{r}"
         config = qe.EdgeConfig(
@@ -139,6 +137,9 @@ def qdrant_case(data: Data, work: Path) -> ABCase:
         X, ids, texts, metas = data.X, data.ids, data.texts, data.metas
 
         def go() -> None:
+            # Qdrant takes only integer and UUID ids: a native caller with string ids maps them
+            # (here with the fastest mapping we know, vecctx's own).
+            pids = vq.point_ids(ids)
             rows = X.tolist()
             points = [
                 Point(pids[i], {"dense": rows[i]}, {"id": ids[i], "text": texts[i], "meta": metas[i]})

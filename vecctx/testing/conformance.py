@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import math
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -379,6 +380,63 @@ class ConformanceSuite:
         assert hits[0].text == top.text and dict(hits[0].metadata or {}) == top.metadata
         bare = store.search(collection, vector=q, k=3, params=params, with_payload=False)
         assert _ids(bare) == _ids(want)[:3]
+
+    @pytest.mark.parametrize("metric", list(Metric))
+    def test_plain_search_matches_reference(
+        self, store: VectorStore, collection: str, metric: Metric
+    ) -> None:
+        """The plainest call (a numpy vector, default parameters) is the one adapters give a
+        fast path; it must return what the reference returns, field by field, and the same
+        for a float64 array and a list."""
+        caps = self.caps(store)
+        if metric not in caps.metrics:
+            pytest.skip(f"{caps.name} has no {metric.value} metric")
+        recs = records_for(FLAT_METADATA, DIM, seed=9)
+        ref = self._fill(store, collection, recs, metric=metric)
+        for q in lowrank_queries(3, DIM, seed=9):
+            got = store.search(collection, vector=q, k=4)
+            want = ref.search(collection, vector=q, k=4)
+            assert _ids(got) == _ids(want)
+            for h, w in zip(got, want, strict=True):
+                assert (h.kind, h.text, dict(h.metadata or {})) == (w.kind, w.text, dict(w.metadata or {}))
+                assert h.score == pytest.approx(w.score, rel=1e-3, abs=1e-3)
+                assert h.relevance == pytest.approx(w.relevance, rel=1e-3, abs=1e-3)
+                assert h.vector is None and h.sparse is None
+            assert _ids(store.search(collection, vector=q.astype(np.float64), k=4)) == _ids(got)
+            assert _ids(store.search(collection, vector=q.tolist(), k=4)) == _ids(got)
+
+    @pytest.mark.parametrize("metric", list(Metric))
+    def test_bad_query_vectors_raise(self, store: VectorStore, collection: str, metric: Metric) -> None:
+        """Every bad query vector raises InvalidInputError, as numpy float32 or float64, on an
+        empty collection and on a filled one, whatever fast path the adapter takes."""
+        caps = self.caps(store)
+        if metric not in caps.metrics:
+            pytest.skip(f"{caps.name} has no {metric.value} metric")
+        store.create_collection(CollectionSpec(name=collection, dimension=DIM, metric=metric))
+        bad: list[Any] = []
+        for dtype in (np.float32, np.float64):
+            for value in (math.nan, math.inf, -math.inf):
+                v = np.ones(DIM, dtype=dtype)
+                v[DIM // 2] = value
+                bad.append(v)
+        huge = np.ones(DIM)
+        huge[0] = 1e300  # finite as float64, infinite once stored as float32
+        bad += [
+            huge,
+            np.ones((1, DIM), dtype=np.float32),
+            np.ones((DIM, 2), dtype=np.float32),
+            np.float32(1.0),
+            np.ones(DIM + 1, dtype=np.float32),
+        ]
+        for filled in (False, True):
+            if filled:
+                store.upsert(collection, records_for(FLAT_METADATA, DIM))
+            for v in bad:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow on the cast
+                    with pytest.raises(InvalidInputError):
+                        store.search(collection, vector=v, k=3)
+        assert store.count(collection) == len(FLAT_METADATA)
 
     def test_exact_search_matches_reference(self, store: VectorStore, collection: str) -> None:
         caps = self.caps(store)

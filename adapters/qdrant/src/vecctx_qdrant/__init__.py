@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vecctx.errors import ConfigError
-from vecctx_qdrant._common import NAMESPACE, point_id
+from vecctx_qdrant._common import NAMESPACE, point_id, point_ids
 from vecctx_qdrant.config import ClientOptions, EdgeOptions, parse_url
 from vecctx_qdrant.filters import FilterCompiler, client_compiler, edge_compiler, payload_path
 from vecctx_qdrant.store import EDGE_CAPABILITIES, QdrantEdgeStore
@@ -74,4 +74,5 @@ __all__ = [
     "parse_url",
     "payload_path",
     "point_id",
+    "point_ids",
 ]

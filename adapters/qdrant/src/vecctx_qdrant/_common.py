@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,12 +29,27 @@ from vecctx.types import (
 )
 from vecctx.validation import MAX_K
 
+
+def _load_sha1() -> Callable[[bytes], Any]:
+    """CPython's own SHA-1 (0.7 us a short id here, against 1.2 us for OpenSSL's through
+    hashlib: the OpenSSL context costs more to set up than hashing a short id)."""
+    try:
+        return cast(Callable[[bytes], Any], importlib.import_module("_sha1").sha1)
+    except (ImportError, AttributeError):  # pragma: no cover - a Python built without it
+        return hashlib.sha1
+
+
+_sha1 = _load_sha1()
+
 #: Fixed namespace of the point ids: a user id ``s`` is stored as ``uuid5(NAMESPACE, s)``.
 NAMESPACE = uuid.UUID("6f1d3c1e-6a57-5b4e-9a43-2f0c7e1b5d88")
 _NS_BYTES = NAMESPACE.bytes
-_sha1 = hashlib.sha1
 #: RFC 4122 variant bits (10xx) applied to the 17th hex digit.
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+#: Unicode code points of the hex digits, and where the 32 digits go in the 36-character form.
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8).astype(np.uint32)
+_DIGIT_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+_DASH = ord("-")
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -52,8 +68,23 @@ def point_id(user_id: str) -> str:
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def point_ids(user_ids: Iterable[str]) -> list[str]:
-    return [point_id(i) for i in user_ids]
+def point_ids(user_ids: Sequence[str]) -> list[str]:
+    """``[point_id(i) for i in user_ids]`` for a batch, at about 1 us an id against 2.8: the
+    SHA-1 digests are taken in one pass and the version bits and hex formatting are done by
+    numpy on the whole batch."""
+    n = len(user_ids)
+    if n < 8:
+        return [point_id(i) for i in user_ids]
+    ns, sha1 = _NS_BYTES, _sha1
+    digests = b"".join([sha1(ns + u.encode("utf-8", "surrogatepass")).digest() for u in user_ids])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, 20)[:, :16].copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    chars = np.full((n, 36), _DASH, dtype=np.uint32)
+    chars[:, _DIGIT_AT[0::2]] = _HEX[raw >> 4]
+    chars[:, _DIGIT_AT[1::2]] = _HEX[raw & 15]
+    ids: list[str] = chars.view("<U36").ravel().tolist()
+    return ids
 
 
 def payload_of(r: Record) -> dict[str, Any]:
@@ -177,6 +208,62 @@ def fast_dense_args(
     return values, filter, p
 
 
+def hit_builder(kind: ScoreKind) -> Callable[[Sequence[Any]], list[Hit] | None]:
+    """A function making :class:`Hit` objects (id, text, metadata, relevance) from the scored
+    points of a plain dense query, for the collection's score kind; it returns None when a
+    score is NaN or infinite (the caller then validates the query, which is how a NaN or
+    infinite query vector is caught without a pass over it before the search: Edge drops NaN
+    scores and such a query scores every point non-finite).
+
+    This is the search hot path: it runs right after the engine has walked the index, with the
+    CPU caches cold, so it touches as little as it can: one frame, the relevance formulas of
+    ``relevance_of`` inlined, and each hit's slots stored directly (``Hit(...)`` would enter
+    the dataclass ``__init__`` through the C type call, a frame per hit: 0.4 against 0.6 us a
+    hit measured here). ``test_hit_builder_equals_hit`` checks the result equals ``Hit(...)``.
+    """
+    new = object.__new__
+    cls = Hit
+    if kind is ScoreKind.COSINE:
+
+        def cosine_hits(points: Sequence[Any]) -> list[Hit] | None:
+            out = []
+            for p in points:
+                pl = p.payload
+                s = p.score
+                r = (1.0 + s) * 0.5
+                h = new(cls)
+                if 0.0 <= r <= 1.0:  # also False for NaN
+                    h.relevance = r
+                elif s - s == 0.0:  # rounding just outside [-1, 1]
+                    h.relevance = 1.0 if r > 1.0 else 0.0
+                else:
+                    return None
+                h.id = pl[ID_KEY]
+                h.score = s
+                h.kind = kind
+                h.text = pl.get(TEXT_KEY)
+                h.metadata = pl[META_KEY]
+                h.vector = None
+                h.sparse = None
+                out.append(h)
+            return out
+
+        return cosine_hits
+    rel = _relevance_fn(kind, 60)
+
+    def hits(points: Sequence[Any]) -> list[Hit] | None:
+        out = []
+        for p in points:
+            pl = p.payload
+            s = p.score
+            if s - s != 0.0:
+                return None
+            out.append(Hit(pl[ID_KEY], s, rel(s), kind, pl.get(TEXT_KEY), pl[META_KEY]))
+        return out
+
+    return hits
+
+
 def to_hits(
     points: Sequence[Any],
     kind: ScoreKind,
@@ -258,6 +345,7 @@ __all__ = [
     "SPARSE",
     "TEXT_KEY",
     "dump_spec",
+    "hit_builder",
     "order_records",
     "payload_of",
     "point_id",

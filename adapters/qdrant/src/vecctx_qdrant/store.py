@@ -19,7 +19,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,13 +60,17 @@ from vecctx.validation import MAX_K, validate_ids, validate_records, validate_se
 from vecctx_qdrant._common import (
     DENSE,
     ID_KEY,
+    META_KEY,
     SPARSE,
+    TEXT_KEY,
     check_index_kind,
     dump_spec,
     fast_dense_args,
+    hit_builder,
     order_records,
     payload_of,
     point_id,
+    point_ids,
     prefetch_depth,
     result_kind,
     spec_from_json,
@@ -95,6 +99,7 @@ LOCK_FILE = ".vecctx.lock"
 SPEC_FILE = "spec.json"
 SHARD_DIR = "shard"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_F32 = np.dtype(np.float32)
 
 
 class _Lock:
@@ -126,14 +131,15 @@ class _Collection:
     """Per-collection state, precomputed once so the hot path only builds the request."""
 
     __slots__ = (
+        "dim",
         "dir",
         "flat",
+        "hits",
         "idf",
         "indexed",
         "kind",
         "params",
         "pending",
-        "shape",
         "shard",
         "spec",
         "with_vector_get",
@@ -146,7 +152,12 @@ class _Collection:
         self.idf = idf
         self.kind = result_kind(spec, True, False, Fusion.RRF)
         self.flat = spec.index.kind is IndexKind.FLAT
-        self.shape = (spec.dimension,)
+        self.dim = spec.dimension
+        #: Hits from the points of a plain dense query (None: no express lane, a FLAT index
+        #: always searches exactly and takes the general path).
+        self.hits: Callable[[list[Any]], list[Hit] | None] | None = (
+            None if self.flat else hit_builder(self.kind)
+        )
         self.pending = 0
         self.indexed = points
         self.params: dict[tuple[int | None, bool], Any] = {}
@@ -334,28 +345,43 @@ class QdrantEdgeStore(StoreBase):
         self, c: _Collection, records: Sequence[Record], matrix: FloatArray, start: int, stop: int
     ) -> list[Any]:
         """Edge points for ``records[start:stop]``; the vectors go to Python lists once, per chunk
-        (a list of 384 floats is what Edge converts fastest)."""
+        (a list of 384 floats is what Edge converts fastest), the ids are hashed per chunk
+        (:func:`point_ids`), and the payload layout of :func:`payload_of` is inlined."""
         qe = self._qe
         Point = qe.Point
         rows = matrix[start:stop].tolist()
         chunk = records[start:stop]
+        pids = point_ids([r.id for r in chunk])
         try:
-            if c.spec.sparse:
-                SV = qe.SparseVector
-                points = []
-                for r, row in zip(chunk, rows, strict=True):
-                    sp = r.sparse
-                    vec: dict[str, Any] = {DENSE: row}
-                    if sp is not None:
-                        vec[SPARSE] = SV(list(sp.indices), list(sp.values))
-                    points.append(_point(Point, point_id(r.id), vec, payload_of(r)))
-                return points
-            return [
-                _point(Point, point_id(r.id), {DENSE: row}, payload_of(r))
-                for r, row in zip(chunk, rows, strict=True)
-            ]
+            try:
+                if c.spec.sparse:
+                    return self._sparse_points(chunk, rows, pids)
+                return [
+                    Point(pid, {DENSE: row},
+                          {ID_KEY: r.id, META_KEY: r.metadata} if r.text is None
+                          else {ID_KEY: r.id, TEXT_KEY: r.text, META_KEY: r.metadata})
+                    for r, row, pid in zip(chunk, rows, pids, strict=True)
+                ]  # fmt: skip
+            except TypeError:
+                # Edge takes only plain dicts and lists: convert other mappings (rare) and retry.
+                return [
+                    _point(Point, pid, {DENSE: row}, payload_of(r))
+                    for r, row, pid in zip(chunk, rows, pids, strict=True)
+                ]
         except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInputError(f"a record cannot be stored in Qdrant Edge: {exc}") from exc
+
+    def _sparse_points(self, chunk: Sequence[Record], rows: list[Any], pids: list[str]) -> list[Any]:
+        qe = self._qe
+        Point, SV = qe.Point, qe.SparseVector
+        points = []
+        for r, row, pid in zip(chunk, rows, pids, strict=True):
+            sp = r.sparse
+            vec: dict[str, Any] = {DENSE: row}
+            if sp is not None:
+                vec[SPARSE] = SV(list(sp.indices), list(sp.values))
+            points.append(_point(Point, pid, vec, payload_of(r)))
+        return points
 
     def _write(self, c: _Collection, points: list[Any]) -> None:
         op = self._qe.UpdateOperation.upsert_points(points)
@@ -448,32 +474,40 @@ class QdrantEdgeStore(StoreBase):
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
-        c = self._colls.get(collection) or self._coll(collection)
+        c = self._colls.get(collection)
         if (  # express lane for the most common call: same checks, fewer Python frames
-            filter is None
+            c is not None
+            and filter is None
             and params is None
             and sparse is None
-            and with_payload
-            and not with_vectors
+            and with_payload is True
+            and with_vectors is False
             and type(vector) is np.ndarray
-            and vector.dtype.char == "f"
-            and vector.shape == c.shape
             and type(k) is int
             and 0 < k <= MAX_K
-            and not c.flat
+            and c.hits is not None
         ):
+            # A 1-D float array of the collection's size (any float dtype: Edge rounds to
+            # float32 as numpy would); anything else takes the general path, which validates.
             values = vector.tolist()
-            total = sum(values)
-            if total - total == 0.0:  # no NaN or infinity (else the general path raises)
+            if type(values) is list and len(values) == c.dim and type(values[0]) is float:
                 try:
-                    pts = c.shard.query(
-                        self._query_request(
-                            limit=k, query=self._nearest(values, using=DENSE), with_payload=True
+                    hits = c.hits(
+                        c.shard.query(
+                            self._query_request(
+                                limit=k, query=self._nearest(values, using=DENSE), with_payload=True
+                            )
                         )
                     )
-                except Exception as exc:
-                    raise _wrap(exc, "query", c.dir) from exc
-                return to_hits(pts, c.kind, with_payload=True, with_vectors=False)
+                except Exception:
+                    hits = None  # the general path below validates, retries and wraps the error
+                # No hit (an empty collection, or a NaN query whose scores Edge dropped) or a
+                # non-finite score (an infinite query): the general path's validation raises
+                # the precise error for a bad query, else returns the same result.
+                if hits:
+                    return hits
+        else:
+            c = c or self._coll(collection)
         fast = fast_dense_args(c.spec.dimension, vector, k, filter, params) if sparse is None else None
         dense: list[float] | None
         if fast is not None:

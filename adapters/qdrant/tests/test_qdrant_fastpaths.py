@@ -1,0 +1,88 @@
+"""The adapter's hot-path helpers equal the plain definitions they replace."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from vecctx_qdrant._common import NAMESPACE, hit_builder, point_id, point_ids
+
+from vecctx.types import Hit, ScoreKind, relevance_of
+
+
+def _random_id(rng: random.Random) -> str:
+    alphabet = "abcXYZ019-_./ éß日本語🙂"
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 100, 1000])
+def test_point_ids_equal_uuid5(n: int) -> None:
+    rng = random.Random(n)
+    ids = [_random_id(rng) for _ in range(n)]
+    got = point_ids(ids)
+    assert got == [str(uuid.uuid5(NAMESPACE, i)) for i in ids]
+    assert got == [point_id(i) for i in ids]
+
+
+def test_point_ids_of_lone_surrogates_equal_point_id() -> None:
+    # uuid.uuid5 cannot encode a lone surrogate; point_id hashes it with surrogatepass, and the
+    # batch form must agree with it (so a record that fails later fails the same way).
+    ids = [f"x\ud800{i}" for i in range(20)]
+    assert point_ids(ids) == [point_id(i) for i in ids]
+    assert len(set(point_ids(ids))) == 20
+
+
+@dataclass
+class _Point:
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def _points(scores: list[float], with_text: bool = True) -> list[_Point]:
+    out = []
+    for i, s in enumerate(scores):
+        pl: dict[str, Any] = {"id": f"d{i}", "meta": {"i": i}}
+        if with_text:
+            pl["text"] = f"text {i}"
+        out.append(_Point(s, pl))
+    return out
+
+
+@pytest.mark.parametrize("kind", [ScoreKind.COSINE, ScoreKind.EUCLIDEAN, ScoreKind.DOT])
+@pytest.mark.parametrize("with_text", [True, False])
+def test_hit_builder_equals_hit(kind: ScoreKind, with_text: bool) -> None:
+    rng = random.Random(7)
+    lo, hi = {ScoreKind.COSINE: (-1.0, 1.0), ScoreKind.EUCLIDEAN: (0.0, 40.0), ScoreKind.DOT: (-30.0, 30.0)}[
+        kind
+    ]
+    scores = [rng.uniform(lo, hi) for _ in range(50)] + [lo, hi, 0.0]
+    if kind is ScoreKind.COSINE:
+        scores += [1.0000001, -1.0000001]  # rounding just outside [-1, 1] is clamped
+    pts = _points(scores, with_text)
+    got = hit_builder(kind)(pts)
+    assert got is not None
+    want = [
+        Hit(
+            p.payload["id"],
+            p.score,
+            relevance_of(kind, p.score),
+            kind,
+            p.payload.get("text"),
+            p.payload["meta"],
+        )
+        for p in pts
+    ]
+    assert got == want
+    assert all(type(h) is Hit for h in got)
+    assert hit_builder(kind)([]) == []
+
+
+@pytest.mark.parametrize("kind", [ScoreKind.COSINE, ScoreKind.EUCLIDEAN, ScoreKind.DOT])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_hit_builder_refuses_non_finite_scores(kind: ScoreKind, bad: float) -> None:
+    assert hit_builder(kind)(_points([0.5, bad, 0.2])) is None
+    assert hit_builder(kind)(_points([bad])) is None

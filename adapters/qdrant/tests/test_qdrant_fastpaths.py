@@ -6,12 +6,18 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from vecctx_qdrant import open_store
 from vecctx_qdrant._common import NAMESPACE, hit_builder, point_id, point_ids
 
-from vecctx.types import Hit, ScoreKind, relevance_of
+from vecctx import F, Record
+from vecctx.store import SearchParams
+from vecctx.testing import lowrank, lowrank_queries
+from vecctx.types import CollectionSpec, FieldType, Hit, Metric, ScoreKind, relevance_of
 
 
 def _random_id(rng: random.Random) -> str:
@@ -86,3 +92,27 @@ def test_hit_builder_equals_hit(kind: ScoreKind, with_text: bool) -> None:
 def test_hit_builder_refuses_non_finite_scores(kind: ScoreKind, bad: float) -> None:
     assert hit_builder(kind)(_points([0.5, bad, 0.2])) is None
     assert hit_builder(kind)(_points([bad])) is None
+
+
+@pytest.mark.parametrize("metric", list(Metric))
+def test_express_lane_equals_general_path(tmp_path: Path, metric: Metric) -> None:
+    """``search(vector=...)`` (the express lane, inlined for cosine) returns exactly what the
+    general path returns for the same engine request (``params=SearchParams()`` takes it)."""
+    store = open_store(f"qdrant://{tmp_path}")
+    try:
+        spec = CollectionSpec(name="c", dimension=16, metric=metric, indexed_fields={"g": FieldType.INTEGER})
+        store.create_collection(spec)
+        vecs = lowrank(300, 16, seed=3)
+        store.upsert(
+            "c",
+            [Record(f"r{i}", vecs[i], None if i % 5 == 0 else f"t{i}", {"g": i % 3}) for i in range(300)],
+        )
+        for q in lowrank_queries(5, 16, seed=3):
+            for flt in (None, F("g") == 1):
+                fast = store.search("c", vector=q, k=7, filter=flt)
+                general = store.search("c", vector=q, k=7, filter=flt, params=SearchParams())
+                assert fast == general
+                assert len(fast) == 7 and all(type(h) is Hit for h in fast)
+        assert store.search("c", vector=np.ones(16, dtype=np.float32), k=3, filter=F("g") == 9) == []
+    finally:
+        store.close()

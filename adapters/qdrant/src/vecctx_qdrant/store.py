@@ -56,7 +56,7 @@ from vecctx.types import (
     SparseVector,
     VectorLike,
 )
-from vecctx.validation import MAX_K, validate_ids, validate_records, validate_search
+from vecctx.validation import MAX_K, validate_ids, validate_records, validate_search, validate_vector
 from vecctx_qdrant._common import (
     DENSE,
     ID_KEY,
@@ -99,7 +99,7 @@ LOCK_FILE = ".vecctx.lock"
 SPEC_FILE = "spec.json"
 SHARD_DIR = "shard"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_F32 = np.dtype(np.float32)
+_new = object.__new__
 
 
 class _Lock:
@@ -131,6 +131,7 @@ class _Collection:
     """Per-collection state, precomputed once so the hot path only builds the request."""
 
     __slots__ = (
+        "cosine",
         "dim",
         "dir",
         "flat",
@@ -153,6 +154,7 @@ class _Collection:
         self.kind = result_kind(spec, True, False, Fusion.RRF)
         self.flat = spec.index.kind is IndexKind.FLAT
         self.dim = spec.dimension
+        self.cosine = self.kind is ScoreKind.COSINE
         #: Hits from the points of a plain dense query (None: no express lane, a FLAT index
         #: always searches exactly and takes the general path).
         self.hits: Callable[[list[Any]], list[Hit] | None] | None = (
@@ -475,9 +477,8 @@ class QdrantEdgeStore(StoreBase):
         with_vectors: bool = False,
     ) -> list[Hit]:
         c = self._colls.get(collection)
-        if (  # express lane for the most common call: same checks, fewer Python frames
+        if (  # express lane for the most common calls: same checks, fewer Python frames
             c is not None
-            and filter is None
             and params is None
             and sparse is None
             and with_payload is True
@@ -486,28 +487,77 @@ class QdrantEdgeStore(StoreBase):
             and type(k) is int
             and 0 < k <= MAX_K
             and c.hits is not None
+            and (filter is None or isinstance(filter, Filter))
         ):
             # A 1-D float array of the collection's size (any float dtype: Edge rounds to
             # float32 as numpy would); anything else takes the general path, which validates.
             values = vector.tolist()
             if type(values) is list and len(values) == c.dim and type(values[0]) is float:
+                near = self._nearest(values, using=DENSE)
                 try:
-                    hits = c.hits(
-                        c.shard.query(
-                            self._query_request(
-                                limit=k, query=self._nearest(values, using=DENSE), with_payload=True
-                            )
+                    if filter is None:
+                        req = self._query_request(limit=k, query=near, with_payload=True)
+                    else:  # compiled once per filter (cached), as a native caller would
+                        req = self._query_request(
+                            limit=k, query=near, filter=self._compile(filter), with_payload=True
                         )
-                    )
+                    pts = c.shard.query(req)
                 except Exception:
-                    hits = None  # the general path below validates, retries and wraps the error
-                # No hit (an empty collection, or a NaN query whose scores Edge dropped) or a
-                # non-finite score (an infinite query): the general path's validation raises
-                # the precise error for a bad query, else returns the same result.
+                    pts = None  # the general path below validates, retries and wraps the error
+                hits: list[Hit] | None
+                if not pts:
+                    hits = pts
+                elif c.cosine:
+                    # The default metric, inlined (one frame less, measured ~2.5 us less a
+                    # query): the same as ``hit_builder(ScoreKind.COSINE)``.
+                    hits = []
+                    kind = c.kind
+                    for pt in pts:
+                        pl = pt.payload
+                        sc = pt.score
+                        rel = (1.0 + sc) * 0.5
+                        h = _new(Hit)
+                        if 0.0 <= rel <= 1.0:  # also False for NaN
+                            h.relevance = rel
+                        elif sc - sc == 0.0:  # rounding just outside [-1, 1]
+                            h.relevance = 1.0 if rel > 1.0 else 0.0
+                        else:
+                            hits = None
+                            break
+                        h.id = pl[ID_KEY]
+                        h.score = sc
+                        h.kind = kind
+                        h.text = pl.get(TEXT_KEY)
+                        h.metadata = pl[META_KEY]
+                        h.vector = None
+                        h.sparse = None
+                        hits.append(h)
+                else:
+                    hits = c.hits(pts)
                 if hits:
                     return hits
-        else:
-            c = c or self._coll(collection)
+                # A non-finite score (None: an infinite query) or no hit: an empty collection,
+                # no match, or a NaN query whose scores Edge dropped. Only a finite query may
+                # return here; the general path's validation raises the precise error.
+                if hits is not None:
+                    validate_vector(vector, c.dim)  # raises for a NaN or infinite float32 value
+                    return hits
+        return self._search(collection, vector, sparse, filter, k, params, fusion, with_payload, with_vectors)
+
+    def _search(
+        self,
+        collection: str,
+        vector: VectorLike | None,
+        sparse: SparseVector | None,
+        filter: FilterArg,
+        k: int,
+        params: SearchParams | None,
+        fusion: Fusion,
+        with_payload: bool,
+        with_vectors: bool,
+    ) -> list[Hit]:
+        """The general path: every argument validated, every request shape."""
+        c = self._coll(collection)
         fast = fast_dense_args(c.spec.dimension, vector, k, filter, params) if sparse is None else None
         dense: list[float] | None
         if fast is not None:

@@ -248,6 +248,20 @@ def test_unaddressable_key_raises_before_io(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("factory", [EdgeModels, ClientModels])
+def test_range_on_an_inexact_integer_is_refused(factory: type[EdgeModels] | type[ClientModels]) -> None:
+    """Qdrant's ranges are doubles: an integer operand a double cannot hold exactly is refused
+    (it would silently become 2**53 and match wrong records); exact ones still compile."""
+    compile_ = FilterCompiler(factory())
+    for bad in (2**53 + 1, -(2**53) - 1, 2**63 - 1, -(2**63) + 1):
+        for flt in (F("n") < bad, F("n") <= bad, F("n") > bad, F("n") >= bad, (F("x") == 1) | (F("n") > bad)):
+            with pytest.raises(UnsupportedFeatureError, match="2\\*\\*53"):
+                compile_(flt)
+    for ok in (2**53, -(2**53), 2**62, 3, 2.0**60):  # 2**62 is a power of two: exact as a double
+        compile_(F("n") > ok)
+    compile_(F("n") == 2**53 + 1)  # equality on a big integer is an exact integer match
+
+
+@pytest.mark.parametrize("factory", [EdgeModels, ClientModels])
 def test_compiler_cache_tells_types_apart(factory: type[EdgeModels] | type[ClientModels]) -> None:
     """``Cmp(k, eq, 1) == Cmp(k, eq, True)`` in Python; the cache must not confuse them."""
     compile_ = FilterCompiler(factory())

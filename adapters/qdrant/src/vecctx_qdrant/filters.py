@@ -16,6 +16,9 @@ rule was checked against both engines, see ``tests/test_qdrant_filters.py``):
 * ``in``: strings as one ``MatchAny``, numbers as ranges, bools as values, OR-ed.
 * ``ne`` / ``nin``: ``must_not`` of ``eq`` / ``in`` (so a missing field matches).
 * ranges: ``Range``; Qdrant's ranges, like the reference, match any numeric list element.
+  Qdrant compares them as doubles, so an integer operand beyond 2**53 (not exact as a double)
+  raises ``UnsupportedFeatureError`` rather than match the wrong records. Stored integers
+  beyond 2**53 are compared as doubles too; that cannot be detected at query time.
 * ``exists``: Qdrant's ``IsEmpty`` treats ``[null]`` as present and its ``IsNull`` matches
   any list holding a null, so ``exists`` is ``must_not IsEmpty`` AND (``must_not IsNull``
   OR the field holds some non-null value, written as ``MatchExcept([s]) OR MatchValue(s)``
@@ -140,6 +143,12 @@ class FilterCompiler(Generic[C]):
             if flt.cmp is Op.NE:
                 return m.filter(must_not=[self._eq(path, flt.value)])
             v = float(flt.value)
+            if type(flt.value) is int and int(v) != flt.value:
+                # Qdrant's ranges are doubles: 2**53 + 1 would become 2**53 and match wrongly.
+                raise UnsupportedFeatureError(
+                    f"Qdrant compares ranges as doubles: the integer {flt.value} in "
+                    f"{flt.key!r} {flt.cmp.value} is beyond 2**53 and cannot be compared exactly"
+                )
             if flt.cmp is Op.LT:
                 return m.range(path, lt=v)
             if flt.cmp is Op.LTE:

@@ -57,7 +57,7 @@ from vecctx_qdrant._common import (
     check_index_kind,
     order_records,
     payload_of,
-    point_id,
+    point_ids,
     prefetch_depth,
     result_kind,
     spec_from_json,
@@ -205,7 +205,7 @@ class _Core:
         out: list[Any] = []
         for i in range(0, n, step):
             chunk = records[i : i + step]
-            ids = [point_id(r.id) for r in chunk]
+            ids = point_ids([r.id for r in chunk])
             payloads = [payload_of(r) for r in chunk]
             vectors: dict[str, list[Any]] = {DENSE: rows[i : i + step]}
             if s.spec.sparse:
@@ -242,7 +242,7 @@ class _Core:
         wanted = validate_ids(ids) if ids is not None else []
         out: list[Any] = []
         if wanted:
-            out.append(m.PointIdsList(points=[point_id(i) for i in dict.fromkeys(wanted)]))
+            out.append(m.PointIdsList(points=point_ids(list(dict.fromkeys(wanted)))))
         if flt is not None:
             out.append(m.FilterSelector(filter=self.compile(flt)))
         return out
@@ -498,7 +498,7 @@ class QdrantClientStore(StoreBase):
         wanted = validate_ids(ids)
         if not wanted:
             return []
-        pids = [point_id(i) for i in dict.fromkeys(wanted)]
+        pids = point_ids(list(dict.fromkeys(wanted)))
         wv = True if with_vectors else s.with_vector_get
         pts = self._call(
             lambda: self._client.retrieve(collection, pids, with_payload=True, with_vectors=wv),
@@ -695,7 +695,7 @@ class AsyncQdrantClientStore:
         wanted = validate_ids(ids)
         if not wanted:
             return []
-        pids = [point_id(i) for i in dict.fromkeys(wanted)]
+        pids = point_ids(list(dict.fromkeys(wanted)))
         wv = True if with_vectors else s.with_vector_get
         pts = await self._call(
             self._client.retrieve(collection, pids, with_payload=True, with_vectors=wv),

@@ -69,7 +69,6 @@ from vecctx_qdrant._common import (
     hit_builder,
     order_records,
     payload_of,
-    point_id,
     point_ids,
     prefetch_depth,
     result_kind,
@@ -399,7 +398,7 @@ class QdrantEdgeStore(StoreBase):
         native = self._compile(flt) if flt is not None else None
         UO = self._qe.UpdateOperation
         if wanted:
-            pids = [point_id(i) for i in dict.fromkeys(wanted)]
+            pids = point_ids(list(dict.fromkeys(wanted)))
             self._call(lambda: c.shard.update(UO.delete_points(pids)), "delete", c.dir)
         if native is not None:
             self._call(lambda: c.shard.update(UO.delete_points_by_filter(native)), "delete", c.dir)
@@ -413,7 +412,7 @@ class QdrantEdgeStore(StoreBase):
         uniq = list(dict.fromkeys(wanted))
         wv = True if with_vectors else c.with_vector_get
         pts = self._call(
-            lambda: c.shard.retrieve([point_id(i) for i in uniq], with_payload=True, with_vector=wv),
+            lambda: c.shard.retrieve(point_ids(uniq), with_payload=True, with_vector=wv),
             "retrieve",
             c.dir,
         )

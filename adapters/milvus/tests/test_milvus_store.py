@@ -396,3 +396,15 @@ def test_search_batch_matches_single_searches(lite: MilvusStore) -> None:
         [(h.id, round(h.score, 5), h.metadata) for h in hs] for hs in want
     ]
     assert got[2][0].metadata is None and got[0][0].metadata is not None
+
+
+def test_flush_sequencing_race_is_transient() -> None:
+    """Milvus Lite's "current_seq is monotonic" flush error (concurrent flushes) is retried."""
+    from pymilvus.exceptions import MilvusException
+    from vecctx_milvus.common import translate
+
+    exc = MilvusException(code=1, message="current_seq is monotonic; tried to set 2797 < 2846")
+    assert isinstance(translate(exc, "flush", "c"), TransientBackendError)
+    assert not isinstance(
+        translate(MilvusException(code=1, message="bad expr"), "query", "c"), TransientBackendError
+    )

@@ -12,6 +12,7 @@ from vecctx.loaders import data_root
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXPECTED = {
     "quickstart.py": "[1] doc ",
+    "bulk_load.py": "still 300 records",
     "switch_backends.py": "memory:",
     "hybrid_filter.py": "(native rrf)",
     "rerank.py": "late+mmr:",

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from vecctx import validation as V
+from vecctx.batch import RecordBatch
 from vecctx.errors import DimensionMismatchError, InvalidInputError
 from vecctx.types import CollectionSpec, FloatArray, Record, SparseVector
 
@@ -164,8 +165,43 @@ def _outcome(fn: Callable[[Any, CollectionSpec], FloatArray], records: Any, spec
 
 
 def assert_same(records: Any, spec: CollectionSpec) -> Outcome:
-    """Run both implementations on the same objects; return the reference outcome."""
-    old = _outcome(_ref_validate_records, records, spec)
+    """Run both implementations on the same objects; return the reference outcome. The batch
+    is also given as :class:`RecordBatch` columns (vectors as given, and stacked into one
+    array where numpy can), which must match the reference on the equivalent records."""
+    for batch in _as_batches(records):
+        _assert_outcomes_match(_outcome(_ref_validate_records, list(batch), spec), batch, spec)
+    return _assert_outcomes_match(_outcome(_ref_validate_records, records, spec), records, spec)
+
+
+def _as_batches(records: Any) -> list[RecordBatch]:
+    if not isinstance(records, list | tuple) or not records or any(type(r) is not Record for r in records):
+        return []
+    cols: dict[str, Any] = {
+        "ids": [r.id for r in records],
+        "vectors": [r.vector for r in records],
+        "texts": [r.text for r in records],
+        "metadata": [r.metadata for r in records],
+        "sparse": [r.sparse for r in records],
+    }
+    if all(t is None for t in cols["texts"]):
+        cols["texts"] = None
+    if all(s is None for s in cols["sparse"]):
+        cols["sparse"] = None
+    if all(type(m) is dict and not m for m in cols["metadata"]):
+        cols["metadata"] = None
+    out = [RecordBatch(**cols)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            stacked = np.asarray(cols["vectors"])
+        except Exception:
+            stacked = None
+    if stacked is not None and stacked.ndim >= 1 and len(stacked) == len(records):
+        out.append(RecordBatch(**{**cols, "vectors": stacked}))
+    return out
+
+
+def _assert_outcomes_match(old: Outcome, records: Any, spec: CollectionSpec) -> Outcome:
     new = _outcome(V.validate_records, records, spec)
     if old[0] == "ok":
         assert new[0] == "ok", f"reference accepted the batch, new raised {new[1:]}"
@@ -882,3 +918,73 @@ def test_sequence_kinds_match_reference(make: Callable[[list[Record]], Sequence[
     assert assert_same(make(recs), SPEC3)[0] == "ok"
     recs[2].id = "x1"
     assert assert_same(make(recs), SPEC3)[0] == "raise"
+
+
+# --- RecordBatch ------------------------------------------------------------------------------
+
+
+def test_random_batches_as_columns_cover_both_outcomes() -> None:
+    """``assert_same`` really compares columns: stacked matrices and lists, accepted and refused."""
+    seen: dict[tuple[bool, str], int] = {}
+    for seed in range(300):
+        records, spec = _random_batch(seed)
+        for batch in _as_batches(records):
+            out = _outcome(V.validate_records, batch, spec)
+            key = (type(batch.vectors) is np.ndarray, out[0])
+            seen[key] = seen.get(key, 0) + 1
+    assert all(seen.get((stacked, kind), 0) >= 10 for stacked in (True, False) for kind in ("ok", "raise")), (
+        seen
+    )
+
+
+def test_batch_matrix_is_a_float32_copy() -> None:
+    X = np.arange(12, dtype=np.float64).reshape(4, 3)
+    batch = RecordBatch([f"d{i}" for i in range(4)], X, texts=["t"] * 4)
+    m = V.validate_records(batch, SPEC3)
+    assert m.dtype == np.float32 and m.shape == (4, 3) and np.array_equal(m, X)
+    X32 = X.astype(np.float32)
+    m32 = V.validate_records(RecordBatch(["a", "b", "c", "d"], X32), SPEC3)
+    assert m32 is not X32 and not np.shares_memory(m32, X32)
+
+
+def test_batch_errors_name_the_record() -> None:
+    X = np.ones((3, 3), dtype=np.float32)
+    X[2, 1] = np.nan
+    with pytest.raises(InvalidInputError, match="record 'c': vector holds NaN"):
+        V.validate_records(RecordBatch(["a", "b", "c"], X), SPEC3)
+    with pytest.raises(InvalidInputError, match="record 2: id 'a' appears twice"):
+        V.validate_records(RecordBatch(["a", "b", "a"], np.ones((3, 3))), SPEC3)
+    with pytest.raises(DimensionMismatchError, match="'a' vector has dimension 2"):
+        V.validate_records(RecordBatch(["a", "b"], np.ones((2, 2))), SPEC3)
+    with pytest.raises(InvalidInputError, match=r"record 'b' metadata\.x: object value"):
+        V.validate_records(RecordBatch(["a", "b"], np.ones((2, 3)), metadata=[{}, {"x": object()}]), SPEC3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ids": "abc", "vectors": np.ones((3, 3))}, "not one string"),
+        ({"ids": ["a", "b"], "vectors": np.ones((3, 3))}, "vectors has 3 rows but there are 2 ids"),
+        ({"ids": ["a"], "vectors": None}, "needs vectors"),
+        ({"ids": ["a"], "vectors": [[1.0, 2.0, 3.0]], "texts": "x"}, "texts must hold one entry per id"),
+        ({"ids": ["a"], "vectors": [[1.0, 2.0, 3.0]], "metadata": {"k": 1}}, "metadata must hold one entry"),
+        ({"ids": ["a"], "vectors": [[1.0, 2.0, 3.0]], "metadata": [{}, {}]}, "metadata has 2 rows"),
+        ({"ids": 5, "vectors": [[1.0, 2.0, 3.0]]}, "ids must be a sequence"),
+    ],
+)
+def test_batch_constructor_refuses_bad_columns(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        RecordBatch(**kwargs)
+
+
+def test_batch_is_a_sequence_of_records() -> None:
+    X = np.arange(9, dtype=np.float32).reshape(3, 3)
+    batch = RecordBatch(["a", "b", "c"], X, texts=["x", None, "z"])
+    recs = list(batch)
+    assert [r.id for r in recs] == ["a", "b", "c"] and [r.text for r in recs] == ["x", None, "z"]
+    assert recs[0].metadata == {} and recs[0].metadata is not recs[1].metadata  # fresh dicts
+    assert np.array_equal(recs[2].vector, X[2]) and recs[1].sparse is None
+    assert batch[1].id == "b" and batch[1].text is None and batch[-1].id == "c"
+    tail = batch[1:]
+    assert isinstance(tail, RecordBatch) and len(tail) == 2 and [r.id for r in tail] == ["b", "c"]
+    assert "3 records" in repr(batch) and "texts" in repr(batch) and "metadata" not in repr(batch)

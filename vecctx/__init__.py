@@ -1,6 +1,7 @@
 """vecctx: context augmentation (RAG) over any vector database, with one typed contract."""
 
 from vecctx.base import StoreBase, check_compatible
+from vecctx.batch import RecordBatch
 from vecctx.cache import CachedEmbedder, EmbeddingCache
 from vecctx.chunking import Chunk, Chunker, Document
 from vecctx.citations import CitationReport, check_citations
@@ -117,6 +118,7 @@ __all__ = [
     "Query",
     "RRFReranker",
     "Record",
+    "RecordBatch",
     "Reranker",
     "Retrieval",
     "RetryDeadlineError",

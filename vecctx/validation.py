@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from vecctx.batch import RecordBatch
 from vecctx.errors import DimensionMismatchError, InvalidInputError
 from vecctx.filters import Filter, as_filter
 from vecctx.store import FilterArg, SearchParams
@@ -25,36 +26,64 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatAr
     """Check a whole batch and return its dense vectors as one float32 matrix (n, dim).
 
     Raises :class:`InvalidInputError` (or :class:`DimensionMismatchError`) naming the first
-    offending record; nothing has been written when it does.
+    offending record; nothing has been written when it does. A :class:`RecordBatch` gives
+    the same outcome as the equivalent list of records.
 
     This runs on every upsert of every backend, so the common case (exact ``Record``
-    instances, ``str`` ids and texts, flat ``dict`` metadata of scalars) takes inlined
-    exact-type fast paths; anything else, and every failure, goes through the precise
-    checks, which decide the outcome and the error message.
+    instances or a ``RecordBatch``, ``str`` ids and texts, flat ``dict`` metadata of scalars)
+    takes inlined exact-type fast paths over the columns; anything else, and every failure,
+    goes through the precise checks, which decide the outcome and the error message.
     """
     if isinstance(records, Record):
         raise InvalidInputError("upsert takes a sequence of records, not a single record")
     n = len(records)
     if n == 0:
         return np.zeros((0, spec.dimension), dtype=np.float32)
+    if type(records) is RecordBatch:
+        ids: Sequence[Any] = records.ids
+        texts, metas, sparses = records.filled()
+        _check_rows(ids, texts, metas, sparses, spec, records.__getitem__)
+        return _batch_matrix(records, spec.dimension)
+    for r in records:
+        if type(r) is not Record:  # subclasses and strangers: the precise checks, record by record
+            seen: set[str] = set()
+            for i, rec in enumerate(records):
+                _check_record(i, rec, seen, spec)
+            return _finite(_stack([r.vector for r in records], records, spec.dimension), records)
+    ids = [r.id for r in records]
+    _check_rows(
+        ids,
+        [r.text for r in records],
+        [r.metadata for r in records],
+        [r.sparse for r in records],
+        spec,
+        records.__getitem__,
+    )
+    return _finite(_stack([r.vector for r in records], records, spec.dimension), records)
+
+
+def _check_rows(
+    ids: Iterable[Any],
+    texts: Iterable[Any],
+    metas: Iterable[Any],
+    sparses: Iterable[Any],
+    spec: CollectionSpec,
+    row: Callable[[int], Any],
+) -> None:
+    """The per-record checks over the columns of a batch, in record order; ``row(i)`` gives
+    record ``i`` for the precise checks whenever the inlined ones are in doubt."""
     seen: set[str] = set()
     good_keys: set[str] = set()  # exact-str metadata keys that passed the key rules
     longest_key = 0
     # The flat path below assumes scalars one level down are within the depth limit.
-    flat_dict: type | None = dict if MAX_METADATA_DEPTH >= 1 else None
-    for i, r in enumerate(records):
-        if type(r) is not Record:
-            _check_record(i, r, seen, spec)
-            continue
-        rid = r.id
+    flat_dict: Any = dict if MAX_METADATA_DEPTH >= 1 else None
+    for i, (rid, text, meta, sparse) in enumerate(zip(ids, texts, metas, sparses, strict=True)):
         if type(rid) is not str or not rid or rid in seen:
-            _check_record(i, r, seen, spec)
+            _check_record(i, row(i), seen, spec)
             continue
         seen.add(rid)
-        text = r.text
         if text is not None and type(text) is not str and not isinstance(text, str):
             raise InvalidInputError(f"record {rid!r}: text must be a string or None")
-        meta = r.metadata
         if type(meta) is flat_dict:
             # Flat dict of scalars, inlined. Anything else, or any doubt, breaks out to the
             # precise check below, which decides and words the error.
@@ -83,17 +112,28 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatAr
                 # An upper bound of the size ``_check_json`` computes: each item costs
                 # len(key) + 4 plus at most 24, or len(value) + 2 for a string.
                 if 2 + len(meta) * (longest_key + 28) + str_chars <= MAX_METADATA_BYTES:
-                    if r.sparse is not None:
-                        _check_sparse(rid, r.sparse, spec)
+                    if sparse is not None:
+                        _check_sparse(rid, sparse, spec)
                     continue
         _check_metadata(rid, meta)
-        if r.sparse is not None:
-            _check_sparse(rid, r.sparse, spec)
-    matrix = _stack(records, spec.dimension)
+        if sparse is not None:
+            _check_sparse(rid, sparse, spec)
+
+
+def _finite(matrix: FloatArray, records: Sequence[Record]) -> FloatArray:
     if not np.isfinite(matrix).all():
         bad = int(np.nonzero(~np.isfinite(matrix).all(axis=1))[0][0])
         raise InvalidInputError(f"record {records[bad].id!r}: vector holds NaN or infinite values")
     return matrix
+
+
+def _batch_matrix(batch: RecordBatch, dim: int) -> FloatArray:
+    """The vectors of a batch as a new float32 matrix: one conversion of a 2-D array, else the
+    vectors one by one as for records (which words any error)."""
+    vecs = batch.vectors
+    if type(vecs) is np.ndarray and vecs.shape == (len(batch), dim) and vecs.dtype.kind in "fiub":
+        return _finite(vecs.astype(np.float32), batch)
+    return _finite(_stack(list(vecs), batch, dim), batch)
 
 
 def _check_record(i: int, r: Any, seen: set[str], spec: CollectionSpec) -> None:
@@ -140,8 +180,8 @@ def _check_sparse(rid: str, sparse: SparseVector, spec: CollectionSpec) -> None:
 _PLAIN_VECTORS = frozenset({list, tuple, np.ndarray})
 
 
-def _stack(records: Sequence[Record], dim: int) -> FloatArray:
-    vecs = [r.vector for r in records]
+def _stack(vecs: list[Any], records: Sequence[Record], dim: int) -> FloatArray:
+    """``vecs[i]`` is the vector of ``records[i]`` (named in errors)."""
     if {type(v) for v in vecs} <= _PLAIN_VECTORS:
         # Fast path: convert the whole batch at once. A result of shape (n, dim) means every
         # vector had shape (dim,), so the scan below would have passed and made this very
@@ -153,7 +193,8 @@ def _stack(records: Sequence[Record], dim: int) -> FloatArray:
             matrix = None
         if matrix is not None and matrix.shape == (len(vecs), dim):
             return matrix
-    for r, v in zip(records, vecs, strict=True):
+    for i, v in enumerate(vecs):
+        r = records[i]
         shape = np.shape(v)
         if len(shape) != 1:
             raise InvalidInputError(f"record {r.id!r}: vector must be one-dimensional, got shape {shape}")

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vecctx.batch import RecordBatch
 from vecctx.errors import (
     CollectionNotFoundError,
     ConfigError,
@@ -254,6 +255,56 @@ class ConformanceSuite:
         assert dict(got.metadata) == meta
         assert type(got.metadata["i"]) is int and type(got.metadata["whole_float"]) is float
         assert got.metadata["t"] is True
+
+    def test_record_batch_equals_records(self, store: VectorStore, collection: str) -> None:
+        """A RecordBatch (columns, vectors as one float64 matrix) stores exactly what the
+        equivalent list of records stores; texts and metadata may be left out."""
+        recs = records_for(FLAT_METADATA, DIM, seed=5)
+        spec = CollectionSpec(name=collection, dimension=DIM)
+        store.create_collection(spec)
+        matrix = np.stack([np.asarray(r.vector, dtype=np.float64) for r in recs])
+        store.upsert(
+            collection,
+            RecordBatch([r.id for r in recs], matrix, [r.text for r in recs], [r.metadata for r in recs]),
+        )
+        ref = MemoryStore()
+        ref.create_collection(spec)
+        ref.upsert(collection, recs)
+        assert store.count(collection) == len(recs)
+        got = store.get(collection, [r.id for r in recs], with_vectors=True)
+        assert [g.id for g in got] == [r.id for r in recs]
+        for g, r in zip(got, recs, strict=True):
+            assert (g.text, dict(g.metadata)) == (r.text, r.metadata)
+            v, w = np.asarray(g.vector, dtype=np.float64), np.asarray(r.vector, dtype=np.float64)
+            assert float(v @ w / (np.linalg.norm(v) * np.linalg.norm(w))) > 0.9999
+        for q in lowrank_queries(2, DIM, seed=5):
+            want = ref.search(collection, vector=q, k=5, filter=F("lang") == "de")
+            assert _ids(store.search(collection, vector=q, k=5, filter=F("lang") == "de")) == _ids(want)
+        # Columns left out: no text, empty metadata; replaces the first two records.
+        store.upsert(collection, RecordBatch([recs[0].id, recs[1].id], matrix[:2].tolist()))
+        assert store.count(collection) == len(recs)
+        for g in store.get(collection, [recs[0].id, recs[1].id]):
+            assert g.text is None and dict(g.metadata) == {}
+
+    def test_bad_record_batch_writes_nothing(self, store: VectorStore, collection: str) -> None:
+        recs = records_for(FLAT_METADATA[:3], DIM)
+        self._fill(store, collection, recs)
+        ids = ["n1", "n2", "n3"]
+        ok = np.ones((3, DIM))
+        nan = ok.copy()
+        nan[2, 1] = math.nan
+        bad: list[tuple[type[Exception], Callable[[], RecordBatch]]] = [
+            (InvalidInputError, lambda: RecordBatch(ids, nan)),
+            (DimensionMismatchError, lambda: RecordBatch(ids, np.ones((3, DIM + 1)))),
+            (InvalidInputError, lambda: RecordBatch(["n1", "n2", "n1"], ok)),
+            (InvalidInputError, lambda: RecordBatch(ids, ok, metadata=[{}, {}, {"a.b": 1}])),
+            (InvalidInputError, lambda: RecordBatch(ids, ok, texts=["a", "b", 3])),  # type: ignore[list-item]
+            (InvalidInputError, lambda: RecordBatch(ids, ok[:2])),
+        ]
+        for exc, make in bad:
+            with pytest.raises(exc):
+                store.upsert(collection, make())
+            assert store.count(collection) == 3, f"a rejected batch wrote records ({exc.__name__})"
 
     # -- bad input ---------------------------------------------------------------------
     def test_bad_input_writes_nothing(self, store: VectorStore, collection: str) -> None:
@@ -497,6 +548,29 @@ class ConformanceSuite:
         got_f = store.search(collection, sparse=q, k=10, filter=F("even") == True)  # noqa: E712
         want_f = ref.search(collection, sparse=q, k=10, filter=F("even") == True)  # noqa: E712
         assert _ids(got_f) == _ids(want_f)
+
+    def test_sparse_record_batch(self, store: VectorStore, collection: str) -> None:
+        """Sparse vectors given as a RecordBatch column are stored like the records' own."""
+        caps = self.caps(store)
+        if not caps.sparse:
+            pytest.skip(f"{caps.name} has no sparse vectors")
+        ref = self._sparse_fixture(store, collection + "_ref")
+        recs = [r for r in ref.scroll(collection + "_ref", with_vectors=True)]
+        store.create_collection(CollectionSpec(name=collection, dimension=DIM, sparse=True))
+        store.upsert(
+            collection,
+            RecordBatch(
+                [r.id for r in recs],
+                np.stack([np.asarray(r.vector) for r in recs]),
+                metadata=[r.metadata for r in recs],
+                sparse=[None if i == 0 else r.sparse for i, r in enumerate(recs)],
+            ),
+        )
+        q = SparseVector((3, 7, 11, 20), (1.0, 0.5, 2.0, 1.5))
+        want = [h for h in ref.search(collection + "_ref", sparse=q, k=41) if h.id != recs[0].id][:10]
+        got = store.search(collection, sparse=q, k=10)
+        assert _ids(got) == _ids(want)
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-3)
 
     @pytest.mark.parametrize("fusion", list(Fusion))
     def test_native_hybrid(self, store: VectorStore, collection: str, fusion: Fusion) -> None:

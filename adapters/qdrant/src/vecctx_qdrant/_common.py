@@ -87,11 +87,16 @@ def point_ids(user_ids: Sequence[str]) -> list[str]:
     return ids
 
 
-def payload_of(r: Record) -> dict[str, Any]:
+def payload(rid: str, text: str | None, metadata: Any) -> dict[str, Any]:
     """The stored payload: the user's id and text beside (never inside) their metadata."""
-    if r.text is None:
-        return {ID_KEY: r.id, META_KEY: r.metadata}
-    return {ID_KEY: r.id, TEXT_KEY: r.text, META_KEY: r.metadata}
+    if text is None:
+        return {ID_KEY: rid, META_KEY: metadata}
+    return {ID_KEY: rid, TEXT_KEY: text, META_KEY: metadata}
+
+
+def payload_of(r: Record) -> dict[str, Any]:
+    """:func:`payload` of a record."""
+    return payload(r.id, r.text, r.metadata)
 
 
 # -- specs ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from vecctx.base import StoreBase, check_compatible
+from vecctx.batch import record_columns
 from vecctx.errors import (
     BackendError,
     CollectionNotFoundError,
@@ -50,6 +51,7 @@ from vecctx.types import (
     FloatArray,
     Hit,
     IndexKind,
+    Metadata,
     Metric,
     Record,
     ScoreKind,
@@ -68,6 +70,7 @@ from vecctx_qdrant._common import (
     fast_dense_args,
     hit_builder,
     order_records,
+    payload,
     payload_of,
     point_ids,
     prefetch_depth,
@@ -345,43 +348,50 @@ class QdrantEdgeStore(StoreBase):
     def _points(
         self, c: _Collection, records: Sequence[Record], matrix: FloatArray, start: int, stop: int
     ) -> list[Any]:
-        """Edge points for ``records[start:stop]``; the vectors go to Python lists once, per chunk
-        (a list of 384 floats is what Edge converts fastest), the ids are hashed per chunk
+        """Edge points for ``records[start:stop]``, built column by column (a ``RecordBatch``
+        gives its columns as they are): the vectors go to Python lists once per chunk (a list
+        of 384 floats is what Edge converts fastest), the ids are hashed per chunk
         (:func:`point_ids`), and the payload layout of :func:`payload_of` is inlined."""
-        qe = self._qe
-        Point = qe.Point
+        Point = self._qe.Point
         rows = matrix[start:stop].tolist()
-        chunk = records[start:stop]
-        pids = point_ids([r.id for r in chunk])
+        ids, texts, metas, sparse = record_columns(records, start, stop)
+        pids = point_ids(ids)
         try:
             try:
                 if c.spec.sparse:
-                    return self._sparse_points(chunk, rows, pids)
+                    return self._sparse_points(ids, texts, metas, sparse, rows, pids)
                 return [
                     Point(pid, {DENSE: row},
-                          {ID_KEY: r.id, META_KEY: r.metadata} if r.text is None
-                          else {ID_KEY: r.id, TEXT_KEY: r.text, META_KEY: r.metadata})
-                    for r, row, pid in zip(chunk, rows, pids, strict=True)
+                          {ID_KEY: rid, META_KEY: meta} if text is None
+                          else {ID_KEY: rid, TEXT_KEY: text, META_KEY: meta})
+                    for rid, text, meta, row, pid in zip(ids, texts, metas, rows, pids, strict=True)
                 ]  # fmt: skip
             except TypeError:
                 # Edge takes only plain dicts and lists: convert other mappings (rare) and retry.
                 return [
                     _point(Point, pid, {DENSE: row}, payload_of(r))
-                    for r, row, pid in zip(chunk, rows, pids, strict=True)
+                    for r, row, pid in zip(records[start:stop], rows, pids, strict=True)
                 ]
         except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInputError(f"a record cannot be stored in Qdrant Edge: {exc}") from exc
 
-    def _sparse_points(self, chunk: Sequence[Record], rows: list[Any], pids: list[str]) -> list[Any]:
+    def _sparse_points(
+        self,
+        ids: Sequence[str],
+        texts: Iterable[str | None],
+        metas: Iterable[Metadata],
+        sparse: Iterable[SparseVector | None],
+        rows: list[Any],
+        pids: list[str],
+    ) -> list[Any]:
         qe = self._qe
         Point, SV = qe.Point, qe.SparseVector
         points = []
-        for r, row, pid in zip(chunk, rows, pids, strict=True):
-            sp = r.sparse
+        for rid, text, meta, sp, row, pid in zip(ids, texts, metas, sparse, rows, pids, strict=True):
             vec: dict[str, Any] = {DENSE: row}
             if sp is not None:
                 vec[SPARSE] = SV(list(sp.indices), list(sp.values))
-            points.append(_point(Point, pid, vec, payload_of(r)))
+            points.append(_point(Point, pid, vec, payload(rid, text, meta)))
         return points
 
     def _write(self, c: _Collection, points: list[Any]) -> None:

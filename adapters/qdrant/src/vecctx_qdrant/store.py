@@ -136,6 +136,7 @@ class _Collection:
         "cosine",
         "dim",
         "dir",
+        "express",
         "flat",
         "hits",
         "idf",
@@ -157,11 +158,12 @@ class _Collection:
         self.flat = spec.index.kind is IndexKind.FLAT
         self.dim = spec.dimension
         self.cosine = self.kind is ScoreKind.COSINE
-        #: Hits from the points of a plain dense query (None: no express lane, a FLAT index
-        #: always searches exactly and takes the general path).
-        self.hits: Callable[[list[Any]], list[Hit] | None] | None = (
-            None if self.flat else hit_builder(self.kind)
-        )
+        #: Whether plain dense queries take the express lane of ``search`` (not for a FLAT
+        #: index, which always searches exactly and takes the general path).
+        self.express = not self.flat
+        #: Hits from the points of a plain dense query, for the metrics other than cosine
+        #: (the express lane inlines cosine).
+        self.hits: Callable[[list[Any]], list[Hit] | None] = hit_builder(self.kind)
         self.pending = 0
         self.indexed = points
         self.params: dict[tuple[int | None, bool], Any] = {}
@@ -495,7 +497,7 @@ class QdrantEdgeStore(StoreBase):
             and type(vector) is np.ndarray
             and type(k) is int
             and 0 < k <= MAX_K
-            and c.hits is not None
+            and c.express
             and (filter is None or isinstance(filter, Filter))
         ):
             # A 1-D float array of the collection's size (any float dtype: Edge rounds to

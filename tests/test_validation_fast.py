@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from vecctx import validation as V
-from vecctx.batch import RecordBatch
+from vecctx.batch import RecordBatch, record_columns
 from vecctx.errors import DimensionMismatchError, InvalidInputError
 from vecctx.types import CollectionSpec, FloatArray, Record, SparseVector
 
@@ -988,3 +988,16 @@ def test_batch_is_a_sequence_of_records() -> None:
     tail = batch[1:]
     assert isinstance(tail, RecordBatch) and len(tail) == 2 and [r.id for r in tail] == ["b", "c"]
     assert "3 records" in repr(batch) and "texts" in repr(batch) and "metadata" not in repr(batch)
+
+
+def test_record_columns_of_batches_and_records() -> None:
+    X = np.arange(12, dtype=np.float32).reshape(4, 3)
+    batch = RecordBatch(["a", "b", "c", "d"], X, metadata=[{"i": i} for i in range(4)])
+    ids, texts, metas, sparse = record_columns(batch, 1, 3)
+    assert list(ids) == ["b", "c"] and list(texts) == [None, None]
+    assert list(metas) == [{"i": 1}, {"i": 2}] and list(sparse) == [None, None]
+    recs = list(batch)
+    recs[2].text = "t"
+    ids, texts, metas, sparse = record_columns(recs, 2)
+    assert (list(ids), list(texts), list(metas)) == (["c", "d"], ["t", None], [{"i": 2}, {"i": 3}])
+    assert list(record_columns(RecordBatch(["x"], X[:1]))[2]) == [{}]

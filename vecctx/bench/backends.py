@@ -21,10 +21,11 @@ from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
+from vecctx.batch import RecordBatch
 from vecctx.errors import UnsupportedFeatureError
 from vecctx.filters import Filter
 from vecctx.store import SearchParams, VectorStore
-from vecctx.types import CollectionSpec, FieldType, FloatArray, Metric, Record
+from vecctx.types import CollectionSpec, FieldType, FloatArray, Metric
 
 from .data import BUCKET, row_id
 
@@ -276,11 +277,14 @@ class VecctxDriver:
         self.store.create_collection(spec)
 
     def upsert(self, X: FloatArray, start: int, stop: int) -> None:
-        records = [
-            Record(row_id(i), X[i], text=f"passage {i}", metadata={BUCKET: i % 100})
-            for i in range(start, stop)
-        ]
-        self.store.upsert(self.collection, records)
+        rows = range(start, stop)
+        batch = RecordBatch(
+            [row_id(i) for i in rows],
+            X[start:stop],
+            [f"passage {i}" for i in rows],
+            [{BUCKET: i % 100} for i in rows],
+        )
+        self.store.upsert(self.collection, batch)
 
     def optimize(self) -> None:
         self.store.optimize(self.collection)

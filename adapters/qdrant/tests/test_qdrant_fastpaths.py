@@ -14,7 +14,8 @@ import pytest
 from vecctx_qdrant import open_store
 from vecctx_qdrant._common import NAMESPACE, hit_builder, point_id, point_ids
 
-from vecctx import F, Record
+from vecctx import F, Record, RecordBatch
+from vecctx.errors import InvalidInputError
 from vecctx.store import SearchParams
 from vecctx.testing import lowrank, lowrank_queries
 from vecctx.types import CollectionSpec, FieldType, Hit, Metric, ScoreKind, relevance_of
@@ -114,5 +115,39 @@ def test_express_lane_equals_general_path(tmp_path: Path, metric: Metric) -> Non
                 assert fast == general
                 assert len(fast) == 7 and all(type(h) is Hit for h in fast)
         assert store.search("c", vector=np.ones(16, dtype=np.float32), k=3, filter=F("g") == 9) == []
+    finally:
+        store.close()
+
+
+def test_express_lane_query_forms_equal_general_path(tmp_path: Path) -> None:
+    """The express lane hands Edge a memoryview of the query: float16/32/64, strided and
+    byte-swapped arrays give what the general path (``tolist`` of the validated float32
+    query) gives; arrays it cannot view (object dtype) or does not take (ints, other byte
+    order) go the general path, which validates."""
+    store = open_store(f"qdrant://{tmp_path}")
+    try:
+        store.create_collection(CollectionSpec(name="c", dimension=16))
+        vecs = lowrank(200, 16, seed=4)
+        store.upsert("c", RecordBatch([f"r{i}" for i in range(200)], vecs, [f"t{i}" for i in range(200)]))
+        for q in lowrank_queries(3, 16, seed=4):
+            want = store.search("c", vector=q, k=5, params=SearchParams())
+            wide = np.zeros(32, dtype=np.float32)
+            wide[::2] = q
+            forms = [q, q.astype(np.float64), wide[::2], q.astype(">f4"), q.astype(object), q.tolist()]
+            for form in forms:
+                got = store.search("c", vector=form, k=5)
+                assert [h.id for h in got] == [h.id for h in want], type(form)
+                assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-6)
+            half = store.search("c", vector=q.astype(np.float16), k=5)
+            assert [h.id for h in half] == [
+                h.id for h in store.search("c", vector=q.astype(np.float16).tolist(), k=5)
+            ]
+        assert [h.id for h in store.search("c", vector=np.arange(16), k=2)] == [
+            h.id for h in store.search("c", vector=np.arange(16, dtype=np.float32), k=2)
+        ]
+        with pytest.raises(InvalidInputError):
+            store.search("c", vector=np.array(["x"] * 16, dtype=object), k=2)
+        with pytest.raises(InvalidInputError):
+            store.search("c", vector=np.ones((1, 16), dtype=np.float32), k=2)
     finally:
         store.close()

@@ -102,6 +102,9 @@ SPEC_FILE = "spec.json"
 SHARD_DIR = "shard"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _new = object.__new__
+#: Buffer formats of native-order float32 and float64 arrays, the express lane's queries
+#: (memoryview cannot read float16 items: those take the general path).
+_FLOATS = ("f", "d")
 
 
 class _Lock:
@@ -500,17 +503,24 @@ class QdrantEdgeStore(StoreBase):
             and c.express
             and (filter is None or isinstance(filter, Filter))
         ):
-            # A 1-D float array of the collection's size (any float dtype: Edge rounds to
-            # float32 as numpy would); anything else takes the general path, which validates.
-            values = vector.tolist()
-            if type(values) is list and len(values) == c.dim and type(values[0]) is float:
-                # Every temporary (the float list, the query, the request) is freed as soon as
-                # it has been used, exactly when a native caller's inline temporaries are: held
-                # until the hits were built, they cost 10-15 us a query at 20k (paired A/B),
-                # as the results then cannot reuse their cache-warm memory.
-                near = self._nearest(values, using=DENSE)
-                del values
+            # A 1-D float32 or float64 array of the collection's size (Edge rounds to float32 as
+            # numpy would); anything else takes the general path, which validates.
+            # Edge reads the query as any sequence of floats: a memoryview of the array, read
+            # element by element, spares the list of ``dim`` float objects that ``tolist``
+            # builds (callgrind at 20k: 26 k fewer instructions and 29 k fewer estimated
+            # cycles a query, three quarters of what vecctx added to a search).
+            try:
+                values: memoryview | None = memoryview(vector)
+            except (TypeError, ValueError, BufferError):  # e.g. an object array
+                values = None
+            if values is not None and values.ndim == 1 and len(values) == c.dim and values.format in _FLOATS:
+                # Every temporary (the view, the query, the request) is freed as soon as it has
+                # been used, exactly when a native caller's inline temporaries are: held until
+                # the hits were built, they cost 10-15 us a query at 20k (paired A/B), as the
+                # results then cannot reuse their cache-warm memory.
                 try:
+                    near = self._nearest(values, using=DENSE)
+                    del values
                     if filter is None:
                         req = self._query_request(limit=k, query=near, with_payload=True)
                     else:  # compiled once per filter (cached), as a native caller would

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vecctx.batch import record_columns
 from vecctx.errors import (
     BackendError,
     CollectionNotFoundError,
@@ -361,11 +362,13 @@ class PreparedUpsert:
 def prepare_upsert(records: Sequence[Record], spec: CollectionSpec, matrix: FloatArray) -> PreparedUpsert:
     if spec.metric is Metric.COSINE:
         matrix = normalise_rows(matrix)
+    ids, texts, metas, _ = record_columns(records)  # a RecordBatch's own columns, no Record per row
+    texts = list(texts)
     return PreparedUpsert(
-        ids=[r.id for r in records],
+        ids=list(ids),
         vectors=matrix,
-        metadatas=[encode_metadata(r.metadata, r.text) for r in records],
-        documents=[r.text if r.text is not None else "" for r in records],
+        metadatas=[encode_metadata(m, t) for m, t in zip(metas, texts, strict=True)],
+        documents=[t if t is not None else "" for t in texts],
     )
 
 

@@ -510,7 +510,7 @@ class QdrantEdgeStore(StoreBase):
             # builds (callgrind at 20k: 26 k fewer instructions and 29 k fewer estimated
             # cycles a query, three quarters of what vecctx added to a search).
             try:
-                values: memoryview | None = memoryview(vector)
+                values: memoryview | None = memoryview(vector)  # type: ignore[arg-type]  # numpy stubs: Buffer from 3.12
             except (TypeError, ValueError, BufferError):  # e.g. an object array
                 values = None
             if values is not None and values.ndim == 1 and len(values) == c.dim and values.format in _FLOATS:

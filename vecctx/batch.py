@@ -100,10 +100,6 @@ class RecordBatch(Sequence[Record]):
         for rid, vec, text, meta, sp in zip(self.ids, self.vectors, texts, metas, sparse, strict=True):
             yield Record(rid, vec, text, meta, sp)
 
-    def columns(self) -> tuple[Sequence[str], Any, Any, Any, Any]:
-        """``(ids, vectors, texts, metadata, sparse)`` as given (``None`` where left out)."""
-        return self.ids, self.vectors, self.texts, self.metadata, self.sparse
-
     def filled(self) -> tuple[Iterable[str | None], Iterable[Metadata], Iterable[SparseVector | None]]:
         """Texts, metadata and sparse vectors, with the defaults where a column was left out
         (an empty metadata mapping is one shared ``{}``: read it, do not change it)."""

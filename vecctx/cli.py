@@ -179,6 +179,58 @@ def bench(
     run_bench(backends=backends.split(",") if backends else None, n=n, profile=profile, out=out)
 
 
+@app.command()
+def study(
+    directory: Annotated[Path, typer.Argument(help="BEIR directory with the test split (qrels/test.tsv).")],
+    train: Annotated[
+        Path, typer.Option("--train", help="BEIR directory of labelled train claims over the same corpus.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output directory (report.md, results.json, plots).")] = Path(
+        "study-results"
+    ),
+    profile: Annotated[str, typer.Option(help="tiny | quick | full")] = "quick",
+    store: Annotated[
+        str,
+        typer.Option("--store", "-s", help="Store URL for the study's indexes (default: exact, in memory)."),
+    ] = "memory://",
+    model: Annotated[
+        str | None, typer.Option(help="Base embedder: a sentence-transformers directory (default MiniLM).")
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm", help="Answering model for the generative half: a local GGUF or model directory."
+        ),
+    ] = None,
+    threads: Annotated[int, typer.Option(help="Torch / BLAS threads (pinned).")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of every sample and every training run.")] = 0,
+    generative: Annotated[
+        bool, typer.Option("--generative/--no-generative", help="Run the answering-model half.")
+    ] = True,
+    docs: Annotated[
+        Path | None, typer.Option(help="Also write this docs page (e.g. docs/study.md) and its plots.")
+    ] = None,
+) -> None:
+    """Fine-tuning or context? Run every arm on DIRECTORY and write a report with plots."""
+    from vecctx.study import run_study
+
+    result = run_study(
+        directory,
+        train,
+        out,
+        profile=profile,
+        store=store,
+        model=model,
+        threads=threads,
+        seed=seed,
+        generative=generative,
+        generative_model=llm,
+    )
+    _console().print(
+        f"{len(result['arms'])} arms in {result['wall_seconds'] / 60:.1f} min: {out / 'report.md'}"
+    )
+
+
 @collections_app.command("list")
 def collections_list(store: StoreOpt = None) -> None:
     """List collections."""

@@ -7,6 +7,7 @@ Rerankers that rescore set ``kind=ScoreKind.RERANK`` with a score in [0, 1]; reo
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
@@ -130,12 +131,44 @@ class BiEncoderReranker:
 
 class LateInteractionReranker:
     """ColBERT-style MaxSim over token embeddings of a bundled model (all-MiniLM-L6-v2 by
-    default): each query token takes its best-matching passage token; scores are averaged."""
+    default): each query token takes its best-matching passage token; scores are averaged.
 
-    def __init__(self, model: Any = None, *, batch_size: int = 32, weight: float = 1.0) -> None:
+    ``cache_size`` keeps the token vectors of that many passages (least recently used out),
+    so a passage is encoded once however many queries retrieve it; :meth:`precompute`
+    encodes a collection's passages ahead of queries, as a late-interaction index would.
+    """
+
+    def __init__(
+        self, model: Any = None, *, batch_size: int = 32, weight: float = 1.0, cache_size: int = 0
+    ) -> None:
+        if cache_size < 0:
+            raise ConfigError("cache_size must be >= 0")
         self._model = model
         self.batch_size = batch_size
         self.weight = weight
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, FloatArray] = OrderedDict()
+
+    def precompute(self, texts: Sequence[str]) -> None:
+        """Encode and cache the token vectors of ``texts`` (up to ``cache_size`` of them)."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache][: self.cache_size]
+        for i in range(0, len(todo), self.batch_size):
+            self._cached_tokens(todo[i : i + self.batch_size])
+
+    def _cached_tokens(self, texts: list[str]) -> list[FloatArray]:
+        if self.cache_size == 0:
+            return self._tokens(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        fresh = dict(zip(missing, self._tokens(missing), strict=True)) if missing else {}
+        out = []
+        for t in texts:
+            vec = fresh[t] if t in fresh else self._cache[t]
+            self._cache[t] = vec
+            self._cache.move_to_end(t)
+            out.append(vec)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return out
 
     @property
     def name(self) -> str:
@@ -163,7 +196,7 @@ class LateInteractionReranker:
         if not hits:
             return []
         q = self._tokens([query.text])[0]
-        docs = self._tokens(_texts(hits))
+        docs = self._cached_tokens(_texts(hits))
         new = np.array([float((q @ d.T).max(axis=1).mean()) for d in docs])
         new = (1.0 + new) / 2.0
         old = np.array([h.relevance for h in hits])

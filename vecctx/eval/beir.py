@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vecctx.errors import ConfigError, InvalidInputError
 from vecctx.loaders import data_root
@@ -30,18 +32,35 @@ class BeirData:
         return {q: t for q, t in self.queries.items() if q in self.qrels}
 
 
-def load_queries(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _rows(path: Path, what: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSONL file, each with an ``_id``; a bad line names its place."""
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-                out[str(obj["_id"])] = str(obj["text"])
+                if not isinstance(obj, dict) or "_id" not in obj:
+                    raise KeyError("_id")
             except (json.JSONDecodeError, KeyError) as exc:
-                raise InvalidInputError(f"{path}:{n}: not a BEIR query line ({exc})") from exc
+                raise InvalidInputError(f"{path}:{n}: not a BEIR {what} line ({exc})") from exc
+            yield obj
+
+
+def load_queries(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for obj in _rows(path, "query"):
+        if "text" not in obj:
+            raise InvalidInputError(f"{path}: query {obj['_id']!r} has no text")
+        out[str(obj["_id"])] = str(obj["text"])
     return out
+
+
+def load_corpus(path: Path) -> dict[str, tuple[str, str]]:
+    """A ``corpus.jsonl`` as doc id -> (title, text)."""
+    return {
+        str(o["_id"]): (str(o.get("title") or ""), str(o.get("text") or "")) for o in _rows(path, "corpus")
+    }
 
 
 def load_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -73,4 +92,4 @@ def load_judgements(path: Path | str, *, split: str = "test") -> BeirData:
     return BeirData(root, load_queries(root / "queries.jsonl"), load_qrels(qrels_path))
 
 
-__all__ = ["BeirData", "dataset_dir", "load_judgements", "load_qrels", "load_queries"]
+__all__ = ["BeirData", "dataset_dir", "load_corpus", "load_judgements", "load_qrels", "load_queries"]

@@ -66,7 +66,10 @@ def run_queries(
     *,
     rerankers: Sequence[Reranker] = (),
     depth: int = DEPTH,
+    rerank_depth: int = RERANK_DEPTH,
 ) -> tuple[dict[str, dict[str, float]], list[float]]:
+    """Each query's document scores (a document ranks by its best chunk) and its latency in
+    ms (embedding, search and reranking the top ``rerank_depth`` chunk hits)."""
     run: dict[str, dict[str, float]] = {}
     latencies: list[float] = []
     for qid, text in queries.items():
@@ -76,10 +79,10 @@ def run_queries(
         )
         hits = result.hits
         if rerankers:
-            head = hits[:RERANK_DEPTH]
+            head = hits[:rerank_depth]
             for r in rerankers:
                 head = r.rerank(result.query, head, k=len(head))
-            hits = head + hits[RERANK_DEPTH:]
+            hits = head + hits[rerank_depth:]
         latencies.append((time.perf_counter() - t0) * 1000)
         run[qid] = doc_scores(hits)
     return run, latencies

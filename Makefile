@@ -48,7 +48,7 @@ bench: install
 
 # The fine-tuning-or-context study, quick profile (docs/study.md is regenerated from its output).
 study: install
-	$(PYTHON) -m vecctx study $(VECCTX_DATA_DIR)/scifact --train $(VECCTX_DATA_DIR)/scifact-train --profile quick --out study-results
+	$(PYTHON) -m vecctx study $(VECCTX_DATA_DIR)/scifact --train $(VECCTX_DATA_DIR)/scifact-train --profile quick --out study-results --docs docs/study.md
 
 clean:
 	rm -rf .vecctx bench-results study-results site .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ EXPECTED = {
     "custom_adapter.py": " passed",
     "async_handler.py": "'search_ms'",
     "tenant_scope.py": "globex reads acme's id: []",
+    "study_own_data.py": "report: True",
 }
 
 

@@ -198,10 +198,7 @@ def test_late_interaction_cache_gives_the_same_ranking() -> None:
     from vecctx.retriever import Query
     from vecctx.types import Hit, ScoreKind
 
-    hits = [
-        Hit(id=d, score=0.5, relevance=0.5, kind=ScoreKind.COSINE, text=t)
-        for d, t in CORPUS.items()
-    ]
+    hits = [Hit(id=d, score=0.5, relevance=0.5, kind=ScoreKind.COSINE, text=t) for d, t in CORPUS.items()]
     q = Query("lung cancer and smoking")
     plain = LateInteractionReranker().rerank(q, hits, k=3)
     cached = LateInteractionReranker(cache_size=2)

@@ -64,6 +64,7 @@ class GenerativeSettings:
     questions: int
     finetune_steps: int
     max_length: int = 256
+    context_k: int = 3
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ PROFILES: dict[str, Profile] = {
         loop_queries=8,
         train=TrainConfig(epochs=1, batch_size=4, max_seq_length=64),
         rerank_depth=5,
-        generative=GenerativeSettings(questions=3, finetune_steps=2, max_length=64),
+        generative=GenerativeSettings(questions=3, finetune_steps=2, max_length=64, context_k=2),
     ),
     "quick": Profile(
         "quick",
@@ -109,7 +110,9 @@ PROFILES: dict[str, Profile] = {
         loop_queries=300,
         train=TrainConfig(epochs=1, batch_size=16, max_seq_length=128),
         rerank_depth=20,
-        generative=GenerativeSettings(questions=40, finetune_steps=40),
+        # e5-small's passage side (numpy, 4-bit) costs minutes on 1,000 abstracts: full profile only
+        rerankers=("late", "mmr", "litm"),
+        generative=GenerativeSettings(questions=30, finetune_steps=27, context_k=2),
     ),
     "full": Profile(
         "full",
@@ -122,7 +125,7 @@ PROFILES: dict[str, Profile] = {
         loop_queries=1000,
         train=TrainConfig(epochs=3, batch_size=16, max_seq_length=256),
         rerank_depth=30,
-        generative=GenerativeSettings(questions=200, finetune_steps=300),
+        generative=GenerativeSettings(questions=200, finetune_steps=600),
     ),
 }
 
@@ -631,6 +634,7 @@ def generative_half(run: StudyRun, base: Index, best: HybridFusion, model: str |
         questions=g.questions,
         finetune_steps=g.finetune_steps,
         max_length=g.max_length,
+        context_k=g.context_k,
         seed=run.seed,
         threads=run.threads,
         model=model,

@@ -136,14 +136,22 @@ class LateInteractionReranker:
     ``cache_size`` keeps the token vectors of that many passages (least recently used out),
     so a passage is encoded once however many queries retrieve it; :meth:`precompute`
     encodes a collection's passages ahead of queries, as a late-interaction index would.
+    ``threads`` pins torch's threads when the default model is loaded.
     """
 
     def __init__(
-        self, model: Any = None, *, batch_size: int = 32, weight: float = 1.0, cache_size: int = 0
+        self,
+        model: Any = None,
+        *,
+        batch_size: int = 32,
+        weight: float = 1.0,
+        cache_size: int = 0,
+        threads: int | None = 1,
     ) -> None:
         if cache_size < 0:
             raise ConfigError("cache_size must be >= 0")
         self._model = model
+        self.threads = threads
         self.batch_size = batch_size
         self.weight = weight
         self.cache_size = cache_size
@@ -178,7 +186,7 @@ class LateInteractionReranker:
         if self._model is None:
             from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
 
-            self._model = SentenceTransformerEmbedder()._load()
+            self._model = SentenceTransformerEmbedder(threads=self.threads)._load()
         return self._model
 
     def _tokens(self, texts: list[str]) -> list[FloatArray]:

@@ -315,7 +315,7 @@ def _reranker(run: StudyRun, name: str, texts: list[str], base: Index) -> tuple[
     """A reranker with its passage side computed ahead (timed as index cost) and its bytes."""
     t = time.process_time()
     if name == "late":
-        late = LateInteractionReranker(cache_size=len(texts) + 1)
+        late = LateInteractionReranker(cache_size=len(texts) + 1, threads=run.threads)
         late.precompute(texts)
         return late, time.process_time() - t, 0  # the base model's own token vectors
     if name == "bi":

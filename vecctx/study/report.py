@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -176,101 +177,88 @@ def write_report(result: dict[str, Any], out: Path) -> Path:
     return path
 
 
-def write_plots(result: dict[str, Any], out: Path) -> list[Path]:
+@contextmanager
+def _figure(path: Path, *, title: str, xlabel: str, ylabel: str, size: tuple[float, float]) -> Iterator[Any]:
+    """A matplotlib axes (Agg backend) saved to ``path`` with its labels and legend on exit."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=size)
+    try:
+        yield ax
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+
+
+def write_plots(result: dict[str, Any], out: Path) -> list[Path]:
     arms = result["arms"]
-    paths: list[Path] = []
-    # quality against cost, Pareto front marked
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for group, (colour, marker) in GROUP_STYLE.items():
-        pts = [a for a in arms if a["group"] == group]
-        if pts:
-            ax.scatter(
-                [max(a["setup_cpu_seconds"], 1.0) for a in pts],
-                [a["ndcg@10"] for a in pts],
-                c=colour,
-                marker=marker,
-                label=group,
-                s=40,
-            )
-    front = sorted((a for a in arms if a["name"] in set(pareto(arms))), key=lambda a: a["setup_cpu_seconds"])
-    if front:
-        ax.step(
-            [max(a["setup_cpu_seconds"], 1.0) for a in front],
-            [a["ndcg@10"] for a in front],
-            where="post",
-            c="k",
-            lw=1,
-            ls="--",
-            label="Pareto front",
-        )
-        for a in front:
-            ax.annotate(a["name"], (max(a["setup_cpu_seconds"], 1.0), a["ndcg@10"]), fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("setup cost: training + indexing CPU seconds (log)")
-    ax.set_ylabel("nDCG@10 (test claims)")
-    ax.set_title("Quality against cost, one point per arm")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out / "quality_vs_cost.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    # learning curve over labelled pairs
     base = next((a for a in arms if a["recipe"] == "dense" and a["group"] == "context"), None)
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for group, label in (("human", "fine-tuned, dense"), ("fine-tuned + context", "fine-tuned + hybrid")):
-        pts = sorted(
-            (a for a in arms if a["group"] == group and a.get("source_group", "human") == "human"),
-            key=lambda a: a["labelled_pairs"],
-        )
-        xs = [0] + [a["labelled_pairs"] for a in pts] if base else [a["labelled_pairs"] for a in pts]
-        if group == "human" and base:
-            ys = [base["ndcg@10"]] + [a["ndcg@10"] for a in pts]
-        elif base:
-            hyb = best_of(
-                [a for a in arms if a["recipe"].startswith("hybrid/") and "+" not in a["recipe"]], ["context"]
+    paths = [out / "quality_vs_cost.png", out / "learning_curve.png", out / "generations.png"]
+
+    def cost(a: dict[str, Any]) -> float:
+        return max(float(a["setup_cpu_seconds"]), 1.0)
+
+    with _figure(
+        paths[0],
+        title="Quality against cost, one point per arm",
+        xlabel="setup cost: training + indexing CPU seconds (log)",
+        ylabel="nDCG@10 (test claims)",
+        size=(8, 5.5),
+    ) as ax:
+        for group, (colour, marker) in GROUP_STYLE.items():
+            pts = [a for a in arms if a["group"] == group]
+            if pts:
+                ax.scatter(
+                    [cost(a) for a in pts], [a["ndcg@10"] for a in pts], c=colour, marker=marker, label=group
+                )
+        front = sorted((a for a in arms if a["name"] in set(pareto(arms))), key=cost)
+        if front:
+            ax.step([cost(a) for a in front], [a["ndcg@10"] for a in front], where="post", c="k", lw=1, ls="--",
+                    label="Pareto front")  # fmt: skip
+            for a in front:
+                ax.annotate(a["name"], (cost(a), a["ndcg@10"]), fontsize=7)
+        ax.set_xscale("log")
+    with _figure(
+        paths[1],
+        title="Learning curve",
+        xlabel="labelled (claim, abstract) pairs",
+        ylabel="nDCG@10 (test claims)",
+        size=(6.5, 4.5),
+    ) as ax:
+        chosen = f"hybrid/{result['settings']['best_fusion']}"
+        hybrid = next((a for a in arms if a["recipe"] == chosen and a["group"] == "context"), None)
+        for group, label, start in (
+            ("human", "fine-tuned, dense", base),
+            ("fine-tuned + context", f"fine-tuned + {chosen}", hybrid),
+        ):
+            pts = sorted(
+                (a for a in arms if a["group"] == group and a.get("source_group", "human") == "human"),
+                key=lambda a: a["labelled_pairs"],
             )
-            ys = [hyb["ndcg@10"] if hyb else base["ndcg@10"]] + [a["ndcg@10"] for a in pts]
-        else:
-            ys = [a["ndcg@10"] for a in pts]
-        ax.plot(xs, ys, marker="o", label=label)
-    ax.set_xlabel("labelled (claim, abstract) pairs")
-    ax.set_ylabel("nDCG@10 (test claims)")
-    ax.set_title("Learning curve")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out / "learning_curve.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    # self-consuming generations
-    loop = sorted((a for a in arms if a["group"] == "self-consuming"), key=lambda a: a["generation"])
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    if base:
-        ax.plot(
-            [0] + [a["generation"] for a in loop],
-            [base["ndcg@10"]] + [a["ndcg@10"] for a in loop],
-            marker="o",
-            label="nDCG@10",
-        )
-    ax.plot(
-        [a["generation"] for a in loop],
-        [a["label_accuracy"] for a in loop],
-        marker="s",
-        ls=":",
-        label="own labels right",
-    )
-    ax.set_xlabel("generation")
-    ax.set_ylabel("score")
-    ax.set_title("Self-consuming loop: each generation trained on the previous one's labels")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out / "generations.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+            first = [start] if start else []
+            ax.plot([0 if a is start else a["labelled_pairs"] for a in first + pts],
+                    [a["ndcg@10"] for a in first + pts], marker="o", label=label)  # fmt: skip
+    with _figure(
+        paths[2],
+        title="Self-consuming loop: each generation trained on the previous one's labels",
+        xlabel="generation",
+        ylabel="score",
+        size=(6.5, 4.5),
+    ) as ax:
+        loop = sorted((a for a in arms if a["group"] == "self-consuming"), key=lambda a: a["generation"])
+        first = [base] if base else []
+        ax.plot([0] * len(first) + [a["generation"] for a in loop], [a["ndcg@10"] for a in first + loop],
+                marker="o", label="nDCG@10 (dense)")  # fmt: skip
+        ax.plot([a["generation"] for a in loop], [a["label_accuracy"] for a in loop], marker="s", ls=":",
+                label="its own labels that were right")  # fmt: skip
     return paths
 
 
@@ -285,13 +273,14 @@ SciFact, regenerated by the command below; the conclusion is whatever its figure
 
 ```bash
 vecctx study ../shared/data/scifact --train ../shared/data/scifact-train \\
-    --profile {profile} --out study-results --docs docs/study.md
+    --profile {profile} --threads {threads} --out study-results --docs docs/study.md
 ```
 
 Python: `vecctx.study.run_study(test_dir, train_dir, out, profile="quick")`. Profiles: `tiny`
 (a few documents, runs in the test suite), `quick` (a seeded cut of the corpus that keeps
 every test document, under 30 minutes on 2 cores), `full` (the whole corpus, bigger synthetic
-sets, more generations and epochs). `--model` takes another sentence-transformers directory as
+sets, more generations and epochs; hours on 2 cores). `--threads` pins torch's threads (2 on an
+idle 2-core machine was 1.85x faster than 1 here; on a loaded machine use 1). `--model` takes another sentence-transformers directory as
 the base embedder, `--llm` another local GGUF file or model directory as the answering model
 (a user with a GPU would give a 1-8 B instruct model here), `--store` any vecctx URL.
 
@@ -319,7 +308,8 @@ Rules the run keeps: fine-tuning never sees a test claim (the study refuses a tr
 that shares a claim, by id or by text, with the test split); recipes are chosen on dev claims
 (train claims whose documents are indexed) and reported on the test claims; training
 hyperparameters were fixed in advance (sentence-transformers' usual small-data recipe), not
-tuned on test; torch runs on one pinned thread; every sample and every training run is seeded.
+tuned on test; torch runs on a pinned number of threads; every sample and every training run
+is seeded.
 Cost columns: labelled pairs, training pairs and steps, training wall and CPU seconds, the
 time to (re-)index the corpus with that arm's model, model bytes on disk, query latency p50
 (query embedding, search and reranking, in process, exact in-memory search).
@@ -365,7 +355,7 @@ def render_docs(result: dict[str, Any], docs_path: Path, img_dir: Path) -> Path:
         figures.append(f"![{caption}]({(rel / target.name).as_posix()})")
     data = result["data"]
     text = (
-        DOCS_INTRO.format(profile=result["profile"])
+        DOCS_INTRO.format(profile=result["profile"], threads=result["settings"]["threads"])
         + "\n".join(body)
         + "\n\n### Plots\n\n"
         + "\n\n".join(figures)

@@ -101,13 +101,13 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         "quick",
-        corpus_size=1000,
+        corpus_size=800,
         test_claims=None,
         train_claims=None,
         fractions=(0.25, 0.5, 1.0),
-        synthetic_sizes=(200, 800),
+        synthetic_sizes=(200, 600),
         generations=3,
-        loop_queries=300,
+        loop_queries=200,
         train=TrainConfig(epochs=1, batch_size=16, max_seq_length=128),
         rerank_depth=20,
         # e5-small's passage side (numpy, 4-bit) costs minutes on 1,000 abstracts: full profile only

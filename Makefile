@@ -4,11 +4,15 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 # Each adapter's `test` extra holds what its own tests need (Milvus Lite for the milvus adapter).
-EDITABLES := -e '.[dev,models,bench,study]' $(foreach p,$(ADAPTERS),-e '$(patsubst %/,%,$(dir $(p)))[test]')
+# Framework integrations (LangChain, Haystack, LlamaIndex): one distribution each, tested with
+# the framework's own suite on every backend that runs here.
+INTEGRATIONS := $(wildcard integrations/*/pyproject.toml)
+EDITABLES := -e '.[dev,models,bench,study]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS),-e '$(patsubst %/,%,$(dir $(p)))[test]')
 export HF_HUB_OFFLINE := 1
 VECCTX_DATA_DIR ?= $(or $(VECCTX_DATA),../shared/data)
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
+export HAYSTACK_TELEMETRY_ENABLED := False
 
 .PHONY: install demo test lint typecheck pytest docs fuzz bench study clean
 
@@ -31,7 +35,7 @@ lint:
 
 typecheck:
 	$(PYTHON) -m mypy
-	$(foreach p,$(ADAPTERS),$(PYTHON) -m mypy --strict $(dir $(p))src &&) true
+	$(foreach p,$(ADAPTERS) $(INTEGRATIONS),$(PYTHON) -m mypy --strict $(dir $(p))src &&) true
 
 # pytest exits 5 when no test ran: that is a failure here.
 pytest:

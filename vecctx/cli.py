@@ -226,6 +226,10 @@ def study(
         generative=generative,
         generative_model=llm,
     )
+    if docs is not None:
+        from vecctx.study.report import render_docs
+
+        render_docs(result, docs, docs.parent / "img")
     _console().print(
         f"{len(result['arms'])} arms in {result['wall_seconds'] / 60:.1f} min: {out / 'report.md'}"
     )

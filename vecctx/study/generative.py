@@ -355,6 +355,7 @@ class _Trained:
     losses: list[float]
     corpus_tokens: int
     tokens_seen: int
+    tokens_trained: int  # counted once per time trained on (epochs x corpus)
     doc_coverage: dict[str, float]  # doc id -> fraction of its tokens trained on
 
 
@@ -407,6 +408,7 @@ def finetune(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     losses: list[float] = []
     seen: set[int] = set()
+    trained_tokens = 0
     t0, c0 = time.perf_counter(), time.process_time()
     for step in range(config.finetune_steps):
         batch = [chunks[j] for j in order[step * config.batch_size : (step + 1) * config.batch_size]]
@@ -420,6 +422,7 @@ def finetune(
             attention[r, : e - s] = 1
             labels[r, : e - s] = row
             seen.update(range(s, e))
+            trained_tokens += e - s
         loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -443,6 +446,7 @@ def finetune(
         losses=losses,
         corpus_tokens=len(stream),
         tokens_seen=len(seen),
+        tokens_trained=trained_tokens,
         doc_coverage=coverage,
     )
 
@@ -622,9 +626,9 @@ def run_generative(
             else "the whole corpus"
         )
         + f"): {trained.steps} AdamW steps (lr {config.learning_rate}) x {config.batch_size} "
-        f"packed sequences of <= {config.max_length} tokens = {trained.tokens_seen} tokens over "
-        f"{trained.corpus_tokens} training-text tokens "
-        f"({trained.tokens_seen / max(1, trained.corpus_tokens):.1f} epochs)"
+        f"packed sequences of <= {config.max_length} tokens = {trained.tokens_trained} tokens trained on, "
+        f"{trained.tokens_trained / max(1, trained.corpus_tokens):.1f} epochs over "
+        f"{trained.corpus_tokens} training-text tokens"
         f"; {seen_docs}/{len(questions)} question source documents fully trained on",
         (
             f"fine-tuning loss {losses[0]:.3f} -> {losses[-1]:.3f} (first -> last batch)"
@@ -643,6 +647,7 @@ def run_generative(
             "losses": [round(x, 4) for x in losses],
             "corpus_tokens": trained.corpus_tokens,
             "tokens_seen": trained.tokens_seen,
+            "tokens_trained": trained.tokens_trained,
             "question_docs_fully_seen": seen_docs,
             "saved_to": str(ft_dir),
         },

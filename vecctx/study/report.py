@@ -367,3 +367,26 @@ def render_docs(result: dict[str, Any], docs_path: Path, img_dir: Path) -> Path:
 
 
 __all__ = ["best_of", "conclusion", "pareto", "render_docs", "write_plots", "write_report"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m vecctx.study.report OUT DOCS_PAGE``: render a finished run's docs page again
+    (and its report and plots) from ``OUT/results.json``, without rerunning anything."""
+    import json
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m vecctx.study.report OUT DOCS_PAGE", file=sys.stderr)
+        return 2
+    out, page = Path(args[0]), Path(args[1])
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    result["out"] = str(out)
+    write_report(result, out)
+    render_docs(result, page, page.parent / "img")
+    print(page)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

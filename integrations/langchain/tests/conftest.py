@@ -1,0 +1,65 @@
+"""Shared fixtures: one real vecctx store per backend, each in a fresh directory under tmp_path.
+
+LangChain's standard suite writes its async tests as bare ``async def`` (LangChain's own
+repositories run pytest-asyncio in auto mode). This repository's pytest settings keep
+pytest-asyncio in strict mode, so the hook below marks every coroutine test collected under
+this directory with ``@pytest.mark.asyncio`` before pytest-asyncio looks at it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: The stores that run on this machine: the exact in-memory reference, embedded Qdrant Edge,
+#: embedded Chroma and Milvus Lite (in this process).
+BACKENDS = ("memory", "qdrant", "chroma", "milvus")
+
+#: Backends where vecctx has a natively async store over the same data.
+ASYNC_NATIVE = frozenset({"memory", "milvus"})
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Generator[None, Any, None]:
+    outcome = yield
+    if not inspect.iscoroutinefunction(obj):
+        return
+    result = outcome.get_result()
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if isinstance(item, pytest.Function) and item.get_closest_marker("asyncio") is None:
+            item.add_marker(pytest.mark.asyncio)
+
+
+def store_url(backend: str, root: Path) -> str:
+    """A URL for a fresh store of ``backend`` under ``root``."""
+    if backend == "memory":
+        return "memory://"
+    if backend == "qdrant":
+        return f"qdrant://{root / 'qdrant'}"
+    if backend == "chroma":
+        return f"chroma://{root / 'chroma'}"
+    if backend == "milvus":
+        return f"milvus://{root / 'milvus.db'}"
+    raise ValueError(backend)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def url(backend: str, tmp_path: Path) -> str:
+    return store_url(backend, tmp_path)
+
+
+@pytest.fixture
+def async_native(backend: str) -> bool:
+    """Whether ``backend`` has vecctx's natively async store (the wrapper then uses it)."""
+    return backend in ASYNC_NATIVE

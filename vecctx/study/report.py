@@ -278,7 +278,7 @@ vecctx study ../shared/data/scifact --train ../shared/data/scifact-train \\
 
 Python: `vecctx.study.run_study(test_dir, train_dir, out, profile="quick")`. Profiles: `tiny`
 (a few documents, runs in the test suite), `quick` (a seeded cut of the corpus that keeps
-every test document, under 30 minutes on 2 cores), `full` (the whole corpus, bigger synthetic
+every test document; 30 minutes on 2 idle cores with `--threads 2`), `full` (the whole corpus, bigger synthetic
 sets, more generations and epochs; hours on 2 cores). `--threads` pins torch's threads (2 on an
 idle 2-core machine was 1.85x faster than 1 here; on a loaded machine use 1). `--model` takes another sentence-transformers directory as
 the base embedder, `--llm` another local GGUF file or model directory as the answering model

@@ -202,7 +202,12 @@ def study(
             "--llm", help="Answering model for the generative half: a local GGUF or model directory."
         ),
     ] = None,
-    threads: Annotated[int, typer.Option(help="Torch / BLAS threads (pinned).")] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Torch / BLAS threads, pinned and reported (default: the cores this process may use)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every sample and every training run.")] = 0,
     generative: Annotated[
         bool, typer.Option("--generative/--no-generative", help="Run the answering-model half.")
@@ -221,7 +226,7 @@ def study(
         profile=profile,
         store=store,
         model=model,
-        threads=threads,
+        threads=threads if threads is not None else _usable_cores(),
         seed=seed,
         generative=generative,
         generative_model=llm,
@@ -233,6 +238,13 @@ def study(
     _console().print(
         f"{len(result['arms'])} arms in {result['wall_seconds'] / 60:.1f} min: {out / 'report.md'}"
     )
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @collections_app.command("list")

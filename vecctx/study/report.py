@@ -278,9 +278,10 @@ vecctx study ../shared/data/scifact --train ../shared/data/scifact-train \\
 
 Python: `vecctx.study.run_study(test_dir, train_dir, out, profile="quick")`. Profiles: `tiny`
 (a few documents, runs in the test suite), `quick` (a seeded cut of the corpus that keeps
-every test document; 30 minutes on 2 idle cores with `--threads 2`), `full` (the whole corpus, bigger synthetic
-sets, more generations and epochs; hours on 2 cores). `--threads` pins torch's threads (2 on an
-idle 2-core machine was 1.85x faster than 1 here; on a loaded machine use 1). `--model` takes another sentence-transformers directory as
+every test document; under 30 minutes on 2 idle cores), `full` (the whole corpus, bigger synthetic
+sets, more generations and epochs; hours on 2 cores). `--threads` pins torch's threads; the
+default is every core the process may use (2 on an idle 2-core machine was 1.85x faster than
+1 here; on a loaded machine give 1). `--model` takes another sentence-transformers directory as
 the base embedder, `--llm` another local GGUF file or model directory as the answering model
 (a user with a GPU would give a 1-8 B instruct model here), `--store` any vecctx URL.
 

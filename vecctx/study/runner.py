@@ -101,7 +101,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         "quick",
-        corpus_size=800,
+        corpus_size=700,
         test_claims=None,
         train_claims=None,
         fractions=(0.25, 0.5, 1.0),
@@ -112,7 +112,7 @@ PROFILES: dict[str, Profile] = {
         rerank_depth=20,
         # e5-small's passage side (numpy, 4-bit) costs minutes on 1,000 abstracts: full profile only
         rerankers=("late", "mmr", "litm"),
-        generative=GenerativeSettings(questions=30, finetune_steps=27, context_k=2),
+        generative=GenerativeSettings(questions=30, finetune_steps=20, context_k=2),
     ),
     "full": Profile(
         "full",

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from vecctx import AsyncMemoryStore, MemoryStore
-from vecctx.testing import ConformanceSuite
+from vecctx.testing import BlockingStore, ConformanceSuite
 
 
 class TestMemoryStore(ConformanceSuite):
@@ -17,3 +17,12 @@ class TestMemoryStore(ConformanceSuite):
     @pytest.fixture
     def async_store(self) -> AsyncMemoryStore:
         return AsyncMemoryStore()
+
+
+class TestAsyncMemoryStore(ConformanceSuite):
+    """The whole suite on the async front (through the test-only blocking wrapper)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[BlockingStore]:
+        with BlockingStore(AsyncMemoryStore) as s:
+            yield s

@@ -9,25 +9,19 @@ benchmarks use it as ground truth.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from vecctx.base import StoreBase, check_compatible
-from vecctx.errors import CollectionNotFoundError, ConfigError
-from vecctx.filters import Filter, as_filter
+from vecctx.driver import CheckedSearch, DriverBase, InProcessAsyncDriver, Page
+from vecctx.errors import CollectionNotFoundError
+from vecctx.filters import Filter
+from vecctx.front import AsyncStore, Store
 from vecctx.fusion import dbsf, rrf
-from vecctx.store import (
-    Capabilities,
-    FilterArg,
-    Fusion,
-    HybridSupport,
-    SearchParams,
-    SearchRequest,
-)
+from vecctx.store import Capabilities, Fusion, HybridSupport
 from vecctx.types import (
     CollectionSpec,
     FloatArray,
@@ -36,11 +30,9 @@ from vecctx.types import (
     Record,
     ScoreKind,
     SparseVector,
-    VectorLike,
     relevance_array,
     score_kind,
 )
-from vecctx.validation import validate_ids, validate_records, validate_search
 
 CAPABILITIES = Capabilities(
     name="memory",
@@ -86,8 +78,11 @@ class _Collection:
         return self.postings
 
 
-class MemoryStore(StoreBase):
-    """Exact reference store. Not persistent; thread-compatible, not thread-safe."""
+class MemoryDriver(DriverBase):
+    """The exact reference backend as a driver. Not persistent; thread-compatible, not
+    thread-safe."""
+
+    target = "memory://"
 
     def __init__(self) -> None:
         self._collections: dict[str, _Collection] = {}
@@ -96,55 +91,33 @@ class MemoryStore(StoreBase):
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
 
-    def __repr__(self) -> str:
-        return f"MemoryStore(collections={sorted(self._collections)})"
+    def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Filter:
+        return flt  # the reference evaluator runs the filter itself
 
     # -- collections -------------------------------------------------------------------
     def _coll(self, name: str) -> _Collection:
-        self._check_open()
         try:
             return self._collections[name]
         except KeyError:
             raise CollectionNotFoundError(name) from None
 
-    def create_collection(self, spec: CollectionSpec) -> None:
-        self._check_open()
-        if spec.name in self._collections:
-            raise ConfigError(f"collection {spec.name!r} already exists")
-        self._collections[spec.name] = _Collection(spec)
-
-    def ensure_collection(self, spec: CollectionSpec) -> None:
-        self._check_open()
-        existing = self._collections.get(spec.name)
-        if existing is None:
-            self.create_collection(spec)
-        else:
-            check_compatible(existing.spec, spec)
-
-    def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
-        self._check_open()
-        if self._collections.pop(name, None) is None and not missing_ok:
-            raise CollectionNotFoundError(name)
-
-    def has_collection(self, name: str) -> bool:
-        self._check_open()
-        return name in self._collections
+    def collection_spec(self, name: str) -> CollectionSpec | None:
+        c = self._collections.get(name)
+        return c.spec if c is not None else None
 
     def list_collections(self) -> list[str]:
-        self._check_open()
-        return sorted(self._collections)
+        return list(self._collections)
 
-    def collection_spec(self, name: str) -> CollectionSpec:
-        return self._coll(name).spec
+    def create_collection(self, spec: CollectionSpec) -> None:
+        self._collections[spec.name] = _Collection(spec)
+
+    def drop_collection(self, name: str) -> bool:
+        return self._collections.pop(name, None) is not None
 
     # -- writes ------------------------------------------------------------------------
-    def upsert(self, collection: str, records: Sequence[Record]) -> None:
-        c = self._coll(collection)
-        matrix = validate_records(records, c.spec)
-        if not len(records):
-            return
-        if c.spec.metric is Metric.COSINE:
-            matrix = _normalise(matrix)
+    def upsert(self, spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray) -> None:
+        c = self._coll(spec.name)
+        matrix = _normalise(vectors) if c.spec.metric is Metric.COSINE else vectors
         new_rows: list[int] = []
         for i, r in enumerate(records):
             row = c.pos.get(r.id)
@@ -165,14 +138,11 @@ class MemoryStore(StoreBase):
             c.vectors = np.concatenate([c.vectors, matrix[new_rows]], axis=0)
         c.postings = None
 
-    def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
-        c = self._coll(collection)
-        flt = as_filter(filter)
-        if ids is None and flt is None:
-            return
-        doomed = set(validate_ids(ids)) if ids is not None else set()
-        if flt is not None:
-            doomed.update(i for i, m in zip(c.ids, c.metas, strict=True) if flt.matches(m))
+    def delete(self, spec: CollectionSpec, ids: Sequence[str] | None, filter: Filter | None) -> None:
+        c = self._coll(spec.name)
+        doomed = set(ids) if ids is not None else set()
+        if filter is not None:
+            doomed.update(i for i, m in zip(c.ids, c.metas, strict=True) if filter.matches(m))
         if not doomed:
             return
         keep = [row for row, i in enumerate(c.ids) if i not in doomed]
@@ -185,70 +155,41 @@ class MemoryStore(StoreBase):
         c.postings = None
 
     # -- reads -------------------------------------------------------------------------
-    def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
-        c = self._coll(collection)
-        out: list[Record] = []
-        for i in validate_ids(ids):
-            row = c.pos.get(i)
-            if row is not None:
-                out.append(self._record(c, row, with_vectors))
-        return out
+    def get(self, spec: CollectionSpec, ids: Sequence[str], with_vectors: bool) -> list[Record]:
+        c = self._coll(spec.name)
+        return [self._record(c, c.pos[i], with_vectors) for i in ids if i in c.pos]
 
-    def count(self, collection: str, *, filter: FilterArg = None) -> int:
-        c = self._coll(collection)
-        flt = as_filter(filter)
-        if flt is None:
+    def count(self, spec: CollectionSpec, filter: Filter | None) -> int:
+        c = self._coll(spec.name)
+        if filter is None:
             return len(c.ids)
-        return sum(1 for m in c.metas if flt.matches(m))
+        return sum(1 for m in c.metas if filter.matches(m))
 
     def scroll(
-        self,
-        collection: str,
-        *,
-        filter: FilterArg = None,
-        batch_size: int = 256,
-        with_vectors: bool = False,
-    ) -> Iterator[Record]:
-        c = self._coll(collection)
-        flt = as_filter(filter)
-        for row in range(len(c.ids)):
-            if flt is None or flt.matches(c.metas[row]):
-                yield self._record(c, row, with_vectors)
+        self, spec: CollectionSpec, filter: Filter | None, cursor: Any, limit: int, with_vectors: bool
+    ) -> Page:
+        c = self._coll(spec.name)
+        rows = [r for r in range(len(c.ids)) if filter is None or filter.matches(c.metas[r])]
+        start = int(cursor or 0)
+        page = [self._record(c, r, with_vectors) for r in rows[start : start + limit]]
+        return Page(page, start + limit if start + limit < len(rows) else None)
 
-    def optimize(self, collection: str) -> None:
-        self._coll(collection)
-
-    def search(
-        self,
-        collection: str,
-        *,
-        vector: VectorLike | None = None,
-        sparse: SparseVector | None = None,
-        filter: FilterArg = None,
-        k: int = 10,
-        params: SearchParams | None = None,
-        fusion: Fusion = Fusion.RRF,
-        with_payload: bool = True,
-        with_vectors: bool = False,
-    ) -> list[Hit]:
-        c = self._coll(collection)
-        q, flt, p = validate_search(c.spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params)
-        mask = self._mask(c, flt)
+    def search(self, spec: CollectionSpec, query: CheckedSearch) -> list[Hit]:
+        c = self._coll(spec.name)
+        mask = self._mask(c, query.filter)
+        q, sparse, k = query.vector, query.sparse, query.k
         if q is not None and sparse is not None:
-            depth = p.prefetch_k or max(4 * k, 50)
+            depth = query.prefetch_k
             lists = [self._dense(c, q, mask, depth), self._sparse(c, sparse, mask, depth)]
             ranked = [self._hits(c, item, item[1], False, False) for item in lists]
-            fused = rrf(ranked, k=k, rrf_k=p.rrf_k) if fusion is Fusion.RRF else dbsf(ranked, k=k)
-            return [self._fill(c, h, with_payload, with_vectors) for h in fused]
+            fused = rrf(ranked, k=k, rrf_k=query.rrf_k) if query.fusion is Fusion.RRF else dbsf(ranked, k=k)
+            return [self._fill(c, h, query.with_payload, query.with_vectors) for h in fused]
         if q is not None:
             rows, kind = self._dense(c, q, mask, k)
         else:
             assert sparse is not None
             rows, kind = self._sparse(c, sparse, mask, k)
-        return self._hits(c, (rows, kind), kind, with_payload, with_vectors)
-
-    def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
-        return super().search_batch(collection, requests)
+        return self._hits(c, (rows, kind), kind, query.with_payload, query.with_vectors)
 
     # -- internals ---------------------------------------------------------------------
     @staticmethod
@@ -368,100 +309,21 @@ def _top_k(
     return rows[sel], scores[sel]
 
 
-class AsyncMemoryStore:
-    """Native-async face of :class:`MemoryStore`: pure CPU work done inline, no thread pool."""
+class MemoryStore(Store):
+    """The exact in-memory reference store (``memory://``)."""
+
+    def __init__(self) -> None:
+        super().__init__(MemoryDriver())
+
+
+class AsyncMemoryStore(AsyncStore):
+    """The in-memory reference store behind the async front; ``AsyncMemoryStore(store)``
+    shares the collections of a synchronous :class:`MemoryStore`."""
 
     def __init__(self, store: MemoryStore | None = None) -> None:
-        self.sync = store if store is not None else MemoryStore()
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
-
-    async def create_collection(self, spec: CollectionSpec) -> None:
-        self.sync.create_collection(spec)
-
-    async def ensure_collection(self, spec: CollectionSpec) -> None:
-        self.sync.ensure_collection(spec)
-
-    async def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
-        self.sync.drop_collection(name, missing_ok=missing_ok)
-
-    async def has_collection(self, name: str) -> bool:
-        return self.sync.has_collection(name)
-
-    async def list_collections(self) -> list[str]:
-        return self.sync.list_collections()
-
-    async def collection_spec(self, name: str) -> CollectionSpec:
-        return self.sync.collection_spec(name)
-
-    async def upsert(self, collection: str, records: Sequence[Record]) -> None:
-        self.sync.upsert(collection, records)
-
-    async def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
-        return self.sync.get(collection, ids, with_vectors=with_vectors)
-
-    async def delete(
-        self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
-    ) -> None:
-        self.sync.delete(collection, ids=ids, filter=filter)
-
-    async def count(self, collection: str, *, filter: FilterArg = None) -> int:
-        return self.sync.count(collection, filter=filter)
-
-    async def search(
-        self,
-        collection: str,
-        *,
-        vector: VectorLike | None = None,
-        sparse: SparseVector | None = None,
-        filter: FilterArg = None,
-        k: int = 10,
-        params: SearchParams | None = None,
-        fusion: Fusion = Fusion.RRF,
-        with_payload: bool = True,
-        with_vectors: bool = False,
-    ) -> list[Hit]:
-        return self.sync.search(
-            collection,
-            vector=vector,
-            sparse=sparse,
-            filter=filter,
-            k=k,
-            params=params,
-            fusion=fusion,
-            with_payload=with_payload,
-            with_vectors=with_vectors,
-        )
-
-    async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
-        return self.sync.search_batch(collection, requests)
-
-    async def scroll(
-        self,
-        collection: str,
-        *,
-        filter: FilterArg = None,
-        batch_size: int = 256,
-        with_vectors: bool = False,
-    ) -> AsyncIterator[Record]:
-        for r in self.sync.scroll(
-            collection, filter=filter, batch_size=batch_size, with_vectors=with_vectors
-        ):
-            yield r
-
-    async def optimize(self, collection: str) -> None:
-        self.sync.optimize(collection)
-
-    async def close(self) -> None:
-        self.sync.close()
-
-    async def __aenter__(self) -> AsyncMemoryStore:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        driver = store.driver if store is not None else MemoryDriver()
+        assert isinstance(driver, MemoryDriver)
+        super().__init__(InProcessAsyncDriver(driver))
 
 
-__all__ = ["CAPABILITIES", "AsyncMemoryStore", "MemoryStore"]
+__all__ = ["CAPABILITIES", "AsyncMemoryStore", "MemoryDriver", "MemoryStore"]

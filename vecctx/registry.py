@@ -1,7 +1,9 @@
 """Open a store from a URL. Adapters register under the entry-point group ``vecctx.adapters``.
 
 An entry point's name is the URL scheme it serves (``qdrant``, ``qdrant+local``, ``milvus``,
-``chroma+http``, ...) and its value is a factory ``(url: str) -> VectorStore``. Adapters
+``chroma+http``, ...) and its value is a factory ``(url: str) -> Driver`` (``AsyncDriver`` in
+the ``vecctx.async_adapters`` group); ``connect`` puts the store front over the driver. A
+factory may also return a finished store. Adapters
 are imported only when their scheme is opened, so ``import vecctx`` stays light.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from vecctx.driver import AsyncDriver, Driver
 from vecctx.errors import ConfigError
 from vecctx.store import AsyncVectorStore, VectorStore
 
@@ -95,7 +98,12 @@ def connect(url: str | None = None) -> VectorStore:
         from vecctx.memory import MemoryStore
 
         return MemoryStore()
-    store: VectorStore = _factory(scheme, False)(target)
+    opened = _factory(scheme, False)(target)
+    if isinstance(opened, Driver):
+        from vecctx.front import Store
+
+        return Store(opened)
+    store: VectorStore = opened
     return store
 
 
@@ -107,7 +115,12 @@ def connect_async(url: str | None = None) -> AsyncVectorStore:
         from vecctx.memory import AsyncMemoryStore
 
         return AsyncMemoryStore()
-    store: AsyncVectorStore = _factory(scheme, True)(target)
+    opened = _factory(scheme, True)(target)
+    if isinstance(opened, AsyncDriver):
+        from vecctx.front import AsyncStore
+
+        return AsyncStore(opened)
+    store: AsyncVectorStore = opened
     return store
 
 

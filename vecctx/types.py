@@ -219,6 +219,37 @@ def relevance_array(kind: ScoreKind, scores: npt.NDArray[Any]) -> npt.NDArray[np
     return np.clip(r, 0.0, 1.0)
 
 
+def make_hits(
+    kind: ScoreKind,
+    ids: Sequence[str],
+    scores: Sequence[float],
+    *,
+    texts: Sequence[str | None] | None = None,
+    metadata: Sequence[Metadata | None] | None = None,
+    vectors: Sequence[FloatArray | None] | None = None,
+    sparse: Sequence[SparseVector | None] | None = None,
+    rrf_k: int = 60,
+    n_lists: int = 2,
+) -> list[Hit]:
+    """The one way a backend turns a ranked list into :class:`Hit` objects: relevance is
+    computed here (:func:`relevance_of`) and nowhere else. The optional columns are as long
+    as ``ids``; a column left out is ``None`` in every hit."""
+    n = len(ids)
+    none: list[None] = [None] * n
+    return [
+        Hit(i, s, relevance_of(kind, s, n_lists=n_lists, rrf_k=rrf_k), kind, t, m, v, sp)
+        for i, s, t, m, v, sp in zip(
+            ids,
+            scores,
+            texts if texts is not None else none,
+            metadata if metadata is not None else none,
+            vectors if vectors is not None else none,
+            sparse if sparse is not None else none,
+            strict=True,
+        )
+    ]
+
+
 def score_kind(metric: Metric) -> ScoreKind:
     return ScoreKind(metric.value)
 
@@ -236,6 +267,7 @@ __all__ = [
     "ScoreKind",
     "SparseVector",
     "VectorLike",
+    "make_hits",
     "relevance_array",
     "relevance_of",
     "score_kind",

@@ -3,6 +3,7 @@
 Importing this module needs pytest (a dev dependency); ``import vecctx`` does not import it.
 """
 
+from vecctx.testing.blocking import BlockingStore
 from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
 from vecctx.testing.conformance import ConformanceSuite
 from vecctx.testing.data import (
@@ -16,6 +17,7 @@ from vecctx.testing.data import (
 )
 
 __all__ = [
+    "BlockingStore",
     "FLAT_CASES",
     "FLAT_METADATA",
     "LIST_CASES",

@@ -1,0 +1,318 @@
+"""The store front users hold, written once: ``scripts/unasync.py`` generates the synchronous
+:class:`~vecctx.front.Store` in ``vecctx/_sync/front.py`` from this file (a test checks that
+the generated file is current). Edit this file, never the generated one.
+
+The front owns every check and every policy; the driver under it sees only checked input
+(see :mod:`vecctx.driver`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
+from functools import partial
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from vecctx.driver import AsyncDriver, CheckedSearch
+from vecctx.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    StoreClosedError,
+    TransientBackendError,
+    VecctxError,
+)
+from vecctx.filters import Filter
+from vecctx.front_checks import (
+    check_batch_size,
+    check_collection_name,
+    check_compatible,
+    check_filter,
+    check_requests,
+    check_search,
+    check_spec,
+    order_records,
+    redacted,
+)
+from vecctx.retry import acall_with_retry
+from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
+from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
+from vecctx.validation import validate_ids, validate_records
+
+T = TypeVar("T")
+
+
+class AsyncStore:
+    """A vector store: one front over one backend driver, as ``vecctx.connect`` returns."""
+
+    def __init__(self, driver: AsyncDriver) -> None:
+        self._driver = driver
+        self._specs: dict[str, CollectionSpec] = {}
+        self._closed = False
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._driver.capabilities
+
+    @property
+    def driver(self) -> AsyncDriver:
+        """The backend driver under this front (for backend-specific extras)."""
+        return self._driver
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._driver.target}, closed={self._closed})"
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"{type(self).__name__} over {self._driver.target} is closed")
+
+    async def _call(
+        self,
+        action: str,
+        collection: str | None,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool = True,
+    ) -> T:
+        """Run one driver call under the retry policy, translating the client's errors."""
+        driver = self._driver
+        secrets = driver.secrets
+
+        async def attempt() -> T:
+            try:
+                return await fn()
+            except VecctxError as exc:
+                err: VecctxError = exc
+            except Exception as exc:
+                err = driver.translate(exc, action, collection)
+                if isinstance(err, CollectionNotFoundError) and collection is not None:
+                    self._specs.pop(collection, None)
+                raise redacted(err, secrets) from exc
+            if isinstance(err, CollectionNotFoundError) and collection is not None:
+                self._specs.pop(collection, None)
+            raise redacted(err, secrets)
+
+        policy = driver.retry if idempotent else driver.retry.with_max_attempts(1)
+        where = f"{action} on collection {collection!r}" if collection is not None else action
+        return await acall_with_retry(
+            attempt,
+            policy=policy,
+            operation=f"{driver.capabilities.name} {where}",
+            target=driver.target,
+            on_retry=self._on_retry,
+            redact=secrets,
+        )
+
+    async def _on_retry(self, err: TransientBackendError, failures: int) -> None:
+        if not self._closed:
+            await self._driver.on_retry(err, failures)
+
+    async def _spec(self, name: str) -> CollectionSpec:
+        self._check_open()
+        check_collection_name(name)
+        spec = self._specs.get(name)
+        if spec is None:
+            found = await self._call("describe", name, lambda: self._driver.collection_spec(name))
+            if found is None:
+                raise CollectionNotFoundError(name)
+            self._specs[name] = spec = found
+        return spec
+
+    def _compile(self, spec: CollectionSpec, filter: Filter | None) -> Any:
+        return self._driver.compile_filter(spec, filter) if filter is not None else None
+
+    # -- collections ---------------------------------------------------------------------
+    async def create_collection(self, spec: CollectionSpec) -> None:
+        """Create; raise ``ConfigError`` if it exists."""
+        self._check_open()
+        check_spec(spec, self.capabilities)
+        if await self._call("describe", spec.name, lambda: self._driver.collection_spec(spec.name)):
+            raise ConfigError(f"collection {spec.name!r} already exists")
+        await self._call("create", spec.name, lambda: self._driver.create_collection(spec), idempotent=False)
+        self._specs[spec.name] = spec
+
+    async def ensure_collection(self, spec: CollectionSpec) -> None:
+        """Create if missing; raise ``ConfigError`` if it exists with another dimension,
+        metric or sparse setting."""
+        self._check_open()
+        check_spec(spec, self.capabilities)
+        existing = await self._call("describe", spec.name, lambda: self._driver.collection_spec(spec.name))
+        if existing is not None:
+            check_compatible(existing, spec)
+            self._specs[spec.name] = existing
+            return
+        await self.create_collection(spec)
+
+    async def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
+        self._check_open()
+        check_collection_name(name)
+        self._specs.pop(name, None)
+        existed = await self._call("drop", name, lambda: self._driver.drop_collection(name), idempotent=False)
+        if not existed and not missing_ok:
+            raise CollectionNotFoundError(name)
+
+    async def has_collection(self, name: str) -> bool:
+        self._check_open()
+        check_collection_name(name)
+        spec = await self._call("describe", name, lambda: self._driver.collection_spec(name))
+        if spec is None:
+            self._specs.pop(name, None)
+        return spec is not None
+
+    async def list_collections(self) -> list[str]:
+        self._check_open()
+        return sorted(await self._call("list collections", None, self._driver.list_collections))
+
+    async def collection_spec(self, name: str) -> CollectionSpec:
+        return await self._spec(name)
+
+    # -- writes --------------------------------------------------------------------------
+    async def upsert(self, collection: str, records: Sequence[Record]) -> None:
+        """Insert or replace by id. The whole batch is validated before anything is written."""
+        spec = await self._spec(collection)
+        matrix = validate_records(records, spec)
+        if not len(records):
+            return
+        await self._call("upsert", collection, lambda: self._driver.upsert(spec, records, matrix))
+
+    async def delete(
+        self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
+    ) -> None:
+        """Delete by ids, by filter, or both (records matching either)."""
+        checked_ids = validate_ids(ids) if ids is not None else None
+        spec = await self._spec(collection)
+        compiled = self._compile(spec, check_filter(self.capabilities, filter))
+        if checked_ids is None and compiled is None:
+            return
+        await self._call("delete", collection, lambda: self._driver.delete(spec, checked_ids, compiled))
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        """Records for the ids that exist, in the order asked."""
+        wanted = validate_ids(ids)
+        spec = await self._spec(collection)
+        if not wanted:
+            return []
+        unique = list(dict.fromkeys(wanted))
+        found = await self._call(
+            "get", collection, lambda: self._driver.get(spec, unique, bool(with_vectors))
+        )
+        return order_records(found, wanted)
+
+    async def count(self, collection: str, *, filter: FilterArg = None) -> int:
+        spec = await self._spec(collection)
+        compiled = self._compile(spec, check_filter(self.capabilities, filter))
+        return await self._call("count", collection, lambda: self._driver.count(spec, compiled))
+
+    def scroll(
+        self,
+        collection: str,
+        *,
+        filter: FilterArg = None,
+        batch_size: int = 256,
+        with_vectors: bool = False,
+    ) -> AsyncIterator[Record]:
+        """Every (matching) record, in no particular order, fetched ``batch_size`` at a time."""
+        self._check_open()
+        check_collection_name(collection)
+        check_batch_size(batch_size)
+        flt = check_filter(self.capabilities, filter)
+        return self._scroll(collection, flt, batch_size, bool(with_vectors))
+
+    async def _scroll(
+        self, collection: str, flt: Any, batch_size: int, with_vectors: bool
+    ) -> AsyncIterator[Record]:
+        spec = await self._spec(collection)
+        compiled = self._compile(spec, flt)
+        cursor: Any = None
+        while True:
+            page = await self._call(
+                "scroll",
+                collection,
+                partial(self._driver.scroll, spec, compiled, cursor, batch_size, with_vectors),
+            )
+            for record in page.records:
+                yield record
+            if page.next is None:
+                return
+            cursor = page.next
+
+    async def optimize(self, collection: str) -> None:
+        """Build indexes after a bulk load (no-op where the backend indexes eagerly)."""
+        spec = await self._spec(collection)
+        await self._call("optimize", collection, lambda: self._driver.optimize(spec))
+
+    async def search(
+        self,
+        collection: str,
+        *,
+        vector: VectorLike | None = None,
+        sparse: SparseVector | None = None,
+        filter: FilterArg = None,
+        k: int = 10,
+        params: SearchParams | None = None,
+        fusion: Fusion = Fusion.RRF,
+        with_payload: bool = True,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        spec = await self._spec(collection)
+        query = self._check_search(
+            spec,
+            SearchRequest(
+                vector=vector,
+                sparse=sparse,
+                filter=filter,  # type: ignore[arg-type]  # parsed by check_search
+                k=k,
+                params=params if params is not None else SearchParams(),
+                fusion=fusion,
+                with_payload=with_payload,
+                with_vectors=with_vectors,
+            ),
+        )
+        return await self._call("search", collection, lambda: self._driver.search(spec, query))
+
+    async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        """Several searches on one collection, in one round trip where the backend has one."""
+        checked_requests = check_requests(requests)
+        spec = await self._spec(collection)
+        queries = [self._check_search(spec, r) for r in checked_requests]
+        if not queries:
+            return []
+        batch = await self._call("search batch", collection, lambda: self._driver.search_batch(spec, queries))
+        if batch is not None:
+            return batch
+        out: list[list[Hit]] = []
+        for query in queries:
+            out.append(await self._call("search", collection, partial(self._driver.search, spec, query)))
+        return out
+
+    def _check_search(self, spec: CollectionSpec, request: SearchRequest) -> CheckedSearch:
+        checked = check_search(spec, self.capabilities, request)
+        return replace(checked, filter=self._compile(spec, checked.filter))
+
+    # -- lifetime ------------------------------------------------------------------------
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._specs.clear()
+        await self._call("close", None, self._driver.close, idempotent=False)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+__all__ = ["AsyncStore"]

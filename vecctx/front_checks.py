@@ -1,0 +1,152 @@
+"""The checks the store front runs before any I/O, pure functions shared by the synchronous and
+the async front (and by nothing else: a driver never re-checks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from vecctx.compiler import to_nnf
+from vecctx.driver import CheckedSearch
+from vecctx.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError
+from vecctx.filters import Filter, as_filter
+from vecctx.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchRequest
+from vecctx.types import CollectionSpec, Metric, Record
+from vecctx.validation import validate_search
+
+
+def check_collection_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError(f"collection name must be a non-empty string, got {name!r}")
+    return name
+
+
+def check_spec(spec: object, capabilities: Capabilities) -> CollectionSpec:
+    """A collection spec this backend can create."""
+    if not isinstance(spec, CollectionSpec):
+        raise InvalidInputError(f"expected a CollectionSpec, got {type(spec).__name__}")
+    if Metric(spec.metric) not in capabilities.metrics:
+        names = ", ".join(sorted(m.value for m in capabilities.metrics))
+        raise UnsupportedFeatureError(f"{capabilities.name} has no {spec.metric.value} metric (has {names})")
+    if spec.sparse and not capabilities.sparse:
+        raise UnsupportedFeatureError(f"{capabilities.name} stores no sparse vectors")
+    return spec
+
+
+def check_compatible(existing: CollectionSpec, wanted: CollectionSpec) -> None:
+    """Raise ``ConfigError`` when an existing collection cannot serve ``wanted``."""
+    if not existing.compatible_with(wanted):
+        raise ConfigError(
+            f"collection {wanted.name!r} exists with dimension={existing.dimension}, "
+            f"metric={existing.metric.value}, sparse={existing.sparse}; asked for "
+            f"dimension={wanted.dimension}, metric={wanted.metric.value}, sparse={wanted.sparse}"
+        )
+
+
+def check_filter(capabilities: Capabilities, filter: FilterArg) -> Filter | None:
+    """Parse ``filter``, rewrite it into negation normal form and check that the backend can
+    compile every operator it uses."""
+    flt = as_filter(filter)
+    if flt is None:
+        return None
+    nnf = to_nnf(flt)
+    capabilities.require_ops(nnf)
+    return nnf
+
+
+def check_batch_size(batch_size: object) -> int:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+    return batch_size
+
+
+def check_requests(requests: object) -> list[SearchRequest]:
+    if isinstance(requests, SearchRequest) or not isinstance(requests, Sequence):
+        raise InvalidInputError("search_batch takes a sequence of SearchRequest")
+    for i, r in enumerate(requests):
+        if not isinstance(r, SearchRequest):
+            raise InvalidInputError(f"request {i} is a {type(r).__name__}, not a SearchRequest")
+    return list(requests)
+
+
+def check_search(spec: CollectionSpec, capabilities: Capabilities, request: SearchRequest) -> CheckedSearch:
+    """Validate one search against the collection and the backend's capabilities. The
+    result's ``filter`` is the parsed filter in negation normal form (the front compiles it)."""
+    caps = capabilities
+    q, _, p = validate_search(
+        spec, vector=request.vector, sparse=request.sparse, filter=None, k=request.k, params=request.params
+    )
+    flt = check_filter(caps, request.filter)
+    try:
+        fusion = Fusion(request.fusion)
+    except ValueError:
+        raise InvalidInputError(
+            f"unknown fusion {request.fusion!r}: use one of {[f.value for f in Fusion]}"
+        ) from None
+    if request.sparse is not None and not caps.sparse:
+        raise UnsupportedFeatureError(
+            f"{caps.name} has no sparse search: search with a dense vector and let vecctx's "
+            f"retriever fuse sparse results client-side (capabilities.hybrid == {caps.hybrid.value!r})"
+        )
+    if q is not None and request.sparse is not None:
+        if caps.hybrid is not HybridSupport.NATIVE:
+            raise UnsupportedFeatureError(f"{caps.name} cannot fuse a hybrid search server-side")
+        if fusion not in caps.fusions:
+            have = ", ".join(sorted(f.value for f in caps.fusions)) or "none"
+            raise UnsupportedFeatureError(f"{caps.name} cannot fuse with {fusion.value} (has {have})")
+    if p.exact and not caps.exact_search:
+        raise UnsupportedFeatureError(f"{caps.name} has no exact (brute-force) search")
+    k = request.k
+    return CheckedSearch(
+        vector=q,
+        sparse=request.sparse,
+        filter=flt,
+        k=k,
+        exact=bool(p.exact),
+        ef=p.ef,
+        prefetch_k=max(p.prefetch_k or max(4 * k, 50), k),
+        rrf_k=p.rrf_k,
+        fusion=fusion,
+        with_payload=bool(request.with_payload),
+        with_vectors=bool(request.with_vectors),
+    )
+
+
+def order_records(found: Sequence[Record], wanted: Sequence[str]) -> list[Record]:
+    """``found`` in the order of ``wanted`` (an id asked twice is returned twice)."""
+    by_id = {r.id: r for r in found}
+    return [by_id[i] for i in wanted if i in by_id]
+
+
+def redacted(err: VecctxError, secrets: Sequence[str]) -> VecctxError:
+    """``err`` with every secret masked in its message (the same object, its args replaced)."""
+    if not secrets:
+        return err
+    args: list[Any] = []
+    changed = False
+    for arg in err.args:
+        if isinstance(arg, str):
+            masked = arg
+            for secret in secrets:
+                if secret:
+                    masked = masked.replace(secret, "***")
+            changed = changed or masked != arg
+            args.append(masked)
+        else:
+            args.append(arg)
+    if changed:
+        err.args = tuple(args)
+    return err
+
+
+__all__ = [
+    "check_batch_size",
+    "check_collection_name",
+    "check_compatible",
+    "check_filter",
+    "check_requests",
+    "check_search",
+    "check_spec",
+    "order_records",
+    "redacted",
+]

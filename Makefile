@@ -7,7 +7,9 @@ ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 # Framework integrations (LangChain, Haystack, LlamaIndex): one distribution each, tested with
 # the framework's own suite on every backend that runs here.
 INTEGRATIONS := $(wildcard integrations/*/pyproject.toml)
-EDITABLES := -e '.[dev,models,bench,study]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS),-e '$(patsubst %/,%,$(dir $(p)))[test]')
+# The benchmark suite (`vecctx bench`): its own distribution, vecctx-bench, in bench/.
+BENCH := bench/pyproject.toml
+EDITABLES := -e '.[dev,models,study]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS) $(BENCH),-e '$(patsubst %/,%,$(dir $(p)))[test]')
 export HF_HUB_OFFLINE := 1
 VECCTX_DATA_DIR ?= $(or $(VECCTX_DATA),../shared/data)
 export TOKENIZERS_PARALLELISM := false
@@ -35,7 +37,7 @@ lint:
 
 typecheck:
 	$(PYTHON) -m mypy
-	$(foreach p,$(ADAPTERS) $(INTEGRATIONS),$(PYTHON) -m mypy --strict $(dir $(p))src &&) true
+	$(foreach p,$(ADAPTERS) $(INTEGRATIONS) $(BENCH),$(PYTHON) -m mypy --strict $(dir $(p))src &&) true
 
 # pytest exits 5 when no test ran: that is a failure here.
 pytest:

@@ -10,7 +10,7 @@ which pytest-benchmark refuses to combine with ``--benchmark-only``.)
 Both sides use the same data (``vecctx.testing.lowrank`` vectors, ids, texts, metadata):
 
 * **search**: one collection, built and optimised once; the native side calls the very same
-  ``EdgeShard`` (``store.native_shard``), so engine, index and caches are identical and only
+  ``EdgeShard`` (``store.driver.native_shard(name)``), so engine, index and caches are identical and only
   the Python around the call differs. Native = ``shard.query(QueryRequest(...))`` plus reading
   each point's score and payload (what any caller must do with a result; the user's string id
   is in the payload: reading ``point.id`` would build a UUID object, 1 us a point); vecctx =
@@ -25,7 +25,7 @@ Both sides use the same data (``vecctx.testing.lowrank`` vectors, ids, texts, me
   the ratio is the median over rounds of the within-round ratio (paired, so a slow phase of
   the machine hits both sides). Native = mapping the string ids to UUIDs (Qdrant takes only
   integers and UUIDs, so any caller storing this data must; it uses the fastest mapping we
-  know, vecctx's own ``point_ids``), building ``Point``s from the same numpy matrix
+  know, :func:`vecctx_bench.overhead.uuid5_ids`), building ``Point``s from the same numpy matrix
   (``tolist`` once) and writing them in 2,048-point updates; vecctx = ``store.upsert`` of a
   ``RecordBatch`` of the same columns (validation, UUIDv5 ids, payload layout, chunking), the
   bulk-load API. The table also shows vecctx given a list of ``Record`` objects (built inside
@@ -50,11 +50,11 @@ from typing import Any
 
 import numpy as np
 import qdrant_edge as qe
-from vecctx_qdrant import QdrantEdgeStore, open_store, point_id, point_ids
+from vecctx_bench.backends import driver_extra
+from vecctx_bench.overhead import uuid5_ids
 
-from vecctx import F, Record, RecordBatch
+from vecctx import CollectionSpec, F, FieldType, Record, RecordBatch, VectorStore, connect
 from vecctx.testing import lowrank, lowrank_queries
-from vecctx.types import CollectionSpec, FieldType
 
 try:  # pytest is optional for the script mode
     import pytest
@@ -86,10 +86,10 @@ class Bench:
         self.metas = [
             {"lang": LANGS[i % 4], "year": 2000 + i % 25, "score": (i % 97) / 10.0} for i in range(n)
         ]
-        self.pids = [point_id(i) for i in self.ids]
+        self.pids = uuid5_ids(self.ids)
         self.spec = CollectionSpec(name="bench", dimension=dim, indexed_fields={"lang": FieldType.KEYWORD})
         self.tmp = Path(tempfile.mkdtemp(prefix="vecctx-bench-qdrant-"))
-        self._search_store: QdrantEdgeStore | None = None
+        self._search_store: VectorStore | None = None
 
     def close(self) -> None:
         if self._search_store is not None:
@@ -114,7 +114,7 @@ class Bench:
         c0 = time.process_time()
         t0 = time.perf_counter()
         if not ids_given:
-            pids = point_ids(ids)
+            pids = uuid5_ids(ids)
         rows = X.tolist()
         points = [
             Point(pids[i], {"dense": rows[i]}, {"id": ids[i], "text": texts[i], "meta": metas[i]})
@@ -131,7 +131,7 @@ class Bench:
         """vecctx's upsert of a ``RecordBatch`` (or, ``records=True``, of ``Record`` objects
         built inside the clock)."""
         path = path or self._fresh()
-        store = open_store(f"qdrant://{path}?auto_optimize=0")
+        store = connect(f"qdrant://{path}?auto_optimize=0")
         store.create_collection(self.spec)
         X, ids, texts, metas = self.X, self.ids, self.texts, self.metas
         gc.collect()
@@ -163,16 +163,13 @@ class Bench:
 
     # -- search ------------------------------------------------------------------------
     @property
-    def store(self) -> QdrantEdgeStore:
+    def store(self) -> VectorStore:
         if self._search_store is None:
             # One search thread (both sides share the shard): on these 2-core machines it is
             # faster (0.37 vs 0.47 ms at 20k), and Edge's default pool parks its threads between
             # queries, so any Python work between two calls (vecctx's, or a real caller's)
             # pays a wake-up of 10-25 us that a tight native loop never sees.
-            store = open_store(
-                f"qdrant://{self._fresh()}?auto_optimize=0&search_threads={self.search_threads}"
-            )
-            assert isinstance(store, QdrantEdgeStore)
+            store = connect(f"qdrant://{self._fresh()}?auto_optimize=0&search_threads={self.search_threads}")
             store.create_collection(self.spec)
             store.upsert(
                 "bench",
@@ -190,7 +187,7 @@ class Bench:
         array, which spares the float list ``tolist`` builds; a native caller who knew that
         would do the same."""
         store = self.store
-        shard = store.native_shard("bench")
+        shard = driver_extra(store, "native_shard")("bench")  # the EdgeShard vecctx searches
         QR, NEAR = qe.QueryRequest, qe.Query.Nearest
         native_filter = (
             qe.Filter(must=[qe.FieldCondition("meta.lang", match=qe.MatchValue("de"))]) if filtered else None

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vecctx_bench import cache_dir, scifact_dir
+from vecctx_bench.quality import RECIPES, HeadReranker, subset
 
-from vecctx.bench import cache_dir, scifact_dir
-from vecctx.bench.quality import RECIPES, HeadReranker, subset
 from vecctx.config import Settings
 from vecctx.eval.beir import load_judgements
 from vecctx.eval.metrics import evaluate_run

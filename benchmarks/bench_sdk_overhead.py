@@ -1,6 +1,6 @@
 """vecctx's overhead over each native client (qdrant_edge, chromadb, pymilvus): the same
 search through both on the same engine instance, and the interleaved A/B comparison whose
-ratios land in ``extra_info`` (see :mod:`vecctx.bench.overhead`).
+ratios land in ``extra_info`` (see :mod:`vecctx_bench.overhead`).
 
     pytest benchmarks/bench_sdk_overhead.py --benchmark-only
 """
@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from vecctx.bench.backends import BACKENDS
-from vecctx.bench.overhead import CASES, ABCase, Data, make_data, search_ab, upsert_ab
-from vecctx.bench.suite import backend_names, bench_n, bench_queries
+from vecctx_bench.backends import BACKENDS
+from vecctx_bench.overhead import CASES, ABCase, Data, make_data, search_ab, upsert_ab
+from vecctx_bench.suite import backend_names, bench_n, bench_queries
 
 NAMES = [n for n in CASES if n in backend_names()]
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from vecctx_bench.data import FILTER_DEPTH, FILTERS, recall
+from vecctx_bench.measures import concurrent_loop, timed_loop
+from vecctx_bench.suite import Built, backend_names
 
-from vecctx.bench.data import FILTER_DEPTH, FILTERS, recall
-from vecctx.bench.measures import concurrent_loop, timed_loop
-from vecctx.bench.suite import Built, backend_names
 from vecctx.store import SearchParams
 
 BACKENDS = backend_names()
@@ -33,8 +33,8 @@ RECALL_QUERIES = 50
 
 def _applicable(b: Built, case: str, params: SearchParams, flt: str | None) -> str | None:
     """Why a case does not apply to a backend (None when it does)."""
-    settings = {label for label, _ in b.driver.settings([16, 64, 256])}
-    if flt is not None and not b.driver.filters:
+    settings = {label for label, _ in b.target.settings([16, 64, 256])}
+    if flt is not None and not b.target.filters:
         return "no metadata filters"
     if params.exact and "exact" not in settings:
         return "no exact search"
@@ -54,10 +54,10 @@ def test_search(
         pytest.skip(f"{name}: {why}")
     filt = next((c.build() for c in FILTERS if c.label == flt), None)
     k = FILTER_DEPTH if flt else 10
-    p = b.driver.prepare(params)
+    p = b.target.prepare(params)
 
     def one(q: Any) -> list[str]:
-        return b.driver.search(q, k=k, params=p, flt=filt)
+        return b.target.search(q, k=k, params=p, flt=filt)
 
     loop = timed_loop(one, b.data.Q[:RECALL_QUERIES], budget_s=30.0, min_queries=RECALL_QUERIES)
     truth = b.data.gt[flt] if flt else b.data.gt["all"]
@@ -76,7 +76,7 @@ def test_concurrent_qps(benchmark: Any, built: Callable[[str], Built], name: str
     params = SearchParams()
 
     def fn(q: Any) -> list[str]:
-        return b.driver.search(q, k=10, params=params, flt=None)
+        return b.target.search(q, k=10, params=params, flt=None)
 
     def round_() -> float:
         return concurrent_loop(fn, b.data.Q, threads=threads, budget_s=1e9, min_queries=0).qps

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from vecctx.bench.backends import BACKENDS, Driver
-from vecctx.bench.data import Dataset
-from vecctx.bench.servers import Server
-from vecctx.bench.suite import backend_names, bench_n, ingest, open_for, size_for
+from vecctx_bench.backends import BACKENDS, Target
+from vecctx_bench.data import Dataset
+from vecctx_bench.servers import Server
+from vecctx_bench.suite import backend_names, bench_n, ingest, open_for, size_for
 
 ROUNDS = 2
 
@@ -24,14 +23,14 @@ ROUNDS = 2
 @pytest.fixture
 def fresh(
     bench_root: Path, datasets: Callable[[int], Dataset], servers: Callable[[str], Server]
-) -> Iterator[Callable[[str], tuple[Dataset, Callable[[], tuple[tuple[Driver], dict[str, Any]]]]]]:
+) -> Iterator[Callable[[str], tuple[Dataset, Callable[[], tuple[tuple[Target], dict[str, Any]]]]]]:
     """``fresh(name)``: the data and a pedantic ``setup`` opening an empty collection per round."""
-    opened: list[Driver] = []
+    opened: list[Target] = []
 
-    def make(name: str) -> tuple[Dataset, Callable[[], tuple[tuple[Driver], dict[str, Any]]]]:
+    def make(name: str) -> tuple[Dataset, Callable[[], tuple[tuple[Target], dict[str, Any]]]]:
         data = datasets(size_for(name, bench_n()))
 
-        def setup() -> tuple[tuple[Driver], dict[str, Any]]:
+        def setup() -> tuple[tuple[Target], dict[str, Any]]:
             while opened:  # the previous round's collection
                 old = opened.pop()
                 old.drop()

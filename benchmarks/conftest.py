@@ -14,14 +14,14 @@
 
 Environment: ``VECCTX_BENCH_N`` (synthetic size, default 10,000), ``VECCTX_BENCH_QUERIES``
 (default 200), ``VECCTX_BENCH_BACKENDS`` (comma-separated names from
-``vecctx.bench.backends.BACKENDS``; default every one that can run here).
+``vecctx_bench.backends.BACKENDS``; default every one that can run here).
 """
 
 from __future__ import annotations
 
 import os
 
-from vecctx.bench.profiles import PINNED_ENV
+from vecctx_bench.profiles import PINNED_ENV
 
 for _key, _value in PINNED_ENV.items():
     os.environ.setdefault(_key, _value)
@@ -31,11 +31,10 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-from vecctx.bench.backends import BACKENDS, remove_tree  # noqa: E402
-from vecctx.bench.data import Dataset, synthetic  # noqa: E402
-from vecctx.bench.servers import STARTERS, Server  # noqa: E402
-from vecctx.bench.suite import Built, bench_n, bench_queries, ingest, open_for, size_for  # noqa: E402
+from vecctx_bench.backends import BACKENDS, remove_tree  # noqa: E402
+from vecctx_bench.data import Dataset, synthetic  # noqa: E402
+from vecctx_bench.servers import STARTERS, Server  # noqa: E402
+from vecctx_bench.suite import Built, bench_n, bench_queries, ingest, open_for, size_for  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -101,11 +100,11 @@ def built(
         if name not in cache:
             backend = BACKENDS[name]
             data = datasets(size_for(name, bench_n()))
-            driver = open_for(backend, data, bench_root, servers, "search")
-            ingest(driver, data)
-            cache[name] = Built(backend, driver, data)
+            target = open_for(backend, data, bench_root, servers, "search")
+            ingest(target, data)
+            cache[name] = Built(backend, target, data)
         return cache[name]
 
     yield get
     for b in cache.values():
-        b.driver.close()
+        b.target.close()

@@ -1,7 +1,9 @@
-"""A third-party adapter in about 50 lines, proven by vecctx's own conformance suite.
+"""A third-party backend as a driver, proven by vecctx's own conformance suite.
 
-TinyStore keeps records in dicts and searches by brute force; vecctx gives it validation,
-the filter semantics (``Filter.matches``) and the test suite. Run the suite on it:
+TinyDriver keeps records in dicts and searches by brute force. It implements only the narrow
+driver interface (:mod:`vecctx.driver`): the store front vecctx puts over it validates every
+argument, parses and checks filters, caches collection specs, pages scrolls, retries and
+translates errors, so the driver never sees unchecked input. Run the suite on it::
 
     python examples/custom_adapter.py      # = pytest on this file
 """
@@ -13,89 +15,94 @@ import numpy as np
 import pytest
 
 import vecctx
-from vecctx import Capabilities, CollectionSpec, ConfigError, Hit, Record, StoreBase, as_filter
-from vecctx.errors import CollectionNotFoundError
+from vecctx import Capabilities, CollectionSpec, Hit, Record
+from vecctx.driver import CheckedSearch, DriverBase, Page
+from vecctx.filters import Filter
+from vecctx.front import Store
 from vecctx.testing import ConformanceSuite
-from vecctx.types import ScoreKind, relevance_of
-from vecctx.validation import validate_ids, validate_records, validate_search
+from vecctx.types import FloatArray, Metric, ScoreKind, make_hits
 
 
-class TinyStore(StoreBase):
-    capabilities = Capabilities(name="tiny", metrics=frozenset({vecctx.Metric.COSINE}))
+class TinyDriver(DriverBase):
+    """Cosine only, dense only, exact search; filters run by vecctx's reference evaluator."""
+
+    capabilities = Capabilities(name="tiny", metrics=frozenset({Metric.COSINE}))
+    target = "tiny://"
 
     def __init__(self) -> None:
         self.data: dict[str, tuple[CollectionSpec, dict[str, Record]]] = {}
 
-    def _c(self, name: str) -> tuple[CollectionSpec, dict[str, Record]]:
-        self._check_open()
-        if name not in self.data:
-            raise CollectionNotFoundError(name)
-        return self.data[name]
+    def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Filter:
+        return flt  # a real backend translates the tree here (subclass vecctx.compiler.FilterCompiler)
 
-    def create_collection(self, spec: CollectionSpec) -> None:
-        if self.has_collection(spec.name):
-            raise ConfigError(f"{spec.name} exists")
-        self.data[spec.name] = (spec, {})
-
-    def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
-        if self._check_open() or (self.data.pop(name, None) is None and not missing_ok):
-            raise CollectionNotFoundError(name)
-
-    def has_collection(self, name: str) -> bool:
-        self._check_open()
-        return name in self.data
+    def collection_spec(self, name: str) -> CollectionSpec | None:
+        return self.data[name][0] if name in self.data else None
 
     def list_collections(self) -> list[str]:
-        return sorted(self.data)
+        return list(self.data)
 
-    def collection_spec(self, name: str) -> CollectionSpec:
-        return self._c(name)[0]
+    def create_collection(self, spec: CollectionSpec) -> None:
+        self.data[spec.name] = (spec, {})
 
-    def upsert(self, collection: str, records: Sequence[Record]) -> None:
-        spec, rows = self._c(collection)
-        m = validate_records(records, spec)  # raises before anything is written
-        for r, v in zip(records, m / np.linalg.norm(m, axis=1, keepdims=True), strict=True):
+    def drop_collection(self, name: str) -> bool:
+        return self.data.pop(name, None) is not None
+
+    def upsert(self, spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray) -> None:
+        rows = self.data[spec.name][1]  # records are valid and vectors is their float32 matrix
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        for r, v in zip(records, unit, strict=True):
             rows[r.id] = Record(r.id, v, r.text, dict(r.metadata))
 
-    def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
-        rows = self._c(collection)[1]
-        return [rows[i] for i in validate_ids(ids) if i in rows]
+    def get(self, spec: CollectionSpec, ids: Sequence[str], with_vectors: bool) -> list[Record]:
+        rows = self.data[spec.name][1]
+        return [rows[i] for i in ids if i in rows]
 
-    def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter=None) -> None:  # type: ignore[no-untyped-def]
-        rows, flt = self._c(collection)[1], as_filter(filter)
-        doomed = set(ids or []) | {i for i, r in rows.items() if flt is not None and flt.matches(r.metadata)}
+    def _matching(self, spec: CollectionSpec, flt: Filter | None) -> list[Record]:
+        return [r for r in self.data[spec.name][1].values() if flt is None or flt.matches(r.metadata)]
+
+    def delete(self, spec: CollectionSpec, ids: Sequence[str] | None, filter: Filter | None) -> None:
+        rows = self.data[spec.name][1]
+        doomed = set(ids or ()) | (
+            {r.id for r in self._matching(spec, filter)} if filter is not None else set()
+        )
         for i in doomed:
             rows.pop(i, None)
 
-    def count(self, collection: str, *, filter=None) -> int:  # type: ignore[no-untyped-def]
-        return sum(1 for _ in self.scroll(collection, filter=filter))
+    def count(self, spec: CollectionSpec, filter: Filter | None) -> int:
+        return len(self._matching(spec, filter))
 
-    def scroll(self, collection: str, *, filter=None, batch_size: int = 256, with_vectors: bool = False) -> Iterator[Record]:  # type: ignore[no-untyped-def]
-        rows, flt = self._c(collection)[1], as_filter(filter)
-        return iter([r for r in rows.values() if flt is None or flt.matches(r.metadata)])
+    def scroll(
+        self, spec: CollectionSpec, filter: Filter | None, cursor: int | None, limit: int, with_vectors: bool
+    ) -> Page:
+        rows, start = self._matching(spec, filter), cursor or 0
+        return Page(rows[start : start + limit], start + limit if start + limit < len(rows) else None)
 
-    def optimize(self, collection: str) -> None:
-        self._c(collection)
-
-    def search(self, collection: str, *, vector=None, sparse=None, filter=None, k: int = 10, params=None,  # type: ignore[no-untyped-def]
-               fusion=None, with_payload: bool = True, with_vectors: bool = False) -> list[Hit]:
-        spec, _ = self._c(collection)
-        q, flt, _ = validate_search(spec, vector=vector, sparse=sparse, filter=filter, k=k, params=params)
-        assert q is not None
-        scored = [(float(np.dot(r.vector, q / np.linalg.norm(q))), r) for r in self.scroll(collection, filter=flt)]
-        scored.sort(key=lambda sr: (-sr[0], sr[1].id))
-        return [Hit(r.id, s, relevance_of(ScoreKind.COSINE, s), ScoreKind.COSINE,
-                    r.text if with_payload else None, r.metadata if with_payload else None) for s, r in scored[:k]]
+    def search(self, spec: CollectionSpec, query: CheckedSearch) -> list[Hit]:
+        assert query.vector is not None  # the capabilities declare no sparse search
+        q = query.vector / max(float(np.linalg.norm(query.vector)), 1e-12)
+        scored = sorted(
+            ((float(np.dot(r.vector, q)), r) for r in self._matching(spec, query.filter)),
+            key=lambda sr: (-sr[0], sr[1].id),
+        )[: query.k]
+        rows = [r for _, r in scored]
+        payload = query.with_payload
+        return make_hits(
+            ScoreKind.COSINE,
+            [r.id for r in rows],
+            [s for s, _ in scored],
+            texts=[r.text for r in rows] if payload else None,
+            metadata=[dict(r.metadata) for r in rows] if payload else None,
+        )
 
 
 class TestTinyStore(ConformanceSuite):
     @pytest.fixture
-    def store(self) -> Iterator[TinyStore]:
-        with TinyStore() as s:
+    def store(self) -> Iterator[Store]:
+        with Store(TinyDriver()) as s:
             yield s
 
 
 if __name__ == "__main__":
-    vecctx.register("tiny", lambda url: TinyStore())  # now vecctx.connect("tiny://") opens it
-    assert isinstance(vecctx.connect("tiny://"), TinyStore)
+    vecctx.register("tiny", lambda url: TinyDriver())  # vecctx.connect("tiny://") puts the front over it
+    assert isinstance(vecctx.connect("tiny://").driver, TinyDriver)  # type: ignore[attr-defined]
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

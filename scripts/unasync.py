@@ -7,6 +7,7 @@ an ``_async`` file::
 
     python scripts/unasync.py          # rewrite the _sync files
     python scripts/unasync.py --check  # exit 1 if a _sync file is not current (run by the tests)
+    python scripts/unasync.py adapters/milvus  # only the sources under these paths
 
 A name that differs in more than its ``Async`` prefix is listed in :data:`RENAMES`; a module
 may add its own with a line ``# unasync: Foo -> Bar``.
@@ -136,8 +137,11 @@ def render(src: Path, root: Path = ROOT) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
+    only = [Path(a).resolve() for a in argv if not a.startswith("--")]
     stale: list[str] = []
     for src, dst in pairs():
+        if only and not any(src.is_relative_to(p) for p in only):
+            continue
         want = render(src)
         have = dst.read_text() if dst.exists() else None
         if have == want:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 import random
+import time
 
 import pytest
 
@@ -110,8 +113,12 @@ def test_max_attempts_and_disabled() -> None:
     calls, fn = failing(10, TransientBackendError("down"), clock)
     with pytest.raises(RetryDeadlineError):
         call_with_retry(
-            fn, policy=RetryPolicy(max_attempts=3), operation="op", sleep=clock.sleep, clock=clock
-        )  # type: ignore[arg-type]
+            fn,  # type: ignore[arg-type]
+            policy=RetryPolicy(max_attempts=3),
+            operation="op",
+            sleep=clock.sleep,
+            clock=clock,
+        )
     assert len(calls) == 3
     calls, fn = failing(10, TransientBackendError("down"), clock)
     with pytest.raises(TransientBackendError) as info:
@@ -159,6 +166,93 @@ def test_async_twin() -> None:
                 target="x",
             )
         )
+
+
+def test_twins_take_the_same_parameters() -> None:
+    """acall_with_retry is the source of call_with_retry: same parameters, same defaults."""
+    sync, asyn = inspect.signature(call_with_retry), inspect.signature(acall_with_retry)
+    assert list(sync.parameters) == list(asyn.parameters)
+    assert "sleep" in sync.parameters and "clock" in sync.parameters
+    for name, param in sync.parameters.items():
+        other = asyn.parameters[name]
+        assert param.kind is other.kind, name
+        if name not in ("sleep",):
+            assert param.default == other.default, name
+    assert sync.parameters["sleep"].default is time.sleep
+    assert asyn.parameters["sleep"].default is asyncio.sleep
+
+
+def test_async_twin_with_fake_clock_matches_the_sync_one() -> None:
+    """The same failures give the same pauses, hook calls and deadline error on both twins."""
+
+    def run_sync() -> tuple[list[float], list[int], int]:
+        clock = FakeClock()
+        calls, fn = failing(10**6, TransientBackendError("down"), clock, cost=0.25)
+        seen: list[int] = []
+        with pytest.raises(RetryDeadlineError) as info:
+            call_with_retry(
+                fn,  # type: ignore[arg-type]
+                policy=RetryPolicy(deadline_s=3, jitter=0),
+                operation="op",
+                on_retry=lambda e, n: seen.append(n),
+                sleep=clock.sleep,
+                clock=clock,
+            )
+        assert info.value.attempts == len(calls)
+        return clock.sleeps, seen, len(calls)
+
+    async def run_async() -> tuple[list[float], list[int], int]:
+        clock = FakeClock()
+        calls: list[int] = []
+        seen: list[int] = []
+
+        async def fn() -> str:
+            calls.append(1)
+            clock.now += 0.25
+            raise TransientBackendError("down")
+
+        async def sleep(s: float) -> None:
+            clock.sleep(s)
+
+        async def hook(e: TransientBackendError, n: int) -> None:
+            seen.append(n)
+
+        with pytest.raises(RetryDeadlineError) as info:
+            await acall_with_retry(
+                fn,
+                policy=RetryPolicy(deadline_s=3, jitter=0),
+                operation="op",
+                on_retry=hook,
+                sleep=sleep,
+                clock=clock,
+            )
+        assert info.value.attempts == len(calls)
+        return clock.sleeps, seen, len(calls)
+
+    sync = run_sync()
+    assert sync == asyncio.run(run_async())
+    sleeps, seen, attempts = sync
+    assert sleeps[:4] == pytest.approx([0.1, 0.2, 0.4, 0.8]) and seen == list(range(1, attempts))
+
+
+def test_retry_log_names_the_call_and_hides_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    original = ConnectionResetError("peer reset")
+    _, fn = failing(2, TransientBackendError("reset with key=s3cr3t", original), clock)
+    caplog.set_level(logging.INFO, logger="vecctx.retry")
+    call_with_retry(
+        fn,  # type: ignore[arg-type]
+        policy=RetryPolicy(jitter=0),
+        operation="count on 'docs'",
+        target="x://host",
+        redact=("s3cr3t",),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    records = [r for r in caplog.records if r.name == "vecctx.retry"]
+    assert [r.getMessage().split(" failed ")[0] for r in records] == ["count on 'docs' on x://host"] * 2
+    assert all("s3cr3t" not in r.getMessage() and "***" in r.getMessage() for r in records)
+    assert all(getattr(r, "vecctx_original", None) is original for r in records)
 
 
 def test_parse_retry_options() -> None:

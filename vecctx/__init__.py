@@ -5,6 +5,8 @@ from vecctx.batch import RecordBatch
 from vecctx.cache import CachedEmbedder, EmbeddingCache
 from vecctx.chunking import Chunk, Chunker, Document
 from vecctx.citations import CitationReport, check_citations
+from vecctx.compiler import FilterCompiler, to_nnf
+from vecctx.driver import AsyncDriver, CheckedSearch, Driver, DriverBase, Page
 from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
 from vecctx.errors import (
     BackendError,
@@ -22,6 +24,7 @@ from vecctx.errors import (
     VecctxError,
 )
 from vecctx.filters import F, Filter, as_filter, parse_filter
+from vecctx.front import AsyncStore, Store
 from vecctx.fusion import convex, dbsf, rrf
 from vecctx.ingest import Ingestor, IngestReport, ingest
 from vecctx.loaders import load_beir, load_jsonl, load_text_dir
@@ -63,12 +66,23 @@ from vecctx.types import (
     Record,
     ScoreKind,
     SparseVector,
+    make_hits,
     relevance_of,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "to_nnf",
+    "make_hits",
+    "Store",
+    "Page",
+    "FilterCompiler",
+    "DriverBase",
+    "Driver",
+    "CheckedSearch",
+    "AsyncStore",
+    "AsyncDriver",
     "AsyncMemoryStore",
     "AsyncRetriever",
     "AsyncTenantScopedStore",

@@ -171,11 +171,18 @@ def bench(
     profile: Annotated[str, typer.Option(help="quick | full")] = "quick",
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("bench-results"),
 ) -> None:
-    """Benchmark backends: recall, latency, throughput, quality; writes results.json, report.md, plots."""
+    """Benchmark backends: recall, latency, throughput, quality; writes results.json, report.md, plots.
+
+    The suite is its own distribution, imported only when this command runs: pip install vecctx-bench."""
     try:
-        from vecctx.bench import run_bench  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise ConfigError("the benchmark suite is not installed in this build") from exc
+        from vecctx_bench import run_bench  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as exc:
+        if exc.name != "vecctx_bench":
+            raise  # the suite is installed but one of its dependencies is not: say which
+        raise ConfigError(
+            "the benchmark suite is a separate distribution: pip install vecctx-bench "
+            "(from a checkout of the repository: pip install -e bench)"
+        ) from exc
     run_bench(backends=backends.split(",") if backends else None, n=n, profile=profile, out=out)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from vecctx.errors import BackendError, TransientBackendError, VecctxError
+from vecctx.errors import TransientBackendError, VecctxError
 from vecctx.filters import Filter
 from vecctx.retry import RetryPolicy
 from vecctx.store import Capabilities, Fusion
@@ -189,29 +189,6 @@ class AsyncDriver(Protocol):
     async def close(self) -> None: ...
 
 
-class DriverBase:
-    """Defaults for a synchronous driver: no secrets, the default retry policy, errors it
-    does not know become ``BackendError``, no native batch, nothing to optimise or close."""
-
-    secrets: Sequence[str] = ()
-    retry: RetryPolicy = RetryPolicy()
-
-    def translate(self, exc: Exception, action: str, collection: str | None) -> VecctxError:
-        return BackendError(f"{action} failed: {type(exc).__name__}: {exc}", exc)
-
-    def search_batch(self, spec: CollectionSpec, queries: Sequence[CheckedSearch]) -> list[list[Hit]] | None:
-        return None
-
-    def optimize(self, spec: CollectionSpec) -> None:
-        return None
-
-    def on_retry(self, err: TransientBackendError, failures: int) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
 class InProcessAsyncDriver:
     """The async face of a synchronous driver that does no I/O (the in-memory reference):
     each method calls the synchronous one directly. Never wrap a driver that blocks on I/O in
@@ -289,4 +266,15 @@ class InProcessAsyncDriver:
         self.sync.close()
 
 
-__all__ = ["AsyncDriver", "CheckedSearch", "Driver", "DriverBase", "InProcessAsyncDriver", "Page"]
+from vecctx._async.driver_base import AsyncDriverBase  # noqa: E402  (the bases need the protocols above)
+from vecctx._sync.driver_base import DriverBase  # noqa: E402
+
+__all__ = [
+    "AsyncDriver",
+    "AsyncDriverBase",
+    "CheckedSearch",
+    "Driver",
+    "DriverBase",
+    "InProcessAsyncDriver",
+    "Page",
+]

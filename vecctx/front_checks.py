@@ -3,15 +3,15 @@ the async front (and by nothing else: a driver never re-checks)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from vecctx.compiler import to_nnf
 from vecctx.driver import CheckedSearch
 from vecctx.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError
 from vecctx.filters import Filter, as_filter
-from vecctx.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchRequest
-from vecctx.types import CollectionSpec, Metric, Record
+from vecctx.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, SearchRequest
+from vecctx.types import CollectionSpec, Metric, Record, SparseVector, VectorLike
 from vecctx.validation import validate_search
 
 
@@ -69,46 +69,56 @@ def check_requests(requests: object) -> list[SearchRequest]:
     return list(requests)
 
 
-def check_search(spec: CollectionSpec, capabilities: Capabilities, request: SearchRequest) -> CheckedSearch:
-    """Validate one search against the collection and the backend's capabilities. The
-    result's ``filter`` is the parsed filter in negation normal form (the front compiles it)."""
+def check_search(
+    spec: CollectionSpec,
+    capabilities: Capabilities,
+    compile_filter: Callable[[CollectionSpec, Filter], Any],
+    *,
+    vector: VectorLike | None,
+    sparse: SparseVector | None,
+    filter: FilterArg,
+    k: int,
+    params: SearchParams | None,
+    fusion: Fusion | str,
+    with_payload: bool,
+    with_vectors: bool,
+) -> CheckedSearch:
+    """Validate one search against the collection and the backend's capabilities, and compile
+    its filter with ``compile_filter`` (the driver's)."""
     caps = capabilities
-    q, _, p = validate_search(
-        spec, vector=request.vector, sparse=request.sparse, filter=None, k=request.k, params=request.params
-    )
-    flt = check_filter(caps, request.filter)
+    q, _, p = validate_search(spec, vector=vector, sparse=sparse, filter=None, k=k, params=params)
+    flt = check_filter(caps, filter)
     try:
-        fusion = Fusion(request.fusion)
+        fused_by = Fusion(fusion)
     except ValueError:
         raise InvalidInputError(
-            f"unknown fusion {request.fusion!r}: use one of {[f.value for f in Fusion]}"
+            f"unknown fusion {fusion!r}: use one of {[f.value for f in Fusion]}"
         ) from None
-    if request.sparse is not None and not caps.sparse:
+    if sparse is not None and not caps.sparse:
         raise UnsupportedFeatureError(
             f"{caps.name} has no sparse search: search with a dense vector and let vecctx's "
             f"retriever fuse sparse results client-side (capabilities.hybrid == {caps.hybrid.value!r})"
         )
-    if q is not None and request.sparse is not None:
+    if q is not None and sparse is not None:
         if caps.hybrid is not HybridSupport.NATIVE:
             raise UnsupportedFeatureError(f"{caps.name} cannot fuse a hybrid search server-side")
-        if fusion not in caps.fusions:
+        if fused_by not in caps.fusions:
             have = ", ".join(sorted(f.value for f in caps.fusions)) or "none"
-            raise UnsupportedFeatureError(f"{caps.name} cannot fuse with {fusion.value} (has {have})")
+            raise UnsupportedFeatureError(f"{caps.name} cannot fuse with {fused_by.value} (has {have})")
     if p.exact and not caps.exact_search:
         raise UnsupportedFeatureError(f"{caps.name} has no exact (brute-force) search")
-    k = request.k
     return CheckedSearch(
         vector=q,
-        sparse=request.sparse,
-        filter=flt,
+        sparse=sparse,
+        filter=compile_filter(spec, flt) if flt is not None else None,
         k=k,
         exact=bool(p.exact),
         ef=p.ef,
         prefetch_k=max(p.prefetch_k or max(4 * k, 50), k),
         rrf_k=p.rrf_k,
-        fusion=fusion,
-        with_payload=bool(request.with_payload),
-        with_vectors=bool(request.with_vectors),
+        fusion=fused_by,
+        with_payload=bool(with_payload),
+        with_vectors=bool(with_vectors),
     )
 
 
@@ -118,13 +128,21 @@ def order_records(found: Sequence[Record], wanted: Sequence[str]) -> list[Record
     return [by_id[i] for i in wanted if i in by_id]
 
 
-def redacted(err: VecctxError, secrets: Sequence[str]) -> VecctxError:
-    """``err`` with every secret masked in its message (the same object, its args replaced)."""
-    if not secrets:
-        return err
+def redact_chain(exc: BaseException, secrets: Sequence[str]) -> None:
+    """Mask every secret in the string arguments of ``exc`` and of the exceptions it was
+    raised from or during (a traceback prints them all)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and secrets:
+        seen.add(id(current))
+        _mask_args(current, secrets)
+        current = current.__cause__ or current.__context__
+
+
+def _mask_args(exc: BaseException, secrets: Sequence[str]) -> bool:
     args: list[Any] = []
     changed = False
-    for arg in err.args:
+    for arg in exc.args:
         if isinstance(arg, str):
             masked = arg
             for secret in secrets:
@@ -135,7 +153,17 @@ def redacted(err: VecctxError, secrets: Sequence[str]) -> VecctxError:
         else:
             args.append(arg)
     if changed:
-        err.args = tuple(args)
+        try:
+            exc.args = tuple(args)
+        except (AttributeError, TypeError):  # an exception type that forbids it
+            return False
+    return changed
+
+
+def redacted(err: VecctxError, secrets: Sequence[str]) -> VecctxError:
+    """``err`` with every secret masked in its message (the same object, its args replaced)."""
+    if secrets:
+        _mask_args(err, secrets)
     return err
 
 
@@ -148,5 +176,6 @@ __all__ = [
     "check_search",
     "check_spec",
     "order_records",
+    "redact_chain",
     "redacted",
 ]

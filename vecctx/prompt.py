@@ -38,6 +38,7 @@ from typing import Any, Literal, TypedDict, TypeVar
 
 from vecctx.citations import neutralise_markers
 from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.rerank import reorder_lost_in_the_middle
 from vecctx.tokens import TokenCounter, get_counter
 from vecctx.types import Hit, ScoreKind
 
@@ -442,13 +443,6 @@ def near_duplicates(
     (see :class:`DedupeIndex`), else None."""
     index = DedupeIndex(threshold=threshold, k=k)
     return [index.check(i, text) for i, text in enumerate(texts)]
-
-
-def reorder_lost_in_the_middle(items: Sequence[T]) -> list[T]:
-    """Place the best items (``items`` is best first) at both ends and the weakest in the middle:
-    ranks 1 2 3 4 5 6 -> 1 3 5 6 4 2 (Liu et al., "Lost in the Middle", 2023)."""
-    seq = list(items)
-    return seq[0::2] + seq[1::2][::-1]
 
 
 # --------------------------------------------------------------------------------------------

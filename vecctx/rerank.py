@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -18,6 +18,8 @@ from vecctx.errors import ConfigError, InvalidInputError
 from vecctx.fusion import rrf
 from vecctx.retriever import Query
 from vecctx.types import FloatArray, Hit, ScoreKind
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -288,6 +290,13 @@ def mmr_order(query: FloatArray, vectors: FloatArray, k: int, lambda_: float) ->
     return chosen
 
 
+def reorder_lost_in_the_middle(items: Sequence[T]) -> list[T]:
+    """Place the best items (``items`` is best first) at both ends and the weakest in the middle:
+    ranks 1 2 3 4 5 6 -> 1 3 5 6 4 2 (Liu et al., "Lost in the Middle", 2023)."""
+    seq = list(items)
+    return seq[0::2] + seq[1::2][::-1]
+
+
 class LostInTheMiddle:
     """Reorder so the best passages sit at the start and the end of the context, the
     weakest in the middle (Liu et al., 2023): ranks 1, 3, 5, ... then ..., 6, 4, 2."""
@@ -297,8 +306,7 @@ class LostInTheMiddle:
         return "lost-in-the-middle"
 
     def rerank(self, query: Query, hits: Sequence[Hit], *, k: int) -> list[Hit]:
-        top = list(hits)[:k]
-        return top[0::2] + top[1::2][::-1]
+        return reorder_lost_in_the_middle(list(hits)[:k])
 
 
 def _unit(m: FloatArray) -> FloatArray:
@@ -325,4 +333,5 @@ __all__ = [
     "RRFReranker",
     "Reranker",
     "mmr_order",
+    "reorder_lost_in_the_middle",
 ]

@@ -1,20 +1,21 @@
 """Retrying idempotent backend calls: jittered exponential backoff under an overall deadline.
 
-Adapters translate a backend's failures into vecctx errors; those that may succeed when tried
-again (connection refused or reset, timeouts, "unavailable") are
-:class:`~vecctx.errors.TransientBackendError`. :func:`call_with_retry` runs an idempotent
-call again on such an error, sleeping ``initial_backoff_s``, then ``multiplier`` times longer
-each time (at most ``max_backoff_s``, each pause jittered), until it succeeds or
-``deadline_s`` has passed since the first attempt; it then raises
-:class:`~vecctx.errors.RetryDeadlineError` naming the operation, the backend, the number of
-attempts and the time spent, with the last failure as ``__cause__`` and ``.original``.
-Any other error is raised at once: only transient failures are retried.
+A driver translates its client's failures into vecctx errors; those that may succeed when
+tried again (connection refused or reset, timeouts, "unavailable") are
+:class:`~vecctx.errors.TransientBackendError`. :func:`call_with_retry` (and its async twin
+:func:`acall_with_retry`, which the store front uses) runs an idempotent call again on such an
+error, sleeping ``initial_backoff_s``, then ``multiplier`` times longer each time (at most
+``max_backoff_s``, each pause jittered), until it succeeds or ``deadline_s`` has passed since
+the first attempt; it then raises :class:`~vecctx.errors.RetryDeadlineError` naming the
+operation, the backend, the number of attempts and the time spent, with the last failure as
+``__cause__`` and ``.original``. Any other error is raised at once: only transient failures
+are retried.
 
 A call is never started after the deadline, but one already running is not interrupted: the
 total time is bounded by ``deadline_s`` plus the duration of one attempt (the backend
 client's own timeout).
 
-Adapters take a policy from their URL with :func:`parse_retry_options`::
+Drivers take a policy from their URL with :func:`parse_retry_options`::
 
     chroma+http://host:8000?retry_deadline=10&retry_initial_backoff=0.05
     milvus://host:19530?retry_deadline=0          # no retries: fail on the first error
@@ -22,12 +23,10 @@ Adapters take a policy from their URL with :func:`parse_retry_options`::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -147,138 +146,74 @@ _rng = random.Random()
 logger = logging.getLogger("vecctx.retry")
 
 
-def _log_retry(
-    exc: TransientBackendError,
-    operation: str,
-    target: str,
-    failures: int,
-    elapsed: float,
-    redact: Sequence[str],
-) -> None:
-    if not logger.isEnabledFor(logging.INFO):
-        return
-    text = str(exc)
-    for secret in redact:
-        if secret:
-            text = text.replace(secret, "***")
-    logger.info(
-        "%s%s failed (attempt %d, %.2fs in): %s; retrying",
-        operation,
-        f" on {target}" if target else "",
-        failures,
-        elapsed,
-        text,
-        extra={"vecctx_original": exc.original if exc.original is not None else exc},
-    )
+class _Attempts:
+    """The bookkeeping of one retried call, shared by :func:`call_with_retry` and
+    :func:`acall_with_retry` (generated from one source, they differ only in how they wait)."""
 
+    __slots__ = ("clock", "failures", "operation", "policy", "redact", "start", "target")
 
-def _deadline_error(
-    policy: RetryPolicy,
-    exc: TransientBackendError,
-    *,
-    operation: str,
-    target: str,
-    attempts: int,
-    elapsed: float,
-    redact: Sequence[str],
-) -> RetryDeadlineError:
-    return RetryDeadlineError(
-        operation=operation,
-        target=target,
-        attempts=attempts,
-        elapsed_s=elapsed,
-        deadline_s=policy.deadline_s,
-        original=exc,
-        redact=redact,
-    )
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        operation: str,
+        target: str,
+        redact: Sequence[str],
+        clock: Callable[[], float],
+    ) -> None:
+        self.policy = policy
+        self.operation = operation
+        self.target = target
+        self.redact = redact
+        self.clock = clock
+        self.start = clock()
+        self.failures = 0
 
+    def retry(self, exc: TransientBackendError) -> bool:
+        """Whether to try again after ``exc``. ``False``: raise ``exc`` as it is (retries are
+        off, or it is already a deadline error). Raises :class:`RetryDeadlineError` (caused by
+        ``exc``) when no attempt is left; else logs the retry."""
+        policy = self.policy
+        if isinstance(exc, RetryDeadlineError) or not policy.enabled:
+            return False
+        self.failures += 1
+        elapsed = self.clock() - self.start
+        if elapsed >= policy.deadline_s or (
+            policy.max_attempts is not None and self.failures >= policy.max_attempts
+        ):
+            raise RetryDeadlineError(
+                operation=self.operation,
+                target=self.target,
+                attempts=self.failures,
+                elapsed_s=elapsed,
+                deadline_s=policy.deadline_s,
+                original=exc,
+                redact=self.redact,
+            ) from exc
+        self._log(exc, elapsed)
+        return True
 
-def call_with_retry(
-    fn: Callable[[], T],
-    *,
-    policy: RetryPolicy,
-    operation: str,
-    target: str = "",
-    on_retry: Callable[[TransientBackendError, int], None] | None = None,
-    redact: Sequence[str] = (),
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> T:
-    """Call ``fn()``; on :class:`~vecctx.errors.TransientBackendError` retry it per ``policy``.
+    def pause(self) -> float:
+        """The jittered pause before the next attempt, never past the deadline."""
+        left = self.policy.deadline_s - (self.clock() - self.start)
+        return min(self.policy.backoff(self.failures), max(left, 0.0))
 
-    ``operation`` (e.g. ``"upsert into 'docs'"``) and ``target`` (the backend's URL without
-    credentials) name the call in the error raised after the deadline; any string in
-    ``redact`` (a token) is masked in that message. ``on_retry(error, failures)`` runs
-    before each pause (an adapter reconnects there); an error it raises is not retried.
-    ``fn`` must be idempotent: it may have taken effect before its failure was seen.
-    """
-    start = clock()
-    failures = 0
-    while True:
-        try:
-            return fn()
-        except TransientBackendError as exc:
-            if isinstance(exc, RetryDeadlineError) or not policy.enabled:
-                raise
-            failures += 1
-            elapsed = clock() - start
-            remaining = policy.deadline_s - elapsed
-            if remaining <= 0 or (policy.max_attempts is not None and failures >= policy.max_attempts):
-                raise _deadline_error(
-                    policy,
-                    exc,
-                    operation=operation,
-                    target=target,
-                    attempts=failures,
-                    elapsed=elapsed,
-                    redact=redact,
-                ) from exc
-            _log_retry(exc, operation, target, failures, elapsed, redact)
-            if on_retry is not None:
-                on_retry(exc, failures)
-            pause = min(policy.backoff(failures), max(policy.deadline_s - (clock() - start), 0.0))
-            if pause > 0:
-                sleep(pause)
-
-
-async def acall_with_retry(
-    fn: Callable[[], Awaitable[T]],
-    *,
-    policy: RetryPolicy,
-    operation: str,
-    target: str = "",
-    on_retry: Callable[[TransientBackendError, int], Awaitable[None]] | None = None,
-    redact: Sequence[str] = (),
-    clock: Callable[[], float] = time.monotonic,
-) -> T:
-    """The native-async twin of :func:`call_with_retry` (pauses with ``asyncio.sleep``)."""
-    start = clock()
-    failures = 0
-    while True:
-        try:
-            return await fn()
-        except TransientBackendError as exc:
-            if isinstance(exc, RetryDeadlineError) or not policy.enabled:
-                raise
-            failures += 1
-            elapsed = clock() - start
-            remaining = policy.deadline_s - elapsed
-            if remaining <= 0 or (policy.max_attempts is not None and failures >= policy.max_attempts):
-                raise _deadline_error(
-                    policy,
-                    exc,
-                    operation=operation,
-                    target=target,
-                    attempts=failures,
-                    elapsed=elapsed,
-                    redact=redact,
-                ) from exc
-            _log_retry(exc, operation, target, failures, elapsed, redact)
-            if on_retry is not None:
-                await on_retry(exc, failures)
-            pause = min(policy.backoff(failures), max(policy.deadline_s - (clock() - start), 0.0))
-            if pause > 0:
-                await asyncio.sleep(pause)
+    def _log(self, exc: TransientBackendError, elapsed: float) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        text = str(exc)
+        for secret in self.redact:
+            if secret:
+                text = text.replace(secret, "***")
+        logger.info(
+            "%s%s failed (attempt %d, %.2fs in): %s; retrying",
+            self.operation,
+            f" on {self.target}" if self.target else "",
+            self.failures,
+            elapsed,
+            text,
+            extra={"vecctx_original": exc.original if exc.original is not None else exc},
+        )
 
 
 def parse_retry_options(options: dict[str, str], *, base: RetryPolicy | None = None) -> RetryPolicy:
@@ -315,6 +250,11 @@ def parse_retry_options(options: dict[str, str], *, base: RetryPolicy | None = N
     except ConfigError as exc:
         raise ConfigError(f"bad retry option in URL: {exc}") from None
 
+
+# The retry loop itself is written once (vecctx/_async/retry.py, with its generated synchronous
+# twin); both use _Attempts above, so they are imported after it.
+from vecctx._async.retry import acall_with_retry  # noqa: E402
+from vecctx._sync.retry import call_with_retry  # noqa: E402
 
 __all__ = [
     "DEFAULT_DEADLINE_S",

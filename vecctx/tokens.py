@@ -124,7 +124,47 @@ def _safe_split_points(text: str, piece: int) -> list[int]:
     return cuts
 
 
-class BpeOpenAICounter:
+class _TokenizerCounter:
+    """What the exact counters share: ``name``, ``truncate`` by cutting a token prefix
+    (``_cut``) and shrinking until it fits, and a repr of the argument they were made with."""
+
+    _name: str
+    _arg: str
+    _enc: Any  # the BPE encoders' encoding object
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _encode(self, text: str) -> list[int]:
+        ids: list[int] = self._enc.encode_ordinary(text)
+        return ids
+
+    def count(self, text: str) -> int:
+        raise NotImplementedError
+
+    def _cut(self, text: str, n: int) -> str:
+        raise NotImplementedError
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        _check_text(text)
+        _check_max_tokens(max_tokens)
+        if self.count(text) <= max_tokens:
+            return text
+        return _shrink_until_fits(text, max_tokens, self.count, self._cut)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._arg!r})"
+
+
+def _decoded_prefix(enc: Any, ids: list[int], n: int, text: str) -> str:
+    """The text of the first ``n`` token ids: a prefix of ``text`` unless the text held lone
+    surrogates (which the encoder replaces); the same number of characters then."""
+    decoded = bytes(enc.decode_bytes(ids[:n])).decode("utf-8", errors="ignore")
+    return decoded if text.startswith(decoded) else text[: len(decoded)]
+
+
+class BpeOpenAICounter(_TokenizerCounter):
     """OpenAI BPE encodings (``cl100k_base``, ``o200k_base``...) through ``bpe-openai``.
 
     Special-token strings such as ``<|endoftext|>`` in the text are counted as ordinary text,
@@ -137,7 +177,7 @@ class BpeOpenAICounter:
         except ImportError as exc:  # pragma: no cover - bpe-openai is a dependency of the core
             raise ConfigError("token counter needs the 'bpe-openai' package: pip install bpe-openai") from exc
         try:
-            self._enc: Any = bpe_openai.get_encoding(encoding)
+            self._enc = bpe_openai.get_encoding(encoding)
         except KeyError as exc:
             names = ", ".join(sorted(bpe_openai.list_encoding_names()))
             raise ConfigError(f"unknown BPE encoding {encoding!r}; bpe-openai knows: {names}") from exc
@@ -146,15 +186,7 @@ class BpeOpenAICounter:
                 f"bpe-openai could not load encoding {encoding!r} offline ({type(exc).__name__}: {exc}); "
                 "cl100k_base, o200k_base and voyage3_base ship inside the package"
             ) from exc
-        self._name = f"bpe:{encoding}"
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _encode(self, text: str) -> list[int]:
-        ids: list[int] = self._enc.encode_ordinary(text)
-        return ids
+        self._name = self._arg = f"bpe:{encoding}"
 
     def count(self, text: str) -> int:
         _check_text(text)
@@ -171,23 +203,10 @@ class BpeOpenAICounter:
         # For huge texts encode a window only; tokens average 3-5 characters, so 64 per token
         # leaves ample room (a too-short window only yields a shorter, still valid prefix).
         ids = self._encode(text[: n * 64] if len(text) > _BPE_PIECE_CHARS else text)
-        decoded = bytes(self._enc.decode_bytes(ids[:n])).decode("utf-8", errors="ignore")
-        # The decoded token prefix is a prefix of the text unless the text held lone surrogates
-        # (which the encoder replaces); fall back to the same number of characters then.
-        return decoded if text.startswith(decoded) else text[: len(decoded)]
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        _check_text(text)
-        _check_max_tokens(max_tokens)
-        if self.count(text) <= max_tokens:
-            return text
-        return _shrink_until_fits(text, max_tokens, self.count, self._cut)
-
-    def __repr__(self) -> str:
-        return f"BpeOpenAICounter({self._name!r})"
+        return _decoded_prefix(self._enc, ids, n, text)
 
 
-class TiktokenCounter:
+class TiktokenCounter(_TokenizerCounter):
     """``tiktoken.get_encoding(NAME)``. Fails with :class:`ConfigError` when tiktoken is not
     installed or cannot load the vocabulary (it downloads it on first use)."""
 
@@ -200,7 +219,7 @@ class TiktokenCounter:
                 "offline, use 'cl100k_base' or 'o200k_base' (bpe-openai) instead"
             ) from exc
         try:
-            self._enc: Any = tiktoken.get_encoding(encoding)
+            self._enc = tiktoken.get_encoding(encoding)
         except ValueError as exc:  # unknown encoding name
             raise ConfigError(f"tiktoken does not know encoding {encoding!r}: {exc}") from exc
         except Exception as exc:  # network errors (requests/urllib3/OSError) and corrupt caches
@@ -210,37 +229,17 @@ class TiktokenCounter:
                 "directory holding the cached file, or use the offline counters 'cl100k_base' / "
                 "'o200k_base' (bpe-openai), which count identically"
             ) from exc
-        self._name = f"tiktoken:{encoding}"
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _encode(self, text: str) -> list[int]:
-        ids: list[int] = self._enc.encode_ordinary(text)
-        return ids
+        self._name = self._arg = f"tiktoken:{encoding}"
 
     def count(self, text: str) -> int:
         _check_text(text)
         return len(self._encode(text))
 
     def _cut(self, text: str, n: int) -> str:
-        ids = self._encode(text)
-        decoded = bytes(self._enc.decode_bytes(ids[:n])).decode("utf-8", errors="ignore")
-        return decoded if text.startswith(decoded) else text[: len(decoded)]
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        _check_text(text)
-        _check_max_tokens(max_tokens)
-        if self.count(text) <= max_tokens:
-            return text
-        return _shrink_until_fits(text, max_tokens, self.count, self._cut)
-
-    def __repr__(self) -> str:
-        return f"TiktokenCounter({self._name!r})"
+        return _decoded_prefix(self._enc, self._encode(text), n, text)
 
 
-class HFTokenizerCounter:
+class HFTokenizerCounter(_TokenizerCounter):
     """A Hugging Face ``tokenizer.json`` loaded with ``tokenizers`` (no hub access).
 
     Truncation and padding configured in the file are switched off and special tokens
@@ -267,14 +266,10 @@ class HFTokenizerCounter:
         tok.no_truncation()
         tok.no_padding()
         self._tok = tok
-        self._path = str(p)
+        self._path = self._arg = str(p)
         # The tokenizer is not documented as thread-safe once its settings were changed.
         self._lock = threading.Lock()
         self._name = f"hf:{p}"
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def path(self) -> str:
@@ -299,16 +294,6 @@ class HFTokenizerCounter:
         if n >= len(offsets):
             return text
         return text[: offsets[n - 1][1]] if n > 0 else ""
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        _check_text(text)
-        _check_max_tokens(max_tokens)
-        if self.count(text) <= max_tokens:
-            return text
-        return _shrink_until_fits(text, max_tokens, self.count, self._cut)
-
-    def __repr__(self) -> str:
-        return f"HFTokenizerCounter({self._path!r})"
 
 
 # A "word" for the whitespace counter: one CJK / kana / hangul character, or a run of other

@@ -9,7 +9,6 @@ The front owns every check and every policy; the driver under it sees only check
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import replace
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -18,6 +17,7 @@ from vecctx.driver import AsyncDriver, CheckedSearch
 from vecctx.errors import (
     CollectionNotFoundError,
     ConfigError,
+    DimensionMismatchError,
     StoreClosedError,
     TransientBackendError,
     VecctxError,
@@ -32,6 +32,7 @@ from vecctx.front_checks import (
     check_search,
     check_spec,
     order_records,
+    redact_chain,
     redacted,
 )
 from vecctx.retry import acall_with_retry
@@ -84,11 +85,13 @@ class AsyncStore:
         secrets = driver.secrets
 
         async def attempt() -> T:
+            self._check_open()  # also between the pages of a scroll and between retries
             try:
                 return await fn()
             except VecctxError as exc:
                 err: VecctxError = exc
             except Exception as exc:
+                redact_chain(exc, secrets)  # the client's exception stays the cause: mask it too
                 err = driver.translate(exc, action, collection)
                 if isinstance(err, CollectionNotFoundError) and collection is not None:
                     self._specs.pop(collection, None)
@@ -122,6 +125,12 @@ class AsyncStore:
                 raise CollectionNotFoundError(name)
             self._specs[name] = spec = found
         return spec
+
+    async def _fresh_spec(self, name: str) -> CollectionSpec:
+        """The collection's spec read again after a check against the cached one failed (the
+        caller's second check raises the error again when nothing changed)."""
+        self._specs.pop(name, None)
+        return await self._spec(name)
 
     def _compile(self, spec: CollectionSpec, filter: Filter | None) -> Any:
         return self._driver.compile_filter(spec, filter) if filter is not None else None
@@ -159,7 +168,10 @@ class AsyncStore:
     async def has_collection(self, name: str) -> bool:
         self._check_open()
         check_collection_name(name)
-        spec = await self._call("describe", name, lambda: self._driver.collection_spec(name))
+        try:
+            spec = await self._call("describe", name, lambda: self._driver.collection_spec(name))
+        except ConfigError:
+            return True  # it exists, but vecctx did not create it
         if spec is None:
             self._specs.pop(name, None)
         return spec is not None
@@ -175,7 +187,11 @@ class AsyncStore:
     async def upsert(self, collection: str, records: Sequence[Record]) -> None:
         """Insert or replace by id. The whole batch is validated before anything is written."""
         spec = await self._spec(collection)
-        matrix = validate_records(records, spec)
+        try:
+            matrix = validate_records(records, spec)
+        except DimensionMismatchError:
+            spec = await self._fresh_spec(collection)  # another client may have recreated it
+            matrix = validate_records(records, spec)
         if not len(records):
             return
         await self._call("upsert", collection, lambda: self._driver.upsert(spec, records, matrix))
@@ -185,8 +201,9 @@ class AsyncStore:
     ) -> None:
         """Delete by ids, by filter, or both (records matching either)."""
         checked_ids = validate_ids(ids) if ids is not None else None
+        flt = check_filter(self.capabilities, filter)
         spec = await self._spec(collection)
-        compiled = self._compile(spec, check_filter(self.capabilities, filter))
+        compiled = self._compile(spec, flt)
         if checked_ids is None and compiled is None:
             return
         await self._call("delete", collection, lambda: self._driver.delete(spec, checked_ids, compiled))
@@ -205,8 +222,9 @@ class AsyncStore:
         return order_records(found, wanted)
 
     async def count(self, collection: str, *, filter: FilterArg = None) -> int:
+        flt = check_filter(self.capabilities, filter)
         spec = await self._spec(collection)
-        compiled = self._compile(spec, check_filter(self.capabilities, filter))
+        compiled = self._compile(spec, flt)
         return await self._call("count", collection, lambda: self._driver.count(spec, compiled))
 
     def scroll(
@@ -260,27 +278,50 @@ class AsyncStore:
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
-        spec = await self._spec(collection)
-        query = self._check_search(
-            spec,
-            SearchRequest(
+        def check(spec: CollectionSpec) -> CheckedSearch:
+            return check_search(
+                spec,
+                self._driver.capabilities,
+                self._driver.compile_filter,
                 vector=vector,
                 sparse=sparse,
-                filter=filter,  # type: ignore[arg-type]  # parsed by check_search
+                filter=filter,
                 k=k,
-                params=params if params is not None else SearchParams(),
+                params=params,
                 fusion=fusion,
                 with_payload=with_payload,
                 with_vectors=with_vectors,
-            ),
-        )
+            )
+
+        spec = await self._spec(collection)
+        try:
+            query = check(spec)
+        except DimensionMismatchError:
+            spec = await self._fresh_spec(collection)  # another client may have recreated it
+            query = check(spec)
         return await self._call("search", collection, lambda: self._driver.search(spec, query))
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""
         checked_requests = check_requests(requests)
         spec = await self._spec(collection)
-        queries = [self._check_search(spec, r) for r in checked_requests]
+        caps, compile_filter = self._driver.capabilities, self._driver.compile_filter
+        queries = [
+            check_search(
+                spec,
+                caps,
+                compile_filter,
+                vector=r.vector,
+                sparse=r.sparse,
+                filter=r.filter,
+                k=r.k,
+                params=r.params,
+                fusion=r.fusion,
+                with_payload=r.with_payload,
+                with_vectors=r.with_vectors,
+            )
+            for r in checked_requests
+        ]
         if not queries:
             return []
         batch = await self._call("search batch", collection, lambda: self._driver.search_batch(spec, queries))
@@ -291,17 +332,15 @@ class AsyncStore:
             out.append(await self._call("search", collection, partial(self._driver.search, spec, query)))
         return out
 
-    def _check_search(self, spec: CollectionSpec, request: SearchRequest) -> CheckedSearch:
-        checked = check_search(spec, self.capabilities, request)
-        return replace(checked, filter=self._compile(spec, checked.filter))
-
     # -- lifetime ------------------------------------------------------------------------
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
         self._specs.clear()
-        await self._call("close", None, self._driver.close, idempotent=False)
+        try:
+            await self._call("close", None, self._driver.close, idempotent=False)
+        finally:
+            self._closed = True
 
     async def __aenter__(self) -> Self:
         return self

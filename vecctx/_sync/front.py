@@ -10,7 +10,6 @@ The front owns every check and every policy; the driver under it sees only check
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -19,6 +18,7 @@ from vecctx.driver import CheckedSearch, Driver
 from vecctx.errors import (
     CollectionNotFoundError,
     ConfigError,
+    DimensionMismatchError,
     StoreClosedError,
     TransientBackendError,
     VecctxError,
@@ -33,6 +33,7 @@ from vecctx.front_checks import (
     check_search,
     check_spec,
     order_records,
+    redact_chain,
     redacted,
 )
 from vecctx.retry import call_with_retry
@@ -85,11 +86,13 @@ class Store:
         secrets = driver.secrets
 
         def attempt() -> T:
+            self._check_open()  # also between the pages of a scroll and between retries
             try:
                 return fn()
             except VecctxError as exc:
                 err: VecctxError = exc
             except Exception as exc:
+                redact_chain(exc, secrets)  # the client's exception stays the cause: mask it too
                 err = driver.translate(exc, action, collection)
                 if isinstance(err, CollectionNotFoundError) and collection is not None:
                     self._specs.pop(collection, None)
@@ -123,6 +126,12 @@ class Store:
                 raise CollectionNotFoundError(name)
             self._specs[name] = spec = found
         return spec
+
+    def _fresh_spec(self, name: str) -> CollectionSpec:
+        """The collection's spec read again after a check against the cached one failed (the
+        caller's second check raises the error again when nothing changed)."""
+        self._specs.pop(name, None)
+        return self._spec(name)
 
     def _compile(self, spec: CollectionSpec, filter: Filter | None) -> Any:
         return self._driver.compile_filter(spec, filter) if filter is not None else None
@@ -160,7 +169,10 @@ class Store:
     def has_collection(self, name: str) -> bool:
         self._check_open()
         check_collection_name(name)
-        spec = self._call("describe", name, lambda: self._driver.collection_spec(name))
+        try:
+            spec = self._call("describe", name, lambda: self._driver.collection_spec(name))
+        except ConfigError:
+            return True  # it exists, but vecctx did not create it
         if spec is None:
             self._specs.pop(name, None)
         return spec is not None
@@ -176,7 +188,11 @@ class Store:
     def upsert(self, collection: str, records: Sequence[Record]) -> None:
         """Insert or replace by id. The whole batch is validated before anything is written."""
         spec = self._spec(collection)
-        matrix = validate_records(records, spec)
+        try:
+            matrix = validate_records(records, spec)
+        except DimensionMismatchError:
+            spec = self._fresh_spec(collection)  # another client may have recreated it
+            matrix = validate_records(records, spec)
         if not len(records):
             return
         self._call("upsert", collection, lambda: self._driver.upsert(spec, records, matrix))
@@ -184,8 +200,9 @@ class Store:
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         """Delete by ids, by filter, or both (records matching either)."""
         checked_ids = validate_ids(ids) if ids is not None else None
+        flt = check_filter(self.capabilities, filter)
         spec = self._spec(collection)
-        compiled = self._compile(spec, check_filter(self.capabilities, filter))
+        compiled = self._compile(spec, flt)
         if checked_ids is None and compiled is None:
             return
         self._call("delete", collection, lambda: self._driver.delete(spec, checked_ids, compiled))
@@ -202,8 +219,9 @@ class Store:
         return order_records(found, wanted)
 
     def count(self, collection: str, *, filter: FilterArg = None) -> int:
+        flt = check_filter(self.capabilities, filter)
         spec = self._spec(collection)
-        compiled = self._compile(spec, check_filter(self.capabilities, filter))
+        compiled = self._compile(spec, flt)
         return self._call("count", collection, lambda: self._driver.count(spec, compiled))
 
     def scroll(
@@ -255,27 +273,50 @@ class Store:
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
-        spec = self._spec(collection)
-        query = self._check_search(
-            spec,
-            SearchRequest(
+        def check(spec: CollectionSpec) -> CheckedSearch:
+            return check_search(
+                spec,
+                self._driver.capabilities,
+                self._driver.compile_filter,
                 vector=vector,
                 sparse=sparse,
-                filter=filter,  # type: ignore[arg-type]  # parsed by check_search
+                filter=filter,
                 k=k,
-                params=params if params is not None else SearchParams(),
+                params=params,
                 fusion=fusion,
                 with_payload=with_payload,
                 with_vectors=with_vectors,
-            ),
-        )
+            )
+
+        spec = self._spec(collection)
+        try:
+            query = check(spec)
+        except DimensionMismatchError:
+            spec = self._fresh_spec(collection)  # another client may have recreated it
+            query = check(spec)
         return self._call("search", collection, lambda: self._driver.search(spec, query))
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""
         checked_requests = check_requests(requests)
         spec = self._spec(collection)
-        queries = [self._check_search(spec, r) for r in checked_requests]
+        caps, compile_filter = self._driver.capabilities, self._driver.compile_filter
+        queries = [
+            check_search(
+                spec,
+                caps,
+                compile_filter,
+                vector=r.vector,
+                sparse=r.sparse,
+                filter=r.filter,
+                k=r.k,
+                params=r.params,
+                fusion=r.fusion,
+                with_payload=r.with_payload,
+                with_vectors=r.with_vectors,
+            )
+            for r in checked_requests
+        ]
         if not queries:
             return []
         batch = self._call("search batch", collection, lambda: self._driver.search_batch(spec, queries))
@@ -286,17 +327,15 @@ class Store:
             out.append(self._call("search", collection, partial(self._driver.search, spec, query)))
         return out
 
-    def _check_search(self, spec: CollectionSpec, request: SearchRequest) -> CheckedSearch:
-        checked = check_search(spec, self.capabilities, request)
-        return replace(checked, filter=self._compile(spec, checked.filter))
-
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
         self._specs.clear()
-        self._call("close", None, self._driver.close, idempotent=False)
+        try:
+            self._call("close", None, self._driver.close, idempotent=False)
+        finally:
+            self._closed = True
 
     def __enter__(self) -> Self:
         return self

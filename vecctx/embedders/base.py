@@ -100,6 +100,64 @@ class HFTokenizer:
         return [(int(start), int(end)) for start, end in enc.offsets]
 
 
+class EmbedderBase:
+    """What embedders share: ``name``, the two prefixes, ``normalized``, ``tokenizer``, and
+    the two embedding calls around one ``_embed(texts)``, which gets the prefixed texts (never
+    an empty list). A subclass sets the attributes and implements ``dimension``,
+    ``max_input_tokens`` and ``_embed``."""
+
+    _name: str
+    _query_prefix: str = ""
+    _passage_prefix: str = ""
+    _normalized: bool = True
+    _tokenizer: TextTokenizer | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def normalized(self) -> bool:
+        return self._normalized
+
+    @property
+    def query_prefix(self) -> str:
+        return self._query_prefix
+
+    @property
+    def passage_prefix(self) -> str:
+        return self._passage_prefix
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        assert self._tokenizer is not None
+        return self._tokenizer
+
+    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
+        if isinstance(texts, str):
+            raise TypeError("embed_documents takes a sequence of strings, not one string")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._embed_as(list(texts), query=False)
+
+    def embed_query(self, text: str) -> FloatArray:
+        row: FloatArray = self._embed_as([text], query=True)[0]
+        return row
+
+    def _embed_as(self, texts: list[str], *, query: bool) -> FloatArray:
+        """Embed queries or passages: adds the prefix, then ``_embed`` (an engine that adds
+        prefixes itself overrides this instead)."""
+        prefix = self._query_prefix if query else self._passage_prefix
+        return self._embed([prefix + t for t in texts])
+
+    def _embed(self, texts: list[str]) -> FloatArray:
+        raise NotImplementedError
+
+
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
@@ -139,4 +197,12 @@ def normalize_rows(m: FloatArray) -> FloatArray:
     return out
 
 
-__all__ = ["Embedder", "HFTokenizer", "RegexTokenizer", "TextTokenizer", "as_matrix", "normalize_rows"]
+__all__ = [
+    "Embedder",
+    "EmbedderBase",
+    "HFTokenizer",
+    "RegexTokenizer",
+    "TextTokenizer",
+    "as_matrix",
+    "normalize_rows",
+]

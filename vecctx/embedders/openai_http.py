@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from vecctx.embedders.base import RegexTokenizer, TextTokenizer, as_matrix, normalize_rows
+from vecctx.embedders.base import EmbedderBase, RegexTokenizer, TextTokenizer, as_matrix, normalize_rows
 from vecctx.embedders.offline import require
 from vecctx.errors import BackendError, ConfigError, TransientBackendError
 from vecctx.types import FloatArray
@@ -19,7 +19,7 @@ from vecctx.types import FloatArray
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
-class OpenAIHTTPEmbedder:
+class OpenAIHTTPEmbedder(EmbedderBase):
     """POST ``{base_url}/embeddings`` with ``{"model": ..., "input": [...]}``.
 
     The API key comes from ``api_key`` or the environment variable ``api_key_env`` (none is
@@ -71,9 +71,9 @@ class OpenAIHTTPEmbedder:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._max_tokens = max_input_tokens
-        self._normalize = normalize
-        self._qp = query_prefix
-        self._pp = passage_prefix
+        self._normalizedd = normalize
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
         self._tokenizer = tokenizer if tokenizer is not None else RegexTokenizer()
         self._name = name or f"openai-http:{model}"
         self._sleep = sleep
@@ -81,10 +81,6 @@ class OpenAIHTTPEmbedder:
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPEmbedder(url={self._url!r}, model={self._model!r})"
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def dimension(self) -> int:
@@ -96,39 +92,12 @@ class OpenAIHTTPEmbedder:
     def max_input_tokens(self) -> int:
         return self._max_tokens
 
-    @property
-    def normalized(self) -> bool:
-        return self._normalize
-
-    @property
-    def query_prefix(self) -> str:
-        return self._qp
-
-    @property
-    def passage_prefix(self) -> str:
-        return self._pp
-
-    @property
-    def tokenizer(self) -> TextTokenizer:
-        return self._tokenizer
-
     def close(self) -> None:
         self._client.close()
 
-    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
-        if isinstance(texts, str):
-            raise TypeError("embed_documents takes a sequence of strings, not one string")
-        inputs = [self._pp + t for t in texts]
-        if not inputs:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = [
-            self._post(inputs[i : i + self._batch_size]) for i in range(0, len(inputs), self._batch_size)
-        ]
+    def _embed(self, texts: list[str]) -> FloatArray:
+        parts = [self._post(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
         return np.concatenate(parts, axis=0)
-
-    def embed_query(self, text: str) -> FloatArray:
-        row: FloatArray = self._post([self._qp + text])[0]
-        return row
 
     # -- wire -----------------------------------------------------------------------------
     def _post(self, inputs: list[str]) -> FloatArray:
@@ -185,7 +154,7 @@ class OpenAIHTTPEmbedder:
             )
         if not np.isfinite(matrix).all():
             raise BackendError(f"{self._url} returned non-finite embeddings")
-        return normalize_rows(matrix) if self._normalize else matrix
+        return normalize_rows(matrix) if self._normalized else matrix
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -6,13 +6,10 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
-from vecctx.embedders.base import HFTokenizer, TextTokenizer, as_matrix
+from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer, as_matrix
 from vecctx.embedders.offline import MINILM_NAME, minilm_path, require, resolve_model_dir, set_offline
 from vecctx.errors import BackendError, ConfigError
 from vecctx.types import FloatArray
@@ -30,7 +27,7 @@ def set_torch_threads(threads: int) -> None:
             torch.set_num_threads(threads)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(EmbedderBase):
     """A sentence-transformers model from a local directory or a bundled package.
 
     ``model`` is a directory, or a hub name that an installed package provides offline
@@ -70,13 +67,12 @@ class SentenceTransformerEmbedder:
         self._backend: Backend = backend
         self._threads = threads
         self._batch_size = batch_size
-        self._normalize = normalize
+        self._normalized = normalize
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
         self._max_tokens_override = max_input_tokens
         self._model: Any = None
         self._lock = threading.Lock()
-        self._tokenizer: TextTokenizer | None = None
         if name is not None:
             self._name = name
         else:
@@ -90,10 +86,6 @@ class SentenceTransformerEmbedder:
     # -- metadata ------------------------------------------------------------------------
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self._name!r}, backend={self._backend!r})"
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def path(self) -> Path:
@@ -116,18 +108,6 @@ class SentenceTransformerEmbedder:
         return int(self._load().max_seq_length)
 
     @property
-    def normalized(self) -> bool:
-        return self._normalize
-
-    @property
-    def query_prefix(self) -> str:
-        return self._query_prefix
-
-    @property
-    def passage_prefix(self) -> str:
-        return self._passage_prefix
-
-    @property
     def tokenizer(self) -> TextTokenizer:
         if self._tokenizer is None:
             tj = self._path / "tokenizer.json"
@@ -141,18 +121,7 @@ class SentenceTransformerEmbedder:
         return self._tokenizer
 
     # -- embedding ----------------------------------------------------------------------
-    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
-        if isinstance(texts, str):
-            raise TypeError("embed_documents takes a sequence of strings, not one string")
-        return self._encode([self._passage_prefix + t for t in texts])
-
-    def embed_query(self, text: str) -> FloatArray:
-        row: FloatArray = self._encode([self._query_prefix + text])[0]
-        return row
-
-    def _encode(self, texts: list[str]) -> FloatArray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def _embed(self, texts: list[str]) -> FloatArray:
         model = self._load()
         if self._threads is not None:
             set_torch_threads(self._threads)
@@ -161,7 +130,7 @@ class SentenceTransformerEmbedder:
                 out = model.encode(
                     texts,
                     batch_size=self._batch_size,
-                    normalize_embeddings=self._normalize,
+                    normalize_embeddings=self._normalized,
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )

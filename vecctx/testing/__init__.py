@@ -3,6 +3,7 @@
 Importing this module needs pytest (a dev dependency); ``import vecctx`` does not import it.
 """
 
+from vecctx.testing.backends import LOCAL_BACKENDS, closing_all, local_store_url
 from vecctx.testing.blocking import BlockingStore
 from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
 from vecctx.testing.conformance import ConformanceSuite
@@ -17,6 +18,9 @@ from vecctx.testing.data import (
 )
 
 __all__ = [
+    "LOCAL_BACKENDS",
+    "closing_all",
+    "local_store_url",
     "BlockingStore",
     "FLAT_CASES",
     "FLAT_METADATA",

@@ -1,5 +1,6 @@
-"""The vecctx conformance suite on Chroma: embedded (PersistentClient) and over HTTP
-against a real ``chroma run`` server."""
+"""The vecctx conformance suite on Chroma: embedded (PersistentClient), over HTTP against a
+real ``chroma run`` server, and the whole suite again on the async HTTP store (through the
+test-only blocking wrapper)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from vecctx_chroma import AsyncChromaStore, ChromaStore, open_async_store, open_store
 
 from vecctx.store import VectorStore
-from vecctx.testing import ConformanceSuite
+from vecctx.testing import BlockingStore, ConformanceSuite
 
 
 class TestChromaEmbedded(ConformanceSuite):
@@ -45,3 +46,18 @@ class TestChromaHttp(ConformanceSuite):
     @pytest.fixture
     def async_store(self, chroma_server: str) -> AsyncChromaStore:
         return open_async_store("chroma+" + chroma_server)
+
+
+class TestChromaAsyncHttp(ConformanceSuite):
+    @pytest.fixture
+    def store(self, chroma_server: str) -> Iterator[BlockingStore]:
+        with BlockingStore(lambda: open_async_store("chroma+" + chroma_server)) as s:
+            yield s
+
+    @pytest.fixture
+    def reopen(self, chroma_server: str) -> Callable[[VectorStore], VectorStore]:
+        def _reopen(store: VectorStore) -> VectorStore:
+            store.close()
+            return BlockingStore(lambda: open_async_store("chroma+" + chroma_server))
+
+        return _reopen

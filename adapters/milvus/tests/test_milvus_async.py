@@ -20,7 +20,13 @@ from vecctx import (
     SparseVector,
     connect_async,
 )
-from vecctx.errors import CollectionNotFoundError, ConfigError, StoreClosedError, UnsupportedFeatureError
+from vecctx.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    StoreClosedError,
+    TransientBackendError,
+    UnsupportedFeatureError,
+)
 from vecctx.store import Fusion
 
 DIM = 8
@@ -145,3 +151,32 @@ def test_async_registry_closed_and_dbsf(tmp_path: Path) -> None:
             await store.count("c")
 
     asyncio.run(run())
+
+
+def test_async_store_retries_per_the_configured_policy() -> None:
+    """The async store follows the URL's retry policy (it used to keep two fixed retries)."""
+    import socket
+    import time
+
+    from vecctx.errors import RetryDeadlineError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    async def run(options: str) -> tuple[BaseException, float]:
+        store = open_async_store(f"milvus://127.0.0.1:{port}?timeout=1&{options}")
+        start = time.monotonic()
+        try:
+            await store.list_collections()
+        except Exception as exc:
+            return exc, time.monotonic() - start
+        finally:
+            await store.close()
+        raise AssertionError("an unreachable server answered")
+
+    err, _ = asyncio.run(run("retry_deadline=0"))
+    assert isinstance(err, TransientBackendError) and not isinstance(err, RetryDeadlineError)
+    err, elapsed = asyncio.run(run("retry_deadline=3&retry_initial_backoff=0.05&retry_max_backoff=0.2"))
+    assert isinstance(err, RetryDeadlineError) and err.attempts >= 2, repr(err)
+    assert elapsed >= 2.5

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vecctx_milvus import MilvusStore, open_store, parse_url
+from vecctx_milvus import MilvusDriver, MilvusStore, open_store, parse_url
 from vecctx_milvus.common import milvus_name, vecctx_name
 
 from vecctx import (
@@ -93,6 +93,10 @@ def test_registry_connects_by_scheme(tmp_path: Path) -> None:
     try:
         assert isinstance(store, MilvusStore)
         assert store.capabilities.name == "milvus"
+        driver = store.driver
+        assert isinstance(driver, MilvusDriver)
+        assert driver.server_version.startswith("milvus_lite") and driver.reconnects == 0
+        assert "reg.db" in repr(store)
     finally:
         store.close()
 
@@ -214,7 +218,7 @@ def test_hybrid_rrf_and_dbsf_refused_before_io(lite: MilvusStore) -> None:
     assert len(hits) == 4 and all(h.kind is ScoreKind.RRF for h in hits)
     assert hits[0].score <= 2 / 61 + 1e-9
     with pytest.raises(UnsupportedFeatureError):
-        lite.search("missing", vector=np.ones(DIM), sparse=SparseVector((1,), (1.0,)), fusion=Fusion.DBSF)
+        lite.search("hy", vector=np.ones(DIM), sparse=SparseVector((1,), (1.0,)), fusion=Fusion.DBSF)
 
 
 def test_scores_in_canonical_units_for_ivf_and_euclidean(lite: MilvusStore) -> None:
@@ -267,6 +271,21 @@ def test_unreachable_server_is_a_transient_error() -> None:
     with pytest.raises((TransientBackendError, BackendError)) as info:
         open_store(f"milvus://127.0.0.1:{port}?timeout=2")
     assert isinstance(info.value, TransientBackendError), repr(info.value)
+
+
+def test_reconnect_replaces_the_client_from_the_third_retry(milvus_server: str) -> None:
+    """The driver's retry hook: from the third retry of a call on, a new client (at most one
+    every 2 s); never for Milvus Lite in this process."""
+    with open_store(milvus_server) as s:
+        driver = s.driver
+        assert isinstance(driver, MilvusDriver)
+        err = TransientBackendError("unavailable")
+        driver.on_retry(err, 2)
+        assert driver.reconnects == 0
+        driver.on_retry(err, 3)
+        driver.on_retry(err, 4)  # within 2 s of the last: no second reconnect
+        assert driver.reconnects == 1
+        assert isinstance(s.list_collections(), list)  # the new client works
 
 
 # -- a real restart ------------------------------------------------------------------------------

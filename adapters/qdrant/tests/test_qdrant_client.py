@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 from vecctx_qdrant import AsyncQdrantClientStore, QdrantClientStore, open_async_store, open_store, parse_url
-from vecctx_qdrant.client import _Core
+from vecctx_qdrant.client import ClientCore
 from vecctx_qdrant.config import ClientOptions
 
 from vecctx import F, SearchRequest
+from vecctx.driver import CheckedSearch
 from vecctx.errors import CollectionNotFoundError, ConfigError, StoreClosedError, StoreLockedError
-from vecctx.store import Fusion, SearchParams
+from vecctx.store import Fusion
 from vecctx.testing import lowrank
 from vecctx.types import CollectionSpec, FieldType, IndexParams, Metric, Record, SparseVector
 
@@ -111,7 +112,7 @@ def test_server_requests() -> None:
     """What the store would send to a server: collection settings, payload indexes, RRF's k."""
     opts = parse_url("qdrant://h:6333?shards=3&replication=2&write_consistency=2&idf=1")
     assert isinstance(opts, ClientOptions)
-    core = _Core(opts)
+    core = ClientCore(opts)
     spec = CollectionSpec(
         name="s",
         dimension=DIM,
@@ -127,17 +128,17 @@ def test_server_requests() -> None:
         ("meta.lang", models.PayloadSchemaType.KEYWORD),
         ('meta."a b"', models.PayloadSchemaType.FLOAT),
     ]
-    core.remember(spec)
-    s = core.specs["s"]
-    req, _ = core.query(
-        s, np.ones(DIM, dtype=np.float32), SparseVector((1,), (1.0,)), F("lang") == "en", 5,
-        SearchParams(ef=99, rrf_k=60), Fusion.RRF, True, False,
+    query = CheckedSearch(
+        vector=np.ones(DIM, dtype=np.float32), sparse=SparseVector((1,), (1.0,)),
+        filter=core.compile_filter(spec, F("lang") == "en"), k=5, exact=False, ef=99, prefetch_k=50,
+        rrf_k=60, fusion=Fusion.RRF, with_payload=True, with_vectors=False,
     )  # fmt: skip
+    req = core.query(spec, query)
     assert isinstance(req.query, models.RrfQuery) and req.query.rrf.k == 61
     assert req.prefetch[0].params == models.SearchParams(hnsw_ef=99, exact=False)
     assert req.prefetch[0].limit == 50
     assert req.prefetch[0].filter == req.prefetch[1].filter == req.filter
-    local = _Core(ClientOptions(mode="local"))
+    local = ClientCore(ClientOptions(mode="local"))
     assert local.index_kwargs(spec) == []  # local mode has no payload indexes
 
 

@@ -50,9 +50,9 @@ def loaded(
     assert isinstance(store, QdrantEdgeStore)
     store.create_collection(spec)
     store.upsert("big", records)  # 20k < auto_optimize: no index yet
-    assert store._coll("big").shard.info().indexed_vectors_count == 0
+    assert store.driver.native_shard("big").info().indexed_vectors_count == 0
     store.optimize("big")
-    assert store._coll("big").shard.info().indexed_vectors_count == N
+    assert store.driver.native_shard("big").info().indexed_vectors_count == N
     try:
         yield store, ref, lowrank_queries(NQ, DIM, seed=0)
     finally:

@@ -145,13 +145,13 @@ def test_reopen_restores_spec_indexes_and_data(tmp_path: Path) -> None:
         store.create_collection(spec)
         store.upsert("docs", recs)
         before = store.search("docs", vector=q, k=5, filter=F("lang") == "en")
-        schema = set(store._coll("docs").shard.info().payload_schema)
+        schema = set(store.driver.native_shard("docs").info().payload_schema)
     assert schema == {"meta.lang", "meta.g"}
     assert (tmp_path / "db" / "docs" / "spec.json").is_file()
     with _edge(tmp_path / "db") as store:
         assert store.list_collections() == ["docs"]
         assert store.collection_spec("docs") == spec
-        assert set(store._coll("docs").shard.info().payload_schema) == schema
+        assert set(store.driver.native_shard("docs").info().payload_schema) == schema
         after = store.search("docs", vector=q, k=5, filter=F("lang") == "en")
         assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
         assert after[0].kind is ScoreKind.EUCLIDEAN
@@ -172,10 +172,12 @@ def test_unfinished_create_is_not_a_collection(tmp_path: Path) -> None:
         assert store.list_collections() == ["half"]
         store.drop_collection("half")
         assert not (tmp_path / "db" / "half").exists()
-        for name in ["../escape", "", "a/b"]:
+        for name in ["../escape", "a/b", ".", "not a name"]:
             assert not store.has_collection(name)
             with pytest.raises(CollectionNotFoundError):
                 store.count(name)
+            store.drop_collection(name, missing_ok=True)
+        assert (tmp_path / "db" / "not a name").is_dir()  # never the store's to drop
 
 
 # -- ids -----------------------------------------------------------------------------------
@@ -190,7 +192,7 @@ def test_string_ids_map_to_stable_uuid5(tmp_path: Path) -> None:
         store.upsert(
             "c", [Record(id=i, vector=np.ones(DIM) + n, metadata={"n": n}) for n, i in enumerate(ids)]
         )
-        shard = store._coll("c").shard
+        shard = store.driver.native_shard("c")
         raw = shard.retrieve([point_id("ü/with spaces")], with_payload=True, with_vector=False)
         assert str(raw[0].id) == point_id("ü/with spaces")
         assert raw[0].payload == {"id": "ü/with spaces", "meta": {"n": 2}}
@@ -217,12 +219,17 @@ class _CountingShard:
         return getattr(self._shard, name)
 
 
+def _counting(store: QdrantEdgeStore, name: str) -> _CountingShard:
+    """Put a counting wrapper around the driver's shard of ``name``."""
+    c = store.driver._coll(store.collection_spec(name))
+    c.shard = counting = _CountingShard(c.shard)
+    return counting
+
+
 def test_auto_optimize_is_geometric(tmp_path: Path) -> None:
     with _edge(tmp_path / "db", "?auto_optimize=100") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))
-        c = store._coll("c")
-        counting = _CountingShard(c.shard)
-        c.shard = counting
+        counting = _counting(store, "c")
         vecs = lowrank(1000, DIM, rank=4, seed=1)
 
         def load(start: int, n: int) -> None:
@@ -240,9 +247,7 @@ def test_auto_optimize_is_geometric(tmp_path: Path) -> None:
         assert counting.optimized == 3
     with _edge(tmp_path / "off", "?auto_optimize=0") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))
-        c = store._coll("c")
-        counting = _CountingShard(c.shard)
-        c.shard = counting
+        counting = _counting(store, "c")
         store.upsert("c", [Record(id=f"p{i}", vector=vecs[i]) for i in range(1000)])
         assert counting.optimized == 0
 
@@ -368,49 +373,50 @@ def test_closed_store(tmp_path: Path) -> None:
             call()
 
 
-def test_fast_search_path_raises_like_validate_search(tmp_path: Path) -> None:
-    """The hot path skips ``validate_search`` only for inputs it accepts; everything else
-    falls back to it and gets the same errors."""
+def test_bad_queries_raise_and_query_forms_agree(tmp_path: Path) -> None:
+    """A NaN, infinite, mis-sized or non-numeric query raises before the engine sees it (Edge
+    drops NaN scores, so a NaN query would look like "no hits"); every numeric form of the
+    same query (float16/32/64, strided, byte-swapped, a list, ints) finds the same points."""
     import math
-
-    from vecctx_qdrant._common import fast_dense_args
 
     from vecctx.errors import DimensionMismatchError, InvalidFilterError, InvalidInputError
 
-    good = np.ones(DIM, dtype=np.float32)
-    assert fast_dense_args(DIM, good, 10, None, None) is not None
-    bad_vectors: list[Any] = [
-        np.array([math.nan] * DIM, dtype=np.float32),
-        np.array([1.0] * (DIM - 1) + [math.inf], dtype=np.float32),
-        np.ones(DIM + 1, dtype=np.float32),
-        np.ones((1, DIM), dtype=np.float32),
-        np.ones(DIM, dtype=np.float64),
-        [1.0] * DIM,
-    ]
-    for v in bad_vectors:
-        assert fast_dense_args(DIM, v, 10, None, None) is None
-    for k in (0, True, 10_001, 2.0):
-        assert fast_dense_args(DIM, good, k, None, None) is None
-    assert fast_dense_args(DIM, good, 10, {"a": 1}, None) is None
-    assert fast_dense_args(DIM, good, 10, None, SearchParams(ef=0)) is None
     with _edge(tmp_path / "db") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))
-        store.upsert("c", _records(5))
-        with pytest.raises(InvalidInputError):
-            store.search("c", vector=bad_vectors[0])
-        with pytest.raises(InvalidInputError):
-            store.search("c", vector=bad_vectors[1])
+        store.upsert("c", _records(50))
+        for bad in (
+            np.array([math.nan] * DIM, dtype=np.float32),
+            np.array([1.0] * (DIM - 1) + [math.inf], dtype=np.float32),
+            np.array(["x"] * DIM, dtype=object),
+            np.ones((1, DIM), dtype=np.float32),
+        ):
+            with pytest.raises(InvalidInputError):
+                store.search("c", vector=bad)
         with pytest.raises(DimensionMismatchError):
-            store.search("c", vector=bad_vectors[2])
+            store.search("c", vector=np.ones(DIM + 1, dtype=np.float32))
+        good = np.ones(DIM, dtype=np.float32)
         with pytest.raises(InvalidInputError):
             store.search("c", vector=good, k=True)
         with pytest.raises(InvalidInputError):
             store.search("c", vector=good, params=SearchParams(ef=0))
         with pytest.raises(InvalidFilterError):
             store.search("c", vector=good, filter={"a": {"$nope": 1}})
-        # float64 and list vectors take the general path and still work
-        assert len(store.search("c", vector=[1.0] * DIM, k=3)) == 3
-        assert len(store.search("c", vector=np.ones(DIM), k=3, filter={"g": 1})) >= 1
+        assert store.search("c", vector=good, k=3, filter=F("g") == 9) == []
+        for q in lowrank(3, DIM, rank=4, seed=8):
+            want = store.search("c", vector=q, k=5)
+            wide = np.zeros(2 * DIM, dtype=np.float32)
+            wide[::2] = q
+            for form in (q.astype(np.float64), wide[::2], q.astype(">f4"), q.astype(object), q.tolist()):
+                got = store.search("c", vector=form, k=5)
+                assert [h.id for h in got] == [h.id for h in want], type(form)
+                assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-6)
+            half = q.astype(np.float16)
+            assert [h.id for h in store.search("c", vector=half, k=5)] == [
+                h.id for h in store.search("c", vector=half.astype(np.float32), k=5)
+            ]
+        assert [h.id for h in store.search("c", vector=np.arange(DIM), k=2)] == [
+            h.id for h in store.search("c", vector=np.arange(DIM, dtype=np.float32), k=2)
+        ]
 
 
 def test_batch_edge_refuses_writes_nothing(tmp_path: Path) -> None:

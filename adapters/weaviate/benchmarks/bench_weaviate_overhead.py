@@ -5,7 +5,7 @@ Run: ``python adapters/weaviate/benchmarks/bench_weaviate_overhead.py``
 The fake answers in Python, so absolute latencies mean nothing about Weaviate; the A/B
 difference (adapter ``search`` vs the same ``near_vector`` call made directly on the client,
 interleaved, same fake, same request) is the adapter's own cost: filter compilation, hit
-conversion, relevance, tie ordering. Upsert is split into the adapter's preparation
+conversion, relevance, tie ordering, and the store front's checks. Upsert is split into the adapter's preparation
 (validation, flattening, JSON) and weaviate-client's own serialisation of the batch.
 """
 
@@ -48,7 +48,9 @@ def main() -> None:
     ]
     store.create_collection(CollectionSpec(name="bench", dimension=DIM))
     store.upsert("bench", recs)
-    handle = store.client.collections.use("Bench")
+    client = store.driver.client
+    assert client is not None
+    handle = client.collections.use("Bench")
     q = lowrank(1, DIM, seed=2)[0]
     flt = (F("g") >= 2) & (F("lang") == "en")
     compiled = FilterCompiler({"mn_g", "ms_lang", "vecctx_keys"}, native_not=True).compile(flt)
@@ -93,7 +95,7 @@ def main() -> None:
         return_properties=PAYLOAD_PROPS,
     )
     store.search("bench", vector=q, k=K, filter=flt)  # caches the store's own handle
-    own_handle = store._handles["Bench"]
+    own_handle = store.driver._handles["Bench"]
     real = own_handle.query.near_vector
     own_handle.query.near_vector = lambda **_: canned  # type: ignore[method-assign]
     own = []
@@ -120,7 +122,7 @@ def main() -> None:
     from weaviate.collections.batch.grpc_batch import _BatchGRPC
     from weaviate.collections.classes.batch import _BatchObject
 
-    batch = _BatchGRPC(store.client._connection._weaviate_version, None, None)
+    batch = _BatchGRPC(client._connection._weaviate_version, None, None)
     internal = [
         _BatchObject(
             collection="Bench",

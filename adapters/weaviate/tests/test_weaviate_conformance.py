@@ -1,30 +1,30 @@
-"""The vecctx conformance suite.
+"""The vecctx conformance suite, on the synchronous store and on the native async store
+(through ``BlockingStore``).
 
-``TestWeaviateConformance`` is the real thing: it runs against the Weaviate server named by
-``$VECCTX_WEAVIATE_URL`` and is skipped (with that reason) when the variable is unset or the
-server does not answer. No Weaviate server can run on the machine this adapter was written on.
+``TestWeaviateConformance`` and ``TestAsyncWeaviateConformance`` are the real thing: they run
+against the Weaviate server named by ``$VECCTX_WEAVIATE_URL`` and are skipped (with that
+reason) when the variable is unset or the server does not answer. No Weaviate server can run
+on the machine this adapter was written on.
 
-``TestSuiteOverFake`` runs the same suite through the real weaviate-client, REST and gRPC
-against the in-process fake of ``weaviate_fake.py``. It exercises every code path of the
-adapter end to end, but the fake's filter and search semantics are its author's reading of
-Weaviate, so it proves plumbing, not conformance.
+``TestSuiteOverFake`` and ``TestAsyncSuiteOverFake`` run the same suite through the real
+weaviate-client, REST and gRPC against the in-process fake of ``weaviate_fake.py``. They
+exercise every code path of both drivers end to end, but the fake's filter and search
+semantics are its author's reading of Weaviate, so they prove plumbing, not conformance.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from vecctx_weaviate import WeaviateStore
-from vecctx_weaviate.aio import AsyncWeaviateStore
+from vecctx_weaviate import AsyncWeaviateStore, WeaviateStore
 from weaviate_fake import FakeWeaviate
 
-from vecctx.store import AsyncVectorStore, VectorStore
-from vecctx.testing import ConformanceSuite
+from vecctx.store import VectorStore
+from vecctx.testing import BlockingStore, ConformanceSuite
 
 URL = os.environ.get("VECCTX_WEAVIATE_URL", "")
 
@@ -48,6 +48,16 @@ _REASON = (
 )
 
 
+def _reopen(url: str, asynchronous: bool) -> Callable[[VectorStore], VectorStore]:
+    def reopen(old: VectorStore) -> VectorStore:
+        old.close()
+        if asynchronous:
+            return BlockingStore(lambda: AsyncWeaviateStore.from_url(url))
+        return WeaviateStore.from_url(url)
+
+    return reopen
+
+
 @pytest.mark.skipif(not _reachable(URL), reason=_REASON)
 class TestWeaviateConformance(ConformanceSuite):
     @pytest.fixture
@@ -57,17 +67,21 @@ class TestWeaviateConformance(ConformanceSuite):
 
     @pytest.fixture
     def reopen(self) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(old: VectorStore) -> VectorStore:
-            old.close()
-            return WeaviateStore.from_url(URL)
+        return _reopen(URL, asynchronous=False)
 
-        return _reopen
+
+@pytest.mark.skipif(not _reachable(URL), reason=_REASON)
+class TestAsyncWeaviateConformance(ConformanceSuite):
+    """The whole suite on the native async store."""
 
     @pytest.fixture
-    def async_store(self) -> Iterator[AsyncVectorStore]:
-        s = AsyncWeaviateStore.from_url(URL)
-        yield s
-        asyncio.run(s.close())
+    def store(self) -> Iterator[BlockingStore]:
+        with BlockingStore(lambda: AsyncWeaviateStore.from_url(URL)) as s:
+            yield s
+
+    @pytest.fixture
+    def reopen(self) -> Callable[[VectorStore], VectorStore]:
+        return _reopen(URL, asynchronous=True)
 
 
 class TestSuiteOverFake(ConformanceSuite):
@@ -80,14 +94,17 @@ class TestSuiteOverFake(ConformanceSuite):
 
     @pytest.fixture
     def reopen(self, shared_fake: FakeWeaviate) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(old: VectorStore) -> VectorStore:
-            old.close()
-            return WeaviateStore.from_url(shared_fake.url())
+        return _reopen(shared_fake.url(), asynchronous=False)
 
-        return _reopen
+
+class TestAsyncSuiteOverFake(ConformanceSuite):
+    """Plumbing check of the async driver: the suite over the fake (not conformance)."""
 
     @pytest.fixture
-    def async_store(self, shared_fake: FakeWeaviate) -> Iterator[AsyncVectorStore]:
-        s = AsyncWeaviateStore.from_url(shared_fake.url())
-        yield s
-        asyncio.run(s.close())
+    def store(self, shared_fake: FakeWeaviate) -> Iterator[BlockingStore]:
+        with BlockingStore(lambda: AsyncWeaviateStore.from_url(shared_fake.url())) as s:
+            yield s
+
+    @pytest.fixture
+    def reopen(self, shared_fake: FakeWeaviate) -> Callable[[VectorStore], VectorStore]:
+        return _reopen(shared_fake.url(), asynchronous=True)

@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import httpx
 import pytest
 from vecctx_weaviate import NAMESPACE, object_uuid, parse_url
-from vecctx_weaviate._core import capabilities, parse_version, score_of, sort_hits
+from vecctx_weaviate._core import capabilities, hits_from, parse_version, score_of
 from vecctx_weaviate.errors import translate
 from vecctx_weaviate.schema import (
     class_config,
     class_name,
-    collection_name,
-    decode,
     encode,
     flatten,
     prop_name,
@@ -59,15 +58,23 @@ def test_api_key_from_url_or_env_never_in_repr() -> None:
     c = parse_url("weaviate://h:8080?api_key=s3cr3t-key", environ={"WEAVIATE_API_KEY": "other"})
     assert c.api_key == "s3cr3t-key"
     assert "s3cr3t" not in repr(c) and "s3cr3t" not in c.url
-    assert c.scrub("echo s3cr3t-key back") == "echo *** back"
+    assert c.secrets == ("s3cr3t-key",)  # what the store front masks in every error
+    assert parse_url("weaviate://h:8080", environ={}).secrets == ()
     env = parse_url("weaviate://h:8080", environ={"WEAVIATE_API_KEY": "from-env"})
     assert env.api_key == "from-env" and "from-env" not in repr(env)
+
+
+def test_url_retry_options() -> None:
+    assert parse_url("weaviate://h", environ={}).retry.deadline_s == 30.0
+    c = parse_url("weaviate://h?retry_deadline=0&retry_max_attempts=3&batch=7", environ={})
+    assert (c.retry.deadline_s, c.retry.max_attempts, c.retry.enabled, c.batch) == (0.0, 3, False, 7)
 
 
 @pytest.mark.parametrize(
     "url",
     [
         "qdrant://h:6333",
+        "weaviate://h:8080?retry_deadline=soon",
         "weaviate://",
         "weaviate://h:8080/some/path",
         "weaviate://key@h:8080",
@@ -99,6 +106,43 @@ def test_entry_points_registered() -> None:
 
 
 # -- names ---------------------------------------------------------------------------------
+
+
+def decode(text: str) -> str:
+    """Inverse of ``encode`` (which makes it injective); ``ValueError`` on what it cannot produce."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch, nxt = text[i], text[i + 1 : i + 2]
+        if ch != "_":
+            if not (("a" <= ch <= "z") or ("0" <= ch <= "9")):
+                raise ValueError(f"unexpected {ch!r}")
+            out.append(ch)
+            i += 1
+        elif nxt and "a" <= nxt <= "z":
+            out.append(nxt.upper())
+            i += 2
+        elif nxt and nxt in "_12":
+            out.append({"_": "_", "1": "-", "2": "."}[nxt])
+            i += 2
+        elif nxt == "3" and len(text[i + 2 : i + 8]) == 6:
+            out.append(chr(int(text[i + 2 : i + 8], 16)))
+            i += 8
+        else:
+            raise ValueError(f"bad escape at {i}")
+    return "".join(out)
+
+
+def collection_name(cls: str) -> str | None:
+    """Inverse of ``class_name``; ``None`` for classes vecctx did not name."""
+    if not cls or not ("A" <= cls[0] <= "Z"):
+        return None
+    first, rest = (cls[0], cls[3:]) if cls[1:3] == "_0" else (cls[0].lower(), cls[1:])
+    try:
+        name = first + decode(rest)
+    except ValueError:
+        return None
+    return name if class_name(name) == cls else None
 
 
 @pytest.mark.parametrize(
@@ -230,8 +274,6 @@ def test_class_config() -> None:
     flat = class_config(CollectionSpec(name="f", dimension=4, index=IndexParams(kind=IndexKind.FLAT)))
     assert flat["vectorConfig"]["default"]["vectorIndexType"] == "flat"
     with pytest.raises(UnsupportedFeatureError):
-        class_config(CollectionSpec(name="s", dimension=4, sparse=True))
-    with pytest.raises(UnsupportedFeatureError):
         class_config(CollectionSpec(name="i", dimension=4, index=IndexParams(kind=IndexKind.IVF)))
 
 
@@ -253,19 +295,23 @@ def test_score_conversion() -> None:
     assert score_of(Metric.EUCLIDEAN, -1e-7) == 0.0
 
 
-def test_sort_hits_breaks_ties_by_id() -> None:
-    from vecctx.types import Hit
+_BARE: dict[str, bool] = {"with_payload": False, "with_vectors": False}
 
-    hits = [
-        Hit(id=i, score=s, relevance=0.5, kind=ScoreKind.COSINE)
-        for i, s in [("b", 0.5), ("a", 0.5), ("c", 0.9)]
-    ]
-    assert [h.id for h in sort_hits(hits)] == ["c", "a", "b"]
-    eu = [
-        Hit(id=i, score=s, relevance=0.5, kind=ScoreKind.EUCLIDEAN)
-        for i, s in [("b", 1.0), ("a", 1.0), ("c", 0.1)]
-    ]
-    assert [h.id for h in sort_hits(eu)] == ["c", "a", "b"]
+
+def _obj(uid: str, distance: float) -> Any:
+    props = {"vecctx_id": uid, "vecctx_text": f"t-{uid}", "vecctx_meta": '{"n": 1}'}
+    return SimpleNamespace(properties=props, metadata=SimpleNamespace(distance=distance), uuid=uid)
+
+
+def test_hits_break_ties_by_id() -> None:
+    objs = [_obj("b", 0.5), _obj("a", 0.5), _obj("c", 0.1)]  # the server's order: by distance
+    hits = hits_from(objs, Metric.COSINE, with_payload=True, with_vectors=False)
+    assert [h.id for h in hits] == ["c", "a", "b"]
+    assert hits[0].kind is ScoreKind.COSINE and hits[0].score == pytest.approx(0.9)
+    assert hits[0].relevance == pytest.approx(0.95) and hits[0].text == "t-c" and hits[0].metadata == {"n": 1}
+    eu = hits_from([_obj("b", 1.0), _obj("a", 1.0), _obj("c", 0.01)], Metric.EUCLIDEAN, **_BARE)
+    assert [(h.id, h.score) for h in eu] == [("c", pytest.approx(0.1)), ("a", 1.0), ("b", 1.0)]
+    assert eu[0].text is None and eu[0].metadata is None and eu[0].vector is None
 
 
 def test_capabilities_depend_on_server_version() -> None:
@@ -308,11 +354,6 @@ def test_translate_errors() -> None:
     assert isinstance(translate(UnexpectedStatusCodeError("schema", resp), "x"), TransientBackendError)
     resp422 = httpx.Response(422, request=httpx.Request("GET", "http://h/v1/schema"), json={"error": "bad"})
     assert type(translate(UnexpectedStatusCodeError("schema", resp422), "x")) is BackendError
-
-
-def test_translate_scrubs_the_key() -> None:
-    err = translate(WeaviateQueryError("auth failed for Bearer key-123", "x"), "search", "key-123")
-    assert "key-123" not in str(err)
 
 
 def test_infinities_never_reach_typed_properties() -> None:

@@ -1,5 +1,8 @@
 """Wire-level tests: the exact REST and gRPC requests the adapter sends to a (fake) Weaviate,
-and how it converts the answers. See ``weaviate_fake.py`` for what the fake is and is not."""
+and how it converts the answers. See ``weaviate_fake.py`` for what the fake is and is not.
+
+Every test of a store runs twice (the ``mode`` fixture): on the synchronous store and on the
+native async store (driven by ``BlockingStore``), so both generated drivers are checked."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-import vecctx_weaviate.store
+from conftest import AnyStore, driver_of, hybrid, opened
 from vecctx_weaviate import AsyncWeaviateStore, TextFusion, WeaviateStore, object_uuid
 from vecctx_weaviate.schema import class_config
 from weaviate.proto.v1 import base_pb2
@@ -43,9 +46,7 @@ def _f32(data: bytes) -> list[float]:
     return np.frombuffer(data, dtype="<f4").tolist()
 
 
-def _fill(
-    store: WeaviateStore, name: str = "docs", metric: Metric = Metric.COSINE, **spec: Any
-) -> list[Record]:
+def _fill(store: AnyStore, name: str = "docs", metric: Metric = Metric.COSINE, **spec: Any) -> list[Record]:
     recs = records_for(FLAT_METADATA, DIM)
     store.create_collection(CollectionSpec(name=name, dimension=DIM, metric=metric, **spec))
     store.upsert(name, recs)
@@ -61,38 +62,58 @@ def _free_port() -> int:
 # -- connecting ----------------------------------------------------------------------------
 
 
-def test_open_checks_rest_and_grpc(fake: FakeWeaviate) -> None:
-    with WeaviateStore.from_url(fake.url()) as store:
-        assert store.server_version == (1, 33, 2)
+def test_open_checks_rest_and_grpc(fake: FakeWeaviate, mode: str) -> None:
+    with opened(fake.url(), mode) as store:
+        assert driver_of(store).server_version == (1, 33, 2)
         paths = [p for m, p, _ in fake.rest_log if m == "GET"]
         assert "/v1/meta" in paths and "/v1/.well-known/live" in paths
         assert fake.requests("Health"), "the gRPC endpoint was not checked"
         assert "127.0.0.1" in repr(store)
-    assert "closed" in repr(store)
+    assert "closed=True" in repr(store)
 
 
-def test_api_key_is_sent_and_never_shown(fake: FakeWeaviate) -> None:
+def test_async_store_connects_on_first_use(fake: FakeWeaviate) -> None:
+    store = AsyncWeaviateStore.from_url(fake.url())  # reads the version (blocking) only
+    assert store.driver.server_version == (1, 33, 2) and store.driver.client is None
+    assert fake.requests("Health") == []
+
+    async def run() -> None:
+        assert await store.list_collections() == []
+        await store.close()
+
+    asyncio.run(run())
+    assert fake.requests("Health") and store.driver.client is None
+
+
+def test_api_key_is_sent_and_never_shown(fake: FakeWeaviate, mode: str) -> None:
     fake.api_key = "key-0123456789"
-    with WeaviateStore.from_url(fake.url(api_key="key-0123456789")) as store:
+    with opened(fake.url(api_key="key-0123456789"), mode) as store:
         store.create_collection(CollectionSpec(name="docs", dimension=DIM))
         store.upsert("docs", records_for(FLAT_METADATA[:2], DIM))
         assert store.count("docs") == 2
         assert "key-0123456789" not in repr(store)
+        assert driver_of(store).secrets == ("key-0123456789",)
+        fake.fail("Search", grpc.StatusCode.INTERNAL, "no access for Bearer key-0123456789")
+        with pytest.raises(BackendError) as echoed:
+            store.search("docs", vector=np.ones(DIM))
+        assert "no access" in str(echoed.value) and "key-0123456789" not in str(echoed.value)
+    store_type = WeaviateStore if mode == "sync" else AsyncWeaviateStore
     with pytest.raises(BackendError) as err:
-        WeaviateStore.from_url(fake.url(api_key="wrong-key-987"))
+        store_type.from_url(fake.url(api_key="wrong-key-987"))
     assert "wrong-key-987" not in str(err.value) and "key-0123456789" not in str(err.value)
 
 
-def test_unreachable_server_is_transient() -> None:
+@pytest.mark.parametrize("store_type", [WeaviateStore, AsyncWeaviateStore])
+def test_unreachable_server_is_transient(store_type: type[WeaviateStore | AsyncWeaviateStore]) -> None:
     url = f"weaviate://127.0.0.1:{_free_port()}?grpc_port={_free_port()}&init_timeout=1"
     with pytest.raises(TransientBackendError):
-        WeaviateStore.from_url(url)
+        store_type.from_url(url)
 
 
-def test_wrong_grpc_port_is_reported(fake: FakeWeaviate) -> None:
+def test_wrong_grpc_port_is_reported(fake: FakeWeaviate, mode: str) -> None:
     url = f"weaviate://127.0.0.1:{fake.http_port}?grpc_port={_free_port()}&init_timeout=1"
     with pytest.raises(TransientBackendError, match="grpc_port"):
-        WeaviateStore.from_url(url)
+        opened(url, mode)  # the async store checks on first use: opened() connects it
 
 
 def test_registry_opens_both_faces(fake: FakeWeaviate) -> None:
@@ -109,7 +130,7 @@ def test_registry_opens_both_faces(fake: FakeWeaviate) -> None:
 # -- collections ---------------------------------------------------------------------------
 
 
-def test_create_sends_the_class_and_lists_only_ours(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_create_sends_the_class_and_lists_only_ours(wstore: AnyStore, fake: FakeWeaviate) -> None:
     spec = CollectionSpec(
         name="my-docs", dimension=DIM, metric=Metric.DOT, indexed_fields={"lang": FieldType.KEYWORD}
     )
@@ -129,7 +150,7 @@ def test_create_sends_the_class_and_lists_only_ours(wstore: WeaviateStore, fake:
     assert wstore.collection_spec("my-docs") == spec
 
 
-def test_drop_and_missing(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_drop_and_missing(wstore: AnyStore, fake: FakeWeaviate) -> None:
     wstore.create_collection(CollectionSpec(name="docs", dimension=DIM))
     wstore.drop_collection("docs")
     assert fake.rest("DELETE", "/v1/schema/Docs")
@@ -138,7 +159,7 @@ def test_drop_and_missing(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
     wstore.drop_collection("docs", missing_ok=True)
 
 
-def test_collection_dropped_behind_our_back(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_collection_dropped_behind_our_back(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     assert wstore.count("docs") == len(FLAT_METADATA)  # state is cached now
     del fake.classes["Docs"]
@@ -148,13 +169,13 @@ def test_collection_dropped_behind_our_back(wstore: WeaviateStore, fake: FakeWea
         wstore.count("docs")
 
 
-def test_closed_store(wstore: WeaviateStore) -> None:
+def test_closed_store(wstore: AnyStore) -> None:
     _fill(wstore)
     it = wstore.scroll("docs", batch_size=2)
     next(it)
     wstore.close()
     with pytest.raises(StoreClosedError):
-        next(it)
+        list(it)  # the rest of the fetched page may come, the next page is refused
     with pytest.raises(StoreClosedError):
         wstore.search("docs", vector=np.ones(DIM))
 
@@ -162,7 +183,7 @@ def test_closed_store(wstore: WeaviateStore) -> None:
 # -- writes --------------------------------------------------------------------------------
 
 
-def test_upsert_request(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_upsert_request(wstore: AnyStore, fake: FakeWeaviate) -> None:
     wstore.create_collection(CollectionSpec(name="docs", dimension=DIM))
     fake.clear_logs()
     rec = Record(
@@ -206,15 +227,15 @@ def test_upsert_request(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
     assert fake.rest("POST", "/v1/schema/Docs/properties") == []
 
 
-def test_upsert_in_batches(fake: FakeWeaviate) -> None:
-    with WeaviateStore.from_url(fake.url(batch="5")) as store:
+def test_upsert_in_batches(fake: FakeWeaviate, mode: str) -> None:
+    with opened(fake.url(batch="5"), mode) as store:
         store.create_collection(CollectionSpec(name="docs", dimension=DIM))
         store.upsert("docs", records_for(FLAT_METADATA, DIM))
         assert [len(r.objects) for r in fake.requests("BatchObjects")] == [5, 5, 2]
         assert store.count("docs") == 12
 
 
-def test_upsert_validates_before_any_request(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_upsert_validates_before_any_request(wstore: AnyStore, fake: FakeWeaviate) -> None:
     wstore.create_collection(CollectionSpec(name="docs", dimension=DIM))
     fake.clear_logs()
     with pytest.raises(InvalidInputError):
@@ -222,7 +243,7 @@ def test_upsert_validates_before_any_request(wstore: WeaviateStore, fake: FakeWe
     assert fake.requests("BatchObjects") == [] and fake.rest("POST") == []
 
 
-def test_rejected_objects_raise_naming_them(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_rejected_objects_raise_naming_them(wstore: AnyStore, fake: FakeWeaviate) -> None:
     wstore.create_collection(CollectionSpec(name="docs", dimension=DIM))
     fake.reject = {"bad one"}
     with pytest.raises(BackendError, match=r"'bad one'.*rejected by the test"):
@@ -231,7 +252,7 @@ def test_rejected_objects_raise_naming_them(wstore: WeaviateStore, fake: FakeWea
         )
 
 
-def test_property_added_meanwhile_by_another_writer(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_property_added_meanwhile_by_another_writer(wstore: AnyStore, fake: FakeWeaviate) -> None:
     wstore.create_collection(CollectionSpec(name="docs", dimension=DIM))
     wstore.count("docs")
     other = {
@@ -246,11 +267,9 @@ def test_property_added_meanwhile_by_another_writer(wstore: WeaviateStore, fake:
     assert wstore.count("docs", filter=F("lang") == "en") == 1
 
 
-def test_filters_see_properties_another_writer_added(
-    fake: FakeWeaviate, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(vecctx_weaviate.store, "SCHEMA_REFRESH_SECONDS", 0.0)
-    with WeaviateStore.from_url(fake.url()) as a, WeaviateStore.from_url(fake.url()) as b:
+def test_filters_see_properties_another_writer_added(fake: FakeWeaviate, mode: str) -> None:
+    with opened(fake.url(), mode) as a, opened(fake.url(), mode) as b:
+        driver_of(a).schema_refresh_s = 0.0
         a.create_collection(CollectionSpec(name="docs", dimension=DIM))
         assert a.count("docs", filter=F("lang") == "en") == 0  # no such property yet: no request
         b.upsert("docs", [Record(id="x", vector=np.ones(DIM), metadata={"lang": "en"})])
@@ -260,7 +279,7 @@ def test_filters_see_properties_another_writer_added(
 # -- reads ---------------------------------------------------------------------------------
 
 
-def test_search_request_and_conversion(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_search_request_and_conversion(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore)
     fake.clear_logs()
     q = np.array([0.5, -1.0, 2.0, 0.25], dtype=np.float32)
@@ -287,7 +306,7 @@ def test_search_request_and_conversion(wstore: WeaviateStore, fake: FakeWeaviate
         assert h.text == w.text and h.metadata == w.metadata and h.vector is None
 
 
-def test_search_without_payload_and_with_vectors(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_search_without_payload_and_with_vectors(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore, metric=Metric.EUCLIDEAN)
     fake.clear_logs()
     hits = wstore.search("docs", vector=recs[2].vector, k=2, with_payload=False, with_vectors=True)
@@ -302,7 +321,7 @@ def test_search_without_payload_and_with_vectors(wstore: WeaviateStore, fake: Fa
     assert hits[1].kind is ScoreKind.EUCLIDEAN and hits[1].score == pytest.approx(math.sqrt(d2), rel=1e-5)
 
 
-def test_dot_scores(wstore: WeaviateStore) -> None:
+def test_dot_scores(wstore: AnyStore) -> None:
     recs = _fill(wstore, metric=Metric.DOT)
     q = np.array([1.0, 0.0, -2.0, 0.5])
     (hit,) = wstore.search("docs", vector=q, k=1)
@@ -311,7 +330,7 @@ def test_dot_scores(wstore: WeaviateStore) -> None:
     assert hit.kind is ScoreKind.DOT and 0.0 < hit.relevance < 1.0
 
 
-def test_filter_that_matches_nothing_sends_nothing(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_filter_that_matches_nothing_sends_nothing(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     fake.clear_logs()
     assert wstore.search("docs", vector=np.ones(DIM), filter=F("lang") == 42) == []
@@ -321,9 +340,9 @@ def test_filter_that_matches_nothing_sends_nothing(wstore: WeaviateStore, fake: 
     assert fake.grpc_log == []
 
 
-def test_old_server_refuses_negations_before_io(fake: FakeWeaviate) -> None:
+def test_old_server_refuses_negations_before_io(fake: FakeWeaviate, mode: str) -> None:
     fake.version = "1.32.5"
-    with WeaviateStore.from_url(fake.url()) as store:
+    with opened(fake.url(), mode) as store:
         _fill(store)
         fake.clear_logs()
         for flt in [F("lang") != "en", F("lang").nin(["en"]), F("draft").missing()]:
@@ -337,7 +356,7 @@ def test_old_server_refuses_negations_before_io(fake: FakeWeaviate) -> None:
         assert store.count("docs", filter=(F("lang") == "en") | (F("year") > 2022)) == 6
 
 
-def test_ef_is_set_on_the_collection_once(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_ef_is_set_on_the_collection_once(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     fake.clear_logs()
     wstore.search("docs", vector=np.ones(DIM), params=SearchParams(ef=64))
@@ -349,7 +368,7 @@ def test_ef_is_set_on_the_collection_once(wstore: WeaviateStore, fake: FakeWeavi
     assert fake.classes["Docs"]["vectorConfig"]["default"]["vectorIndexConfig"]["ef"] == 64
 
 
-def test_exact_search_steers_onto_the_flat_path(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_exact_search_steers_onto_the_flat_path(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore)
     fake.clear_logs()
     hits = wstore.search("docs", vector=recs[0].vector, k=2, params=SearchParams(exact=True))
@@ -373,11 +392,11 @@ def test_exact_search_steers_onto_the_flat_path(wstore: WeaviateStore, fake: Fak
     assert fake.rest("PUT") == []
 
 
-def test_exact_search_beyond_the_flat_cutoff_is_refused(fake: FakeWeaviate) -> None:
-    with WeaviateStore.from_url(fake.url()) as store:
+def test_exact_search_beyond_the_flat_cutoff_is_refused(fake: FakeWeaviate, mode: str) -> None:
+    with opened(fake.url(), mode) as store:
         _fill(store)
     fake.classes["Docs"]["vectorConfig"]["default"]["vectorIndexConfig"]["flatSearchCutoff"] = 5
-    with WeaviateStore.from_url(fake.url()) as store:
+    with opened(fake.url(), mode) as store:
         fake.clear_logs()
         with pytest.raises(UnsupportedFeatureError, match="flatSearchCutoff"):
             store.search("docs", vector=np.ones(DIM), params=SearchParams(exact=True))
@@ -387,7 +406,7 @@ def test_exact_search_beyond_the_flat_cutoff_is_refused(fake: FakeWeaviate) -> N
         )
 
 
-def test_flat_index_needs_no_steering(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_flat_index_needs_no_steering(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore, index=IndexParams(kind=IndexKind.FLAT))
     assert fake.classes["Docs"]["vectorConfig"]["default"]["vectorIndexType"] == "flat"
     fake.clear_logs()
@@ -396,7 +415,7 @@ def test_flat_index_needs_no_steering(wstore: WeaviateStore, fake: FakeWeaviate)
     assert not fake.requests("Search")[0].HasField("filters")
 
 
-def test_get_by_ids(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_get_by_ids(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore)
     fake.clear_logs()
     got = wstore.get("docs", [recs[3].id, "absent", recs[0].id, recs[3].id], with_vectors=True)
@@ -409,12 +428,11 @@ def test_get_by_ids(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
     assert req.limit == 3 and list(req.metadata.vectors) == ["default"]
     assert got[0].metadata == recs[3].metadata and got[0].text == recs[3].text
     assert np.allclose(np.asarray(got[0].vector), np.asarray(recs[3].vector))
-    assert got[0].metadata is not got[2].metadata
     no_vec = wstore.get("docs", [recs[1].id])
     assert np.asarray(no_vec[0].vector).shape == (0,)
 
 
-def test_delete_by_ids_touches_only_those(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_delete_by_ids_touches_only_those(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore)
     fake.clear_logs()
     wstore.delete("docs", ids=[recs[0].id, "absent"])
@@ -423,7 +441,7 @@ def test_delete_by_ids_touches_only_those(wstore: WeaviateStore, fake: FakeWeavi
     assert wstore.count("docs") == len(recs) - 1
 
 
-def test_delete_by_ids_and_filter(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_delete_by_ids_and_filter(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore)
     fake.clear_logs()
     wstore.delete("docs", ids=[recs[0].id], filter=F("lang") == "de")
@@ -432,7 +450,7 @@ def test_delete_by_ids_and_filter(wstore: WeaviateStore, fake: FakeWeaviate) -> 
     assert wstore.count("docs") == len(recs) - 1 - 3
 
 
-def test_delete_with_an_always_true_filter_deletes_all(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_delete_with_an_always_true_filter_deletes_all(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     fake.clear_logs()
     wstore.delete("docs", filter=F("ghost").nin(["x"]))  # every record lacks ghost: all match
@@ -440,9 +458,9 @@ def test_delete_with_an_always_true_filter_deletes_all(wstore: WeaviateStore, fa
     assert wstore.count("docs") == 0
 
 
-def test_delete_loops_past_the_server_cap(fake: FakeWeaviate) -> None:
+def test_delete_loops_past_the_server_cap(fake: FakeWeaviate, mode: str) -> None:
     fake.max_results = 5
-    with WeaviateStore.from_url(fake.url()) as store:
+    with opened(fake.url(), mode) as store:
         _fill(store)
         fake.clear_logs()
         store.delete("docs", filter=F("title").exists() | F("lang").exists())
@@ -450,7 +468,7 @@ def test_delete_loops_past_the_server_cap(fake: FakeWeaviate) -> None:
         assert store.count("docs") == 1  # the record with empty metadata
 
 
-def test_count_request(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_count_request(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     fake.clear_logs()
     assert wstore.count("docs", filter=F("draft") == True) == 4  # noqa: E712
@@ -459,7 +477,7 @@ def test_count_request(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
     assert (agg.filters.target.property, list(agg.filters.value_boolean_array.values)) == ("mb_draft", [True])
 
 
-def test_scroll_uses_the_cursor_or_offsets(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_scroll_uses_the_cursor_or_offsets(wstore: AnyStore, fake: FakeWeaviate) -> None:
     recs = _fill(wstore)
     fake.clear_logs()
     assert sorted(r.id for r in wstore.scroll("docs", batch_size=5)) == sorted(r.id for r in recs)
@@ -475,28 +493,39 @@ def test_scroll_uses_the_cursor_or_offsets(wstore: WeaviateStore, fake: FakeWeav
         wstore.scroll("docs", batch_size=0)
 
 
-def test_optimize_waits_for_the_vector_queue(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_optimize_waits_for_the_vector_queue(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     fake.shard_queue = [7, 3]
     wstore.optimize("docs")
     assert len(fake.rest("GET", "/v1/schema/Docs/shards")) == 3
 
 
-def test_backend_errors_are_translated(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_backend_errors_are_translated(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     fake.fail("Search", grpc.StatusCode.INTERNAL, "boom")
     with pytest.raises(BackendError, match="boom") as err:
         wstore.search("docs", vector=np.ones(DIM))
     assert not isinstance(err.value, TransientBackendError) and err.value.original is not None
+    assert "search 'docs'" in str(err.value)
+    fake.clear_logs()
     fake.fail("BatchDelete", grpc.StatusCode.UNAVAILABLE, "try later")
-    with pytest.raises(TransientBackendError):
-        wstore.delete("docs", ids=["r000"])
+    wstore.delete("docs", ids=["r000"])  # transient: retried under the URL's retry policy
+    assert len(fake.requests("BatchDelete")) == 3  # the failure, the delete, the check that none is left
+    assert wstore.count("docs") == len(FLAT_METADATA) - 1
+
+
+def test_retries_can_be_disabled(fake: FakeWeaviate, mode: str) -> None:
+    with opened(fake.url(retry_deadline="0"), mode) as store:
+        _fill(store)
+        fake.fail("BatchDelete", grpc.StatusCode.UNAVAILABLE, "try later")
+        with pytest.raises(TransientBackendError, match="try later"):
+            store.delete("docs", ids=["r000"])
 
 
 # -- hybrid --------------------------------------------------------------------------------
 
 
-def test_hybrid_request_and_scores(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_hybrid_request_and_scores(wstore: AnyStore, fake: FakeWeaviate) -> None:
     wstore.create_collection(CollectionSpec(name="docs", dimension=3))
     wstore.upsert(
         "docs",
@@ -507,7 +536,8 @@ def test_hybrid_request_and_scores(wstore: WeaviateStore, fake: FakeWeaviate) ->
         ],
     )
     fake.clear_logs()
-    hits = wstore.hybrid(
+    hits = hybrid(
+        wstore,
         "docs",
         query="apple pie",
         vector=[0, 1, 0],
@@ -529,20 +559,20 @@ def test_hybrid_request_and_scores(wstore: WeaviateStore, fake: FakeWeaviate) ->
     assert [x.id for x in hits] == ["b", "a"]
     assert all(x.kind is ScoreKind.RRF and 0.0 <= x.relevance <= 1.0 for x in hits)
     assert hits[0].relevance == pytest.approx(1.0, abs=1e-5)  # first in both lists: 0.25/60 + 0.75/60
-    rel = wstore.hybrid("docs", query="apple", vector=[1, 0, 0], alpha=0.5, k=3)
+    rel = hybrid(wstore, "docs", query="apple", vector=[1, 0, 0], alpha=0.5, k=3)
     assert all(x.kind is ScoreKind.CONVEX for x in rel) and rel[0].id == "a"
     assert fake.requests("Search")[-1].hybrid_search.fusion_type == h.FUSION_TYPE_RELATIVE_SCORE
-    kw = wstore.hybrid("docs", query="sky", alpha=0.0)
+    kw = hybrid(wstore, "docs", query="sky", alpha=0.0)
     assert [x.id for x in kw] == ["c"]
-    assert wstore.hybrid("docs", query="sky", alpha=0.0, fusion=Fusion.RRF)[0].kind is ScoreKind.RRF
+    assert hybrid(wstore, "docs", query="sky", alpha=0.0, fusion=Fusion.RRF)[0].kind is ScoreKind.RRF
     with pytest.raises(UnsupportedFeatureError):
-        wstore.hybrid("docs", query="sky", alpha=0.0, fusion=Fusion.DBSF)
+        hybrid(wstore, "docs", query="sky", alpha=0.0, fusion=Fusion.DBSF)
     with pytest.raises(InvalidInputError):
-        wstore.hybrid("docs", query="sky", alpha=0.0, fusion="borda")  # type: ignore[arg-type]
+        hybrid(wstore, "docs", query="sky", alpha=0.0, fusion="borda")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
-        wstore.hybrid("docs", query="sky", alpha=0.5)  # no vectorizer: the vector is needed
+        hybrid(wstore, "docs", query="sky", alpha=0.5)  # no vectorizer: the vector is needed
     with pytest.raises(InvalidInputError):
-        wstore.hybrid("docs", query="sky", vector=[1, 0, 0], alpha=1.5)
+        hybrid(wstore, "docs", query="sky", vector=[1, 0, 0], alpha=1.5)
 
 
 # -- async ---------------------------------------------------------------------------------
@@ -574,7 +604,7 @@ def test_async_store_matches_the_sync_one(fake: FakeWeaviate) -> None:
             await store.optimize("docs")
             exact = await store.search("docs", vector=recs[5].vector, k=1, params=SearchParams(exact=True))
             assert exact[0].id == recs[5].id
-            fused = await store.hybrid("docs", query="text", vector=q, alpha=0.5, k=3)
+            fused = await store.driver.hybrid("docs", query="text", vector=q, alpha=0.5, k=3)
             assert len(fused) == 3 and all(h.kind is ScoreKind.CONVEX for h in fused)
             assert await store.list_collections() == ["docs"]
             await store.drop_collection("docs")
@@ -598,17 +628,22 @@ def test_async_old_server_and_closed(fake: FakeWeaviate) -> None:
 
     async def run() -> None:
         store = AsyncWeaviateStore.from_url(fake.url())
+        await store.create_collection(CollectionSpec(name="docs", dimension=DIM))
+        fake.clear_logs()
         with pytest.raises(UnsupportedFeatureError):
             await store.count("docs", filter=F("a") != 1)
+        assert fake.grpc_log == [] and fake.rest_log == []
         await store.close()
         with pytest.raises(StoreClosedError):
             await store.count("docs")
+        with pytest.raises(StoreClosedError):
+            await store.driver.hybrid("docs", query="x", alpha=0.0)
 
     asyncio.run(run())
     assert fake.grpc_log == []
 
 
-def test_uuid_namespace_is_what_is_stored(wstore: WeaviateStore, fake: FakeWeaviate) -> None:
+def test_uuid_namespace_is_what_is_stored(wstore: AnyStore, fake: FakeWeaviate) -> None:
     _fill(wstore)
     stored = set(fake.objects["Docs"])
     assert stored == {str(object_uuid(f"r{i:03d}")) for i in range(len(FLAT_METADATA))}

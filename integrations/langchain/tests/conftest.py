@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-#: The stores that run on this machine: the exact in-memory reference, embedded Qdrant Edge,
-#: embedded Chroma and Milvus Lite (in this process).
-BACKENDS = ("memory", "qdrant", "chroma", "milvus")
+from vecctx.testing import LOCAL_BACKENDS, local_store_url
 
 #: Backends where vecctx has a natively async store over the same data.
 ASYNC_NATIVE = frozenset({"memory", "milvus"})
@@ -35,20 +33,7 @@ def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Generat
             item.add_marker(pytest.mark.asyncio)
 
 
-def store_url(backend: str, root: Path) -> str:
-    """A URL for a fresh store of ``backend`` under ``root``."""
-    if backend == "memory":
-        return "memory://"
-    if backend == "qdrant":
-        return f"qdrant://{root / 'qdrant'}"
-    if backend == "chroma":
-        return f"chroma://{root / 'chroma'}"
-    if backend == "milvus":
-        return f"milvus://{root / 'milvus.db'}"
-    raise ValueError(backend)
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LOCAL_BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
@@ -56,7 +41,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def url(backend: str, tmp_path: Path) -> str:
-    return store_url(backend, tmp_path)
+    return local_store_url(backend, tmp_path)
 
 
 @pytest.fixture

@@ -10,39 +10,22 @@ from typing import Any
 import pytest
 from vecctx_llamaindex import VecctxVectorStore
 
-#: The four vecctx backends that run on this machine (Weaviate needs a server).
-BACKENDS = ["memory", "qdrant-edge", "chroma-embedded", "milvus-lite"]
+from vecctx.testing import LOCAL_BACKENDS, closing_all, local_store_url
 
 
-def backend_url(backend: str, root: Path) -> str:
-    if backend == "memory":
-        return "memory://"
-    if backend == "qdrant-edge":
-        return f"qdrant://{root / 'qdrant'}"
-    if backend == "chroma-embedded":
-        return f"chroma://{root / 'chroma'}"
-    if backend == "milvus-lite":
-        return f"milvus://{root / 'milvus.db'}"
-    raise ValueError(backend)
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LOCAL_BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A store URL on a fresh directory, for each backend."""
-    return backend_url(request.param, tmp_path)
+    return local_store_url(request.param, tmp_path)
 
 
 @pytest.fixture
 def make_store(url: str) -> Iterator[Callable[..., VecctxVectorStore]]:
     """Opens ``VecctxVectorStore`` objects on ``url``; every one is closed after the test."""
-    opened: list[VecctxVectorStore] = []
 
-    def _make(**kwargs: Any) -> VecctxVectorStore:
+    def open_store(**kwargs: Any) -> VecctxVectorStore:
         kwargs.setdefault("collection_name", "llama_test")
-        vs = VecctxVectorStore(url, **kwargs)
-        opened.append(vs)
-        return vs
+        return VecctxVectorStore(url, **kwargs)
 
-    yield _make
-    for vs in opened:
-        vs.close()
+    with closing_all(open_store) as make:
+        yield make

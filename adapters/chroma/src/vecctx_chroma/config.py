@@ -20,7 +20,7 @@ retrying a transient failure, default 30; 0 disables retries), ``retry_initial_b
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -79,10 +79,13 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfi
     if parts.fragment:
         raise ConfigError("a Chroma URL takes no #fragment")
     options = _options(parts.query)
-    ef_search = _positive_int(options.pop("ef_search", None), "ef_search")
-    retry = parse_retry_options(options)
-    tenant = options.pop("tenant", DEFAULT_TENANT)
-    database = options.pop("database", DEFAULT_DATABASE)
+    base = ChromaConfig(
+        mode="persistent",
+        ef_search=_positive_int(options.pop("ef_search", None), "ef_search"),
+        retry=parse_retry_options(options),
+        tenant=options.pop("tenant", DEFAULT_TENANT),
+        database=options.pop("database", DEFAULT_DATABASE),
+    )
     token_header = options.pop("token_header", "authorization").lower()
     if token_header not in TOKEN_HEADERS:
         raise ConfigError(f"token_header must be one of {', '.join(TOKEN_HEADERS)}")
@@ -99,42 +102,27 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfi
         path = unquote(parts.path)
         if not path.startswith("/") or path == "/":
             raise ConfigError("chroma:/// needs an absolute directory path, e.g. chroma:///data/chroma")
-        return ChromaConfig(
-            mode="persistent",
-            path=path.rstrip("/") or "/",
-            tenant=tenant,
-            database=database,
-            ef_search=ef_search,
-            retry=retry,
-        )
+        return replace(base, path=path.rstrip("/") or "/")
 
     ssl = scheme == "chroma+https"
     if parts.username or parts.password:
         raise ConfigError("put credentials in ?token= or $CHROMA_TOKEN, not in the URL's user part")
-    host = parts.hostname
-    if not host:
+    if not parts.hostname:
         raise ConfigError(f"{scheme}:// needs a host, e.g. {scheme}://127.0.0.1:8000")
     try:
         port = parts.port
     except ValueError:
         raise ConfigError(f"{scheme}:// has an invalid port") from None
-    if port is None:
-        port = 443 if ssl else 8000
     if parts.path not in ("", "/"):
         raise ConfigError(f"{scheme}:// takes no path; use ?tenant= and ?database= options")
-    if token is None:
-        token = env.get(TOKEN_ENV) or None
-    return ChromaConfig(
+    return replace(
+        base,
         mode="http",
-        host=host,
-        port=port,
+        host=parts.hostname,
+        port=port if port is not None else 443 if ssl else 8000,
         ssl=ssl,
-        tenant=tenant,
-        database=database,
-        ef_search=ef_search,
         token_header=token_header,
-        token=token,
-        retry=retry,
+        token=token if token is not None else env.get(TOKEN_ENV) or None,
     )
 
 

@@ -26,12 +26,13 @@ typed keys. For every dotted path ``p`` (paths do not descend into lists):
 ==================  =======================================================================
 
 Reads unflatten ``v:``/``ni:``/``nf:`` keys (user keys cannot contain dots) or load ``vx:meta``.
-Negation is pushed down to the leaves (De Morgan); ``ne``/``nin`` compile to Chroma's
-``$ne``/``$nin``/``$not_contains``, which match records missing the key, as the reference
-requires; a negated range becomes "the complementary range, or no number at ``p``". Every
-operator therefore compiles and none is evaluated client-side. ``$n:p`` can never be a
-user path (a path segment cannot start with ``$``), and user keys only ever appear after a
-fixed prefix, so they cannot collide with the bookkeeping.
+The compiler (:class:`WhereCompiler`) gets filters in negation normal form from the store
+front; ``ne``/``nin`` compile to Chroma's ``$ne``/``$nin``/``$not_contains``, which match
+records missing the key, as the reference requires; a negated range becomes "the
+complementary range, or no number at ``p``". Every operator therefore compiles and none is
+evaluated client-side. ``$n:p`` can never be a user path (a path segment cannot start with
+``$``), and user keys only ever appear after a fixed prefix, so they cannot collide with the
+bookkeeping.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
+from vecctx.compiler import FilterCompiler, to_nnf
+from vecctx.filters import Cmp, Exists, Filter, In, Op, Scalar
 
 Where: TypeAlias = dict[str, Any]
 
@@ -61,9 +63,6 @@ LINT = "li:"
 LFLT = "lf:"
 LBOOL = "lb:"
 HAS_NUMBER = "$n:"
-
-#: Key prefixes this adapter writes into a record's Chroma metadata.
-INTERNAL_PREFIXES = ("vx:", VAL, INT, FLT, MAX_INT, MAX_FLT, MIN_INT, MIN_FLT, LSTR, LINT, LFLT, LBOOL)
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
@@ -124,11 +123,26 @@ def _flatten_list(path: str, values: Sequence[Any], out: dict[str, Any], keys: l
     if not present:
         return
     keys.append(path)
+    strs, bools, ints, floats = _by_type(present)
+    numbers: list[int | float] = [*ints, *floats]
+    if numbers:
+        keys.append(HAS_NUMBER + path)
+        top, bottom = max(numbers), min(numbers)
+        out[(MAX_INT if isinstance(top, int) else MAX_FLT) + path] = top
+        out[(MIN_INT if isinstance(bottom, int) else MIN_FLT) + path] = bottom
+    for prefix, group in ((LSTR, strs), (LBOOL, bools), (LINT, ints), (LFLT, floats)):
+        if group:
+            out[prefix + path] = group
+
+
+def _by_type(values: Sequence[Any]) -> tuple[list[str], list[bool], list[int], list[float]]:
+    """The distinct strings, bools, ints and floats among ``values``, in order; other values
+    (objects and lists nested in a list are not addressable by a path) are left out."""
     strs: dict[str, None] = {}
     bools: dict[bool, None] = {}
     ints: dict[int, None] = {}
     floats: dict[float, None] = {}
-    for v in present:
+    for v in values:
         if isinstance(v, bool):
             bools[v] = None
         elif isinstance(v, str):
@@ -137,25 +151,7 @@ def _flatten_list(path: str, values: Sequence[Any], out: dict[str, Any], keys: l
             ints[v] = None
         elif isinstance(v, float):
             floats[v] = None
-        # nested objects and lists are not addressable by a path: they only count for exists
-    numbers: list[int | float] = [*ints, *floats]
-    if numbers:
-        keys.append(HAS_NUMBER + path)
-        top, bottom = max(numbers), min(numbers)
-        out[(MAX_INT if isinstance(top, int) else MAX_FLT) + path] = top
-        out[(MIN_INT if isinstance(bottom, int) else MIN_FLT) + path] = bottom
-    if strs:
-        out[LSTR + path] = list(strs)
-    if bools:
-        out[LBOOL + path] = list(bools)
-    if ints:
-        out[LINT + path] = list(ints)
-    if floats:
-        out[LFLT + path] = list(floats)
-
-
-def is_internal_key(key: str) -> bool:
-    return key.startswith(INTERNAL_PREFIXES)
+    return list(strs), list(bools), list(ints), list(floats)
 
 
 # -- read side ----------------------------------------------------------------------------
@@ -204,47 +200,45 @@ def decode_text(document: str | None, stored: Mapping[str, Any] | None) -> str |
 # -- filter compiler ----------------------------------------------------------------------
 
 
-def compile_filter(flt: Filter | None) -> Where | None:
-    """Compile a filter tree to a Chroma ``where`` (``None`` for no filter)."""
-    if flt is None:
-        return None
-    return _compile(flt, False)
+class WhereCompiler(FilterCompiler[Where]):
+    """A vecctx filter in negation normal form -> a Chroma ``where``."""
 
-
-def _compile(node: Filter, negate: bool) -> Where:
-    if isinstance(node, And):
-        return _join("$or" if negate else "$and", [_compile(c, negate) for c in node.children])
-    if isinstance(node, Or):
-        return _join("$and" if negate else "$or", [_compile(c, negate) for c in node.children])
-    if isinstance(node, Not):
-        return _compile(node.child, not negate)
-    if isinstance(node, Exists):
-        return {KEYS: {"$not_contains" if negate else "$contains": node.key}}
-    if isinstance(node, Cmp):
+    def visit_cmp(self, node: Cmp) -> Where:
         if node.cmp in (Op.EQ, Op.NE):
-            positive = (node.cmp is Op.EQ) != negate
-            return _equals(node.key, (node.value,), positive)
-        return _range(node.key, node.cmp, node.value, negate)
-    if isinstance(node, In):
-        return _equals(node.key, node.values, node.negate == negate)
-    raise TypeError(f"unknown filter node {node!r}")  # pragma: no cover - closed hierarchy
+            return _equals(node.key, (node.value,), node.cmp is Op.EQ)
+        return _range(node.key, node.cmp, node.value, False)
+
+    def visit_in(self, node: In) -> Where:
+        return _equals(node.key, node.values, not node.negate)
+
+    def visit_exists(self, node: Exists) -> Where:
+        return {KEYS: {"$contains": node.key}}
+
+    def visit_not(self, node: Cmp | Exists) -> Where:
+        if isinstance(node, Exists):
+            return {KEYS: {"$not_contains": node.key}}
+        return _range(node.key, node.cmp, node.value, True)
+
+    def visit_and(self, children: list[Where]) -> Where:
+        return _join("$and", children)
+
+    def visit_or(self, children: list[Where]) -> Where:
+        return _join("$or", children)
+
+
+WHERE = WhereCompiler()
+
+
+def compile_filter(flt: Filter | None) -> Where | None:
+    """Compile any filter tree to a Chroma ``where`` (``None`` for no filter)."""
+    return WHERE.compile(to_nnf(flt)) if flt is not None else None
 
 
 def _join(op: str, parts: list[Where]) -> Where:
-    flat: list[Where] = []
-    for part in parts:
-        inner = part.get(op)
-        if len(part) == 1 and isinstance(inner, list):
-            flat.extend(inner)
-        else:
-            flat.append(part)
-    unique: list[Where] = []
-    seen: set[str] = set()
-    for part in flat:
-        sig = json.dumps(part, sort_keys=True)
-        if sig not in seen:
-            seen.add(sig)
-            unique.append(part)
+    """``$and``/``$or`` of ``parts``: nested ones of the same operator merged, duplicates
+    dropped, a single part as itself (Chroma wants at least two)."""
+    flat = [q for p in parts for q in (p[op] if len(p) == 1 and isinstance(p.get(op), list) else [p])]
+    unique = list({json.dumps(p, sort_keys=True): p for p in flat}.values())
     return unique[0] if len(unique) == 1 else {op: unique}
 
 
@@ -257,15 +251,17 @@ def _range(key: str, op: Op, value: Scalar, negate: bool) -> Where:
     upward = op in (Op.GT, Op.GTE)  # which extreme decides, for the operator as written
     if negate:
         op = _COMPLEMENT[op]
-    parts: list[Where] = []
-    for field, bound in (
-        (INT + key, _int_bound(op, value)),
-        (FLT + key, _float_bound(op, value)),
-        ((MAX_INT if upward else MIN_INT) + key, _int_bound(op, value)),
-        ((MAX_FLT if upward else MIN_FLT) + key, _float_bound(op, value)),
-    ):
-        if bound is not None:
-            parts.append({field: {bound[0]: bound[1]}})
+    ints, floats = _int_bound(op, value), _float_bound(op, value)
+    parts: list[Where] = [
+        {prefix + key: {bound[0]: bound[1]}}
+        for prefix, bound in (
+            (INT, ints),
+            (FLT, floats),
+            (MAX_INT if upward else MIN_INT, ints),
+            (MAX_FLT if upward else MIN_FLT, floats),
+        )
+        if bound is not None
+    ]
     if negate:
         parts.append({KEYS: {"$not_contains": HAS_NUMBER + key}})
     return _join("$or", parts) if parts else _NEVER
@@ -312,76 +308,50 @@ def _float_bound(op: Op, v: int | float) -> tuple[str, float] | None:
 
 def _equals(key: str, values: Sequence[Scalar], positive: bool) -> Where:
     """``key`` equals one of ``values`` (positive) or none of them (negated)."""
-    strs: dict[str, None] = {}
-    bools: dict[bool, None] = {}
-    ints: dict[int, None] = {}
-    floats: dict[float, None] = {}
-    for v in values:
-        if isinstance(v, bool):
-            bools[v] = None
-        elif isinstance(v, str):
-            strs[v] = None
-        else:
-            # each number as it may be stored: an int (exactly equal) or a float (exactly equal)
-            i = v if isinstance(v, int) else _float_as_int(v)
-            f = v if isinstance(v, float) else _int_as_float(v)
-            if i is not None and _I64_MIN <= i <= _I64_MAX:
-                ints[i] = None
-            if f is not None:
-                floats[f] = None
-    scalar_in = "$in" if positive else "$nin"
-    contains = "$contains" if positive else "$not_contains"
-    parts: list[Where] = []
-    for field, group in (
-        (VAL + key, list(strs)),
-        (VAL + key, list(bools)),
-        (INT + key, list(ints)),
-        (FLT + key, list(floats)),
-    ):
-        if group:
-            parts.append(_scalar(field, group, positive, scalar_in))
-    for field, elems in (
-        (LSTR + key, list(strs)),
-        (LBOOL + key, list(bools)),
-        (LINT + key, list(ints)),
-        (LFLT + key, list(floats)),
-    ):
+    strs, bools, ints, floats = _by_type(values)
+    # each number as it may be stored: an int (exactly equal) or a float (exactly equal)
+    numbers = [*ints, *floats]
+    ints = list(dict.fromkeys(i for v in numbers if (i := _as_int(v)) is not None))
+    floats = list(dict.fromkeys(f for v in numbers if (f := _as_float(v)) is not None))
+    eq, any_of, contains = ("$eq", "$in", "$contains") if positive else ("$ne", "$nin", "$not_contains")
+    parts: list[Where] = [
+        {field: {eq: group[0]} if len(group) == 1 else {any_of: group}}
+        for field, group in ((VAL + key, strs), (VAL + key, bools), (INT + key, ints), (FLT + key, floats))
+        if group
+    ]
+    for field, elems in ((LSTR + key, strs), (LBOOL + key, bools), (LINT + key, ints), (LFLT + key, floats)):
         parts.extend({field: {contains: e}} for e in elems)
     if not parts:  # numbers no stored value can equal (e.g. an int beyond 64 bits)
         return _NEVER if positive else _ALWAYS
     return _join("$or" if positive else "$and", parts)
 
 
-def _scalar(field: str, group: list[Any], positive: bool, op_in: str) -> Where:
-    if len(group) == 1:
-        return {field: {"$eq" if positive else "$ne": group[0]}}
-    return {field: {op_in: group}}
+def _as_int(v: int | float) -> int | None:
+    """The 64-bit int equal to ``v`` (Python's ``==`` between int and float), if any."""
+    i = v if isinstance(v, int) else int(v) if math.isfinite(v) and v.is_integer() else None
+    return i if i is not None and _I64_MIN <= i <= _I64_MAX else None
 
 
-def _int_as_float(i: int) -> float | None:
-    """``float(i)`` when it equals ``i`` exactly (Python's ``==`` between int and float)."""
+def _as_float(v: int | float) -> float | None:
+    """The float equal to ``v``, if any."""
+    if isinstance(v, float):
+        return v
     try:
-        f = float(i)
-    except OverflowError:  # pragma: no cover - ints are bounded to 64 bits upstream
+        f = float(v)
+    except OverflowError:
         return None
-    return f if int(f) == i else None
-
-
-def _float_as_int(f: float) -> int | None:
-    if not math.isfinite(f) or not f.is_integer():
-        return None
-    i = int(f)
-    return i if _I64_MIN <= i <= _I64_MAX else None
+    return f if int(f) == v else None
 
 
 __all__ = [
     "KEYS",
     "META",
     "NOTEXT",
+    "WHERE",
     "Where",
+    "WhereCompiler",
     "compile_filter",
     "decode_metadata",
     "decode_text",
     "encode_metadata",
-    "is_internal_key",
 ]

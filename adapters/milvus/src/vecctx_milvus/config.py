@@ -1,33 +1,20 @@
-"""Parse ``milvus://`` URLs.
+"""Parse ``milvus://`` URLs (the package README lists every form and option).
 
-``milvus:///abs/path/file.db``
-    Milvus Lite: a local data directory (created when missing), served in-process.
-``milvus://host[:port]`` or ``milvus+http://host[:port]``
-    A Milvus server or cluster over plain gRPC (default port 19530).
-``milvus+https://host[:port]`` (or ``?tls=true``)
-    The same over TLS (default port 443).
-
-Query options (each at most once; unknown options are an error, never ignored):
-
-``token``           API key or ``user:password`` (else the URL's user info, else ``$MILVUS_TOKEN``)
-``db``              database name (default: the server's default database)
-``timeout``         seconds per call (default: pymilvus's)
-``flush_threshold`` rows written by this handle after which the next read flushes first
-                    (default 256; 0 flushes before every read that follows a write)
-``tls``             ``true``/``false``
-``ca``, ``cert``, ``key``, ``server_pem``, ``server_name``
-                    TLS files and the name to verify (pymilvus's ``ca_pem_path``,
-                    ``client_pem_path``, ``client_key_path``, ``server_pem_path``, ``server_name``)
-``retry_deadline``  seconds an idempotent call keeps retrying a transient failure (default 30;
-                    0 disables retries); also ``retry_initial_backoff`` (0.1),
-                    ``retry_max_backoff`` (2), ``retry_multiplier`` (2), ``retry_jitter`` (0.5),
-                    ``retry_max_attempts`` (unlimited): see :mod:`vecctx.retry`
+``milvus:///abs/path/file.db`` is Milvus Lite (a data directory, served in this process);
+``milvus://host[:port]`` / ``milvus+http://`` a server over gRPC (port 19530);
+``milvus+https://host[:port]`` or ``?tls=true`` the same over TLS (port 443). Options, each at
+most once (unknown ones are an error, never ignored): ``token`` (else the URL's user info,
+else ``$MILVUS_TOKEN``), ``db``, ``timeout`` (seconds per call), ``flush_threshold`` (rows
+written after which the next read flushes first; default 256), ``tls``, ``ca``, ``cert``,
+``key``, ``server_pem``, ``server_name`` and the ``retry_*`` options of :mod:`vecctx.retry`.
+Milvus Lite takes only ``db``, ``timeout``, ``flush_threshold`` and ``retry_*``.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vecctx.errors import ConfigError
@@ -36,21 +23,16 @@ from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 SCHEMES = ("milvus", "milvus+http", "milvus+https")
 DEFAULT_PORT = 19530
 DEFAULT_FLUSH_THRESHOLD = 256
-
-_SERVER_OPTIONS = {
-    "token",
-    "db",
-    "timeout",
-    "flush_threshold",
-    "tls",
-    "ca",
-    "cert",
-    "key",
-    "server_pem",
-    "server_name",
-    *RETRY_OPTIONS,
+#: URL option -> pymilvus's name for the TLS settings.
+_TLS = {
+    "ca": "ca_pem_path",
+    "cert": "client_pem_path",
+    "key": "client_key_path",
+    "server_pem": "server_pem_path",
+    "server_name": "server_name",
 }
 _LITE_OPTIONS = {"db", "timeout", "flush_threshold", *RETRY_OPTIONS}
+_SERVER_OPTIONS = {*_LITE_OPTIONS, "token", "tls", *_TLS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +61,15 @@ class MilvusConfig:
         """Where this points, without secrets."""
         return f"milvus lite at {self.lite_path}" if self.lite_path else f"milvus server at {self.uri}"
 
-
-def _single(query: dict[str, list[str]], name: str) -> str | None:
-    values = query.get(name)
-    if values is None:
-        return None
-    if len(values) != 1:
-        raise ConfigError(f"milvus URL option {name!r} is given {len(values)} times")
-    return values[0]
-
-
-def _flag(value: str, name: str) -> bool:
-    low = value.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"milvus URL option {name}={value!r} must be true or false")
+    def client_kwargs(self, uri: str) -> dict[str, Any]:
+        """The keyword arguments of pymilvus's ``MilvusClient`` and ``AsyncMilvusClient``."""
+        kwargs: dict[str, Any] = {"uri": uri, "token": self.token, "db_name": self.db_name}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        if self.secure:
+            kwargs["secure"] = True
+        kwargs.update({k: getattr(self, k) for k in _TLS.values() if getattr(self, k) is not None})
+        return kwargs
 
 
 def parse_url(url: str) -> MilvusConfig:
@@ -108,56 +82,37 @@ def parse_url(url: str) -> MilvusConfig:
         raise ConfigError(f"not a milvus URL: {url!r} (schemes: {', '.join(SCHEMES)})")
     if parts.fragment:
         raise ConfigError("milvus URLs take no #fragment")
-    query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
-    db = _single(query, "db") or ""
-    timeout_s = _single(query, "timeout")
-    timeout: float | None = None
-    if timeout_s is not None:
-        try:
-            timeout = float(timeout_s)
-        except ValueError:
-            raise ConfigError(f"milvus URL option timeout={timeout_s!r} is not a number") from None
-        if not timeout > 0:
-            raise ConfigError("milvus URL option timeout must be positive")
-    flush_s = _single(query, "flush_threshold")
-    flush_threshold = DEFAULT_FLUSH_THRESHOLD
-    if flush_s is not None:
-        try:
-            flush_threshold = int(flush_s)
-        except ValueError:
-            raise ConfigError(f"milvus URL option flush_threshold={flush_s!r} is not an int") from None
-        if flush_threshold < 0:
-            raise ConfigError("milvus URL option flush_threshold must be >= 0")
-    retry_options = {k: v for k in RETRY_OPTIONS if (v := _single(query, k)) is not None}
-    retry = parse_retry_options(retry_options)
-
-    if not parts.netloc:
-        # Milvus Lite: milvus:///abs/path
+    query: dict[str, str] = {}
+    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
+        if len(values) != 1:
+            raise ConfigError(f"milvus URL option {name!r} is given {len(values)} times")
+        query[name] = values[0]
+    lite = not parts.netloc
+    allowed = _LITE_OPTIONS if lite else _SERVER_OPTIONS
+    if unknown := set(query) - allowed:
+        where = "do not apply to Milvus Lite" if lite else "are unknown"
+        raise ConfigError(f"milvus URL options {sorted(unknown)} {where} (allowed: {sorted(allowed)})")
+    timeout = _number(query, "timeout", float, None)
+    if timeout is not None and not timeout > 0:
+        raise ConfigError("milvus URL option timeout must be positive")
+    common: dict[str, Any] = {
+        "db_name": query.get("db", ""),
+        "timeout": timeout,
+        "flush_threshold": _number(query, "flush_threshold", int, DEFAULT_FLUSH_THRESHOLD),
+        "retry": parse_retry_options({k: v for k, v in query.items() if k in RETRY_OPTIONS}),
+    }
+    if common["flush_threshold"] < 0:
+        raise ConfigError("milvus URL option flush_threshold must be >= 0")
+    if lite:  # milvus:///abs/path
+        path = unquote(parts.path)
         if scheme != "milvus":
             raise ConfigError(f"{scheme}:// needs a host; Milvus Lite files use milvus:///abs/path/file.db")
-        path = unquote(parts.path)
         if not path or path == "/":
             raise ConfigError(
                 "milvus URL needs a host (milvus://host:19530) or a path (milvus:///abs/file.db)"
             )
-        unknown = set(query) - _LITE_OPTIONS
-        if unknown:
-            raise ConfigError(
-                f"milvus URL options {sorted(unknown)} do not apply to Milvus Lite (allowed: {sorted(_LITE_OPTIONS)})"
-            )
-        return MilvusConfig(
-            lite_path=os.path.abspath(path),
-            db_name=db,
-            timeout=timeout,
-            flush_threshold=flush_threshold,
-            retry=retry,
-        )
+        return MilvusConfig(lite_path=os.path.abspath(path), **common)
 
-    unknown = set(query) - _SERVER_OPTIONS
-    if unknown:
-        raise ConfigError(
-            f"unknown milvus URL options {sorted(unknown)} (allowed: {sorted(_SERVER_OPTIONS)})"
-        )
     if parts.path not in ("", "/"):
         raise ConfigError(
             f"milvus server URL takes no path ({parts.path!r}); use ?db=NAME for a database, "
@@ -166,45 +121,50 @@ def parse_url(url: str) -> MilvusConfig:
     host = parts.hostname
     if not host:
         raise ConfigError(f"milvus URL {url!r} has no host")
-    if host.endswith(".db") and parts.port is None:
-        raise ConfigError(
-            f"{host!r} looks like a Milvus Lite file: use an absolute path, milvus:///abs/path/{host}"
-        )
-    tls_s = _single(query, "tls")
-    secure = scheme == "milvus+https"
-    if tls_s is not None:
-        tls = _flag(tls_s, "tls")
-        if scheme == "milvus+https" and not tls:
-            raise ConfigError("milvus+https:// with tls=false is contradictory")
-        secure = secure or tls
     try:
         port = parts.port
     except ValueError:
         raise ConfigError(f"milvus URL {url!r} has an invalid port") from None
-    if port is None:
-        port = 443 if secure else DEFAULT_PORT
-    token = _single(query, "token")
+    if host.endswith(".db") and port is None:
+        raise ConfigError(
+            f"{host!r} looks like a Milvus Lite file: use an absolute path, milvus:///abs/path/{host}"
+        )
+    secure = scheme == "milvus+https"
+    if "tls" in query:
+        tls = _flag(query["tls"], "tls")
+        if secure and not tls:
+            raise ConfigError("milvus+https:// with tls=false is contradictory")
+        secure = tls
+    token = query.get("token")
     if token is None and parts.username:
-        token = unquote(parts.username)
-        if parts.password:
-            token += ":" + unquote(parts.password)
-    if token is None:
-        token = os.environ.get("MILVUS_TOKEN", "")
+        token = unquote(parts.username) + (":" + unquote(parts.password) if parts.password else "")
     host_part = f"[{host}]" if ":" in host else host
+    tls_files: dict[str, Any] = {field: query[option] for option, field in _TLS.items() if option in query}
     return MilvusConfig(
-        uri=f"{'https' if secure else 'http'}://{host_part}:{port}",
-        token=token,
-        db_name=db,
-        timeout=timeout,
-        flush_threshold=flush_threshold,
+        uri=f"{'https' if secure else 'http'}://{host_part}:{port or (443 if secure else DEFAULT_PORT)}",
+        token=token if token is not None else os.environ.get("MILVUS_TOKEN", ""),
         secure=secure,
-        ca_pem_path=_single(query, "ca"),
-        client_pem_path=_single(query, "cert"),
-        client_key_path=_single(query, "key"),
-        server_pem_path=_single(query, "server_pem"),
-        server_name=_single(query, "server_name"),
-        retry=retry,
+        **tls_files,
+        **common,
     )
+
+
+def _number(query: dict[str, str], name: str, kind: type[Any], default: Any) -> Any:
+    if name not in query:
+        return default
+    try:
+        return kind(query[name])
+    except ValueError:
+        raise ConfigError(f"milvus URL option {name}={query[name]!r} is not a number") from None
+
+
+def _flag(value: str, name: str) -> bool:
+    low = value.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"milvus URL option {name}={value!r} must be true or false")
 
 
 __all__ = ["DEFAULT_FLUSH_THRESHOLD", "SCHEMES", "MilvusConfig", "parse_url"]

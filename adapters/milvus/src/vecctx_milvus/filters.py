@@ -1,14 +1,11 @@
 """Filters for Milvus: a flat, typed index of each record's metadata and a compiler from the
 vecctx filter tree to Milvus boolean expressions over that index.
 
-Why an index rather than expressions over the JSON field itself
----------------------------------------------------------------
-Milvus expressions compare JSON values with the engine's own rules, and Milvus Lite evaluates
-them with Python's: ``true == 1`` holds, ``not (x == 1)`` is *unknown* (so false) when ``x`` is
-missing, ranges cannot reach into lists, and any ``json["a"]["b"]`` path sends the whole segment
-(vectors included) through a row-by-row interpreter (about 1.4 s per filtered query at 20k x
-384). The reference semantics (:mod:`vecctx.filters`) need none of that. So every record also
-carries dynamic fields, one per (path, type), each holding values of a single type:
+Milvus compares JSON values with its own rules (on Milvus Lite, Python's: ``true == 1``),
+``not (x == 1)`` is *unknown* when ``x`` is missing, ranges cannot reach into lists, and on
+Milvus Lite a JSON-path expression runs row by row over the whole segment (1.4 s a filtered
+query at 20k x 384, against 0.16 s over these fields; see the package README). So every record
+also carries dynamic fields, one per (path, type), each holding values of a single type:
 
 =================  ===============================================================
 ``p.$x``           ``true`` when ``p`` exists (present, not null, not an empty list)
@@ -21,18 +18,17 @@ carries dynamic fields, one per (path, type), each holding values of a single ty
 ``p.$lo/$hi``      ``p`` is a list holding numbers: their minimum / maximum
 =================  ===============================================================
 
-``p`` is the dotted path of user keys (``author.name``). User keys can hold neither ``.`` nor
-a leading ``$`` (vecctx validates metadata), so ``.$`` marks where the path ends and no user
-key can collide with these names or with the schema's own fields. Expressions then read these
-fields as ``$meta["p.$n"] > 3``: Milvus Lite evaluates that with Arrow kernels after one JSON
-parse per row (about 0.16 s per filtered query at 20k rows instead of 1.4 s), types never mix,
-and "any element of a list" becomes a field lookup.
+``p`` is the dotted path of user keys. User keys hold neither ``.`` nor a leading ``$``
+(vecctx validates metadata), so no user key can collide with these names or the schema's
+fields. Expressions read them as ``$meta["p.$n"] > 3``.
 
-Compilation pushes negations down to the leaves (negation normal form) and gives every leaf a
-negated form that is two-valued on missing fields (``not exists f or f != v``), so Milvus's
-three-valued logic can never turn a reference ``True`` into ``False``. Every string is escaped
-(Milvus Lite ignores pymilvus's ``filter_params`` templating, so values are written into the
-expression; keys and values go through the same :func:`quote`).
+The compiler gets filters in negation normal form (:func:`vecctx.compiler.to_nnf`), so a
+negation only ever sits on a leaf: ``ne``, ``nin``, and ``Not`` over a range or ``exists``.
+Each is written two-valued on missing fields (``not exists f or f != v``), so Milvus's
+three-valued logic (``f != v`` is unknown, hence false, when ``f`` is missing) can never turn a
+reference ``True`` into ``False``; positive leaves need nothing, since unknown acts as false
+under ``and``/``or``. Keys and values are written into the expression through :func:`quote`
+(Milvus Lite ignores pymilvus's ``filter_params`` templating).
 """
 
 from __future__ import annotations
@@ -41,8 +37,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from vecctx.compiler import FilterCompiler, to_nnf
 from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
+from vecctx.filters import Cmp, Exists, Filter, In, Op, Scalar
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -87,58 +84,51 @@ def canonical_number(value: int | float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _kind(value: Any) -> str:
+    """The type letter of an index field: ``b`` bool, ``n`` number, ``s`` string, else ``""``."""
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, int | float):
+        return "n"
+    return "s" if isinstance(value, str) else ""
+
+
+def _text(value: Scalar) -> str:
+    """A scalar as the end of a list-membership field name (equal numbers get equal text)."""
+    if isinstance(value, bool):
+        return _bool(value)
+    return value if isinstance(value, str) else canonical_number(value)
+
+
 # -- the index written with each record ----------------------------------------------------
 
 
-def index_fields(metadata: Mapping[str, Any]) -> dict[str, Any]:
+def index_fields(metadata: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """The dynamic fields that make ``metadata`` filterable (see the module docstring)."""
     out: dict[str, Any] = {}
-    _index_object(metadata, "", out)
-    return out
-
-
-def _index_object(obj: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
-    for key, value in obj.items():
-        _index_value(value, prefix + key, out)
-
-
-def _index_value(value: Any, path: str, out: dict[str, Any]) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool):
-        out[path + ".$x"] = True
-        out[path + ".$b"] = value
-    elif isinstance(value, int | float):
-        out[path + ".$x"] = True
-        out[path + ".$n"] = value
-    elif isinstance(value, str):
-        out[path + ".$x"] = True
-        out[path + ".$s"] = value
-    elif isinstance(value, Mapping):
-        out[path + ".$x"] = True
-        _index_object(value, path + ".", out)
-    elif isinstance(value, list | tuple):
-        lo: int | float | None = None
-        hi: int | float | None = None
-        present = False
-        for e in value:
-            if e is None:
+    for key, value in metadata.items():
+        path = prefix + key
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            out.update(index_fields(value, path + "."))
+        elif isinstance(value, list | tuple):
+            items = [(e, _kind(e)) for e in value if e is not None]
+            if not items:
                 continue
-            present = True
-            if isinstance(e, bool):
-                out[f"{path}.$lb.{'true' if e else 'false'}"] = True
-            elif isinstance(e, int | float):
-                out[f"{path}.$ln.{canonical_number(e)}"] = True
-                lo = e if lo is None or e < lo else lo
-                hi = e if hi is None or e > hi else hi
-            elif isinstance(e, str):
-                out[f"{path}.$ls.{e}"] = True
-            # objects and lists inside lists never equal a scalar and are not numbers
-        if present:
-            out[path + ".$x"] = True
-        if lo is not None:
-            out[path + ".$lo"] = lo
-            out[path + ".$hi"] = hi
+            for e, kind in items:
+                if kind:  # objects and lists inside lists never equal a scalar
+                    out[f"{path}.$l{kind}.{_text(e)}"] = True
+            if numbers := [e for e, kind in items if kind == "n"]:
+                out[path + ".$lo"], out[path + ".$hi"] = min(numbers), max(numbers)
+        else:
+            out[f"{path}.${_kind(value)}"] = value
+        out[path + ".$x"] = True
+    return out
 
 
 # -- the compiler ---------------------------------------------------------------------------
@@ -148,36 +138,34 @@ def _field(key: str, suffix: str) -> str:
     return "$meta[" + quote(key + suffix) + "]"
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+Atom = tuple[str, str, bool]
 
 
-def _eq_atoms(key: str, value: Scalar) -> list[tuple[str, str, bool]]:
-    """(field, literal, membership) triples whose ``field == literal`` disjunction is
-    ``key == value``. Membership fields hold only ``true``."""
+def _eq_atoms(key: str, value: Scalar) -> list[Atom]:
+    """(field, literal, membership) pairs whose ``field == literal`` disjunction is
+    ``key == value``: the scalar field, and the list-membership field (holding ``true``)."""
+    kind = _kind(value)
     if isinstance(value, bool):
-        return [
-            (_field(key, ".$b"), _bool(value), False),
-            (_field(key, ".$lb." + _bool(value)), "true", True),
-        ]
-    if isinstance(value, str):
-        return [(_field(key, ".$s"), quote(value), False), (_field(key, ".$ls." + value), "true", True)]
+        literal = _bool(value)
+    else:
+        literal = quote(value) if isinstance(value, str) else number_literal(value)
     return [
-        (_field(key, ".$n"), number_literal(value), False),
-        (_field(key, ".$ln." + canonical_number(value)), "true", True),
+        (_field(key, f".${kind}"), literal, False),
+        (_field(key, f".$l{kind}.{_text(value)}"), "true", True),
     ]
 
 
-def _pos_eq(atoms: list[tuple[str, str, bool]]) -> str:
+def _any_equal(atoms: list[Atom]) -> str:
     return " or ".join(f"{f} == {lit}" for f, lit, _ in atoms)
 
 
-def _neg_eq(atoms: list[tuple[str, str, bool]]) -> str:
+def _none_equal(atoms: list[Atom]) -> str:
     return " and ".join(
         f"not exists {f}" if member else f"(not exists {f} or {f} != {lit})" for f, lit, member in atoms
     )
 
 
+#: A range's operator, its negation, and the list bound that decides "some element".
 _RANGE = {
     Op.LT: ("<", ">=", ".$lo"),
     Op.LTE: ("<=", ">", ".$lo"),
@@ -186,51 +174,56 @@ _RANGE = {
 }
 
 
-def _leaf(node: Cmp | In | Exists, positive: bool) -> str:
-    if isinstance(node, Exists):
-        f = _field(node.key, ".$x")
-        return f"exists {f}" if positive else f"not exists {f}"
-    if isinstance(node, In):
-        atoms: list[tuple[str, str, bool]] = []
-        seen: set[tuple[str, str, bool]] = set()
-        for v in node.values:
-            for atom in _eq_atoms(node.key, v):
-                if atom not in seen:
-                    seen.add(atom)
-                    atoms.append(atom)
-        want = positive != node.negate
-        return _pos_eq(atoms) if want else _neg_eq(atoms)
-    if node.cmp in (Op.EQ, Op.NE):
-        atoms = _eq_atoms(node.key, node.value)
-        want = positive == (node.cmp is Op.EQ)
-        return _pos_eq(atoms) if want else _neg_eq(atoms)
-    op, negated_op, list_suffix = _RANGE[node.cmp]
-    assert not isinstance(node.value, bool | str)
-    lit = number_literal(node.value)
-    scalar, bound = _field(node.key, ".$n"), _field(node.key, list_suffix)
-    if positive:
+class MilvusFilterCompiler(FilterCompiler[str]):
+    """Milvus boolean expressions over the index of :func:`index_fields`."""
+
+    def visit_cmp(self, node: Cmp) -> str:
+        if node.cmp is Op.EQ:
+            return _any_equal(_eq_atoms(node.key, node.value))
+        if node.cmp is Op.NE:
+            return _none_equal(_eq_atoms(node.key, node.value))
+        op, _, bound, lit = self._range(node)
+        scalar = _field(node.key, ".$n")
         return f"{scalar} {op} {lit} or {bound} {op} {lit}"
-    return (
-        f"(not exists {scalar} or {scalar} {negated_op} {lit}) and "
-        f"(not exists {bound} or {bound} {negated_op} {lit})"
-    )
 
+    def visit_in(self, node: In) -> str:
+        atoms = list(dict.fromkeys(a for v in node.values for a in _eq_atoms(node.key, v)))
+        return _none_equal(atoms) if node.negate else _any_equal(atoms)
 
-def _compile(node: Filter, positive: bool) -> str:
-    if isinstance(node, Not):
-        return _compile(node.child, not positive)
-    if isinstance(node, And | Or):
-        conj = isinstance(node, And) == positive
-        joiner = " and " if conj else " or "
-        return joiner.join("(" + _compile(c, positive) + ")" for c in node.children)
-    if isinstance(node, Cmp | In | Exists):
-        return _leaf(node, positive)
-    raise UnsupportedFeatureError(f"Milvus adapter cannot compile {type(node).__name__}")
+    def visit_exists(self, node: Exists) -> str:
+        return f"exists {_field(node.key, '.$x')}"
+
+    def visit_not(self, node: Cmp | Exists) -> str:
+        """A negated range or ``exists``: also true where the field is missing."""
+        if isinstance(node, Exists):
+            return f"not exists {_field(node.key, '.$x')}"
+        _, op, bound, lit = self._range(node)
+        scalar = _field(node.key, ".$n")
+        return f"(not exists {scalar} or {scalar} {op} {lit}) and (not exists {bound} or {bound} {op} {lit})"
+
+    def visit_and(self, children: list[str]) -> str:
+        return " and ".join(f"({c})" for c in children)
+
+    def visit_or(self, children: list[str]) -> str:
+        return " or ".join(f"({c})" for c in children)
+
+    @staticmethod
+    def _range(node: Cmp) -> tuple[str, str, str, str]:
+        op, negated, suffix = _RANGE[node.cmp]
+        assert not isinstance(node.value, bool | str)  # the filter tree allows numbers only
+        return op, negated, _field(node.key, suffix), number_literal(node.value)
 
 
 def compile_filter(flt: Filter) -> str:
     """A Milvus boolean expression selecting exactly the records ``flt`` matches."""
-    return _compile(flt, True)
+    return MilvusFilterCompiler().compile(to_nnf(flt))
 
 
-__all__ = ["canonical_number", "compile_filter", "index_fields", "number_literal", "quote"]
+__all__ = [
+    "MilvusFilterCompiler",
+    "canonical_number",
+    "compile_filter",
+    "index_fields",
+    "number_literal",
+    "quote",
+]

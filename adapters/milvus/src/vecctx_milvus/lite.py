@@ -3,6 +3,8 @@ that opens it, released when the last one closes (which flushes and frees the LO
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
 from concurrent.futures import Future
@@ -91,16 +93,21 @@ def background_done(path: str, database: str, collection: str) -> Future[None] |
     return fut
 
 
-def wait_for_background(path: str, database: str, collection: str, timeout: float = 600.0) -> bool:
-    """Block until :func:`background_done` completes; False when it cannot be observed."""
+def wait_for_background(path: str, database: str, collection: str) -> None:
+    """Block until :func:`background_done` completes (at most 10 minutes; no wait when it
+    cannot be observed)."""
     fut = background_done(path, database, collection)
-    if fut is None:
-        return False
-    try:
-        fut.result(timeout=timeout)
-    except Exception:
-        return False
-    return True
+    if fut is not None:
+        with contextlib.suppress(Exception):
+            fut.result(timeout=600)
 
 
-__all__ = ["acquire", "background_done", "release", "wait_for_background"]
+async def await_background(path: str, database: str, collection: str) -> None:
+    """:func:`wait_for_background` without blocking the event loop."""
+    fut = background_done(path, database, collection)
+    if fut is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.wrap_future(fut), 600)
+
+
+__all__ = ["acquire", "await_background", "background_done", "release", "wait_for_background"]

@@ -3,9 +3,13 @@
 ``vecctx.connect()`` opens embedded Qdrant Edge in ``./.vecctx/qdrant``; other URL forms are
 documented in :mod:`vecctx_qdrant.config`::
 
-    qdrant:///abs/path        embedded Qdrant Edge (default backend)
+    qdrant:///abs/path        embedded Qdrant Edge (default backend; synchronous only)
     qdrant://host:6333        a Qdrant server or cluster (qdrant+https://, qdrant+grpc://, ?api_key=)
     qdrant+local:///path      qdrant-client local mode (also qdrant+local://:memory:)
+
+Each is a driver under vecctx's store front: :class:`QdrantEdgeDriver` (``store.py``) and the
+qdrant-client driver, written once as ``AsyncQdrantClientDriver`` (``_async/client.py``) with
+``QdrantClientDriver`` generated from it.
 """
 
 from __future__ import annotations
@@ -15,13 +19,21 @@ from typing import TYPE_CHECKING
 from vecctx.errors import ConfigError
 from vecctx_qdrant._common import NAMESPACE, point_id, point_ids
 from vecctx_qdrant.config import ClientOptions, EdgeOptions, parse_url
-from vecctx_qdrant.filters import FilterCompiler, client_compiler, edge_compiler, payload_path
-from vecctx_qdrant.store import EDGE_CAPABILITIES, QdrantEdgeStore
+from vecctx_qdrant.filters import ClientFilterCompiler, EdgeFilterCompiler, QdrantFilterCompiler, payload_path
+from vecctx_qdrant.store import EDGE_CAPABILITIES, QdrantEdgeDriver, QdrantEdgeStore
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from vecctx_qdrant.client import AsyncQdrantClientStore, QdrantClientStore
+    from vecctx_qdrant._async.client import AsyncQdrantClientDriver, AsyncQdrantClientStore
+    from vecctx_qdrant._sync.client import QdrantClientDriver, QdrantClientStore
+
+_LAZY = {
+    "QdrantClientDriver": "vecctx_qdrant._sync.client",
+    "QdrantClientStore": "vecctx_qdrant._sync.client",
+    "AsyncQdrantClientDriver": "vecctx_qdrant._async.client",
+    "AsyncQdrantClientStore": "vecctx_qdrant._async.client",
+}
 
 
 def open_store(url: str) -> QdrantEdgeStore | QdrantClientStore:
@@ -29,7 +41,7 @@ def open_store(url: str) -> QdrantEdgeStore | QdrantClientStore:
     options = parse_url(url)
     if isinstance(options, EdgeOptions):
         return QdrantEdgeStore(options)
-    from vecctx_qdrant.client import QdrantClientStore
+    from vecctx_qdrant._sync.client import QdrantClientStore
 
     return QdrantClientStore(options)
 
@@ -43,32 +55,35 @@ def open_async_store(url: str) -> AsyncQdrantClientStore:
             "embedded Qdrant Edge (qdrant:///path) has no native async API: use vecctx.connect() "
             "for it, or an async-capable URL (qdrant://host:6333, qdrant+local://...)"
         )
-    from vecctx_qdrant.client import AsyncQdrantClientStore
+    from vecctx_qdrant._async.client import AsyncQdrantClientStore
 
     return AsyncQdrantClientStore(options)
 
 
 def __getattr__(name: str) -> object:
     # The client classes import qdrant_client (heavy): load them only when asked for.
-    if name in ("QdrantClientStore", "AsyncQdrantClientStore"):
-        from vecctx_qdrant import client
+    if name in _LAZY:
+        import importlib
 
-        return getattr(client, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)
 
 
 __all__ = [
     "EDGE_CAPABILITIES",
     "NAMESPACE",
+    "AsyncQdrantClientDriver",
     "AsyncQdrantClientStore",
+    "ClientFilterCompiler",
     "ClientOptions",
+    "EdgeFilterCompiler",
     "EdgeOptions",
-    "FilterCompiler",
+    "QdrantClientDriver",
     "QdrantClientStore",
+    "QdrantEdgeDriver",
     "QdrantEdgeStore",
+    "QdrantFilterCompiler",
     "__version__",
-    "client_compiler",
-    "edge_compiler",
     "open_async_store",
     "open_store",
     "parse_url",

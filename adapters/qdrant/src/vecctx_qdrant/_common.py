@@ -1,4 +1,4 @@
-"""What the Edge and the client code paths share: ids, payloads, specs, hits, capabilities."""
+"""What the Edge and the client drivers share (no I/O): ids, payloads, specs, hits, records."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import hashlib
 import importlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, cast
 
 import numpy as np
 
-from vecctx.errors import ConfigError
-from vecctx.filters import Filter
-from vecctx.store import Fusion, SearchParams
+from vecctx.driver import CheckedSearch
+from vecctx.errors import ConfigError, UnsupportedFeatureError
+from vecctx.store import Fusion
 from vecctx.types import (
     CollectionSpec,
-    FieldType,
     Hit,
     IndexKind,
     IndexParams,
@@ -24,10 +24,10 @@ from vecctx.types import (
     Record,
     ScoreKind,
     SparseVector,
-    relevance_of,
+    make_hits,
     score_kind,
 )
-from vecctx.validation import MAX_K
+from vecctx_qdrant.filters import payload_path
 
 
 def _load_sha1() -> Callable[[bytes], Any]:
@@ -57,6 +57,8 @@ ID_KEY = "id"
 TEXT_KEY = "text"
 META_KEY = "meta"
 SPEC_FORMAT = 1
+#: Qdrant's names of the metrics (``Distance`` in both APIs).
+DISTANCE = {Metric.COSINE: "Cosine", Metric.DOT: "Dot", Metric.EUCLIDEAN: "Euclid"}
 
 
 def point_id(user_id: str) -> str:
@@ -94,204 +96,80 @@ def payload(rid: str, text: str | None, metadata: Any) -> dict[str, Any]:
     return {ID_KEY: rid, TEXT_KEY: text, META_KEY: metadata}
 
 
-def payload_of(r: Record) -> dict[str, Any]:
-    """:func:`payload` of a record."""
-    return payload(r.id, r.text, r.metadata)
+def sparse_of(models: Any, sv: SparseVector) -> Any:
+    """``sv`` as one API's ``SparseVector`` (``qdrant_edge`` or ``qdrant_client.models``)."""
+    return models.SparseVector(indices=list(sv.indices), values=list(sv.values))
+
+
+def named_vectors(models: Any, row: list[float], sv: SparseVector | None) -> dict[str, Any]:
+    """A point's named vectors: ``dense``, and ``sparse`` when it has one."""
+    return {DENSE: row} if sv is None else {DENSE: row, SPARSE: sparse_of(models, sv)}
 
 
 # -- specs ------------------------------------------------------------------------------------
 
 
+def check_spec(spec: CollectionSpec) -> None:
+    """Raise before any I/O for what Qdrant cannot create: an IVF index, an indexed key it
+    cannot address."""
+    if spec.index.kind is IndexKind.IVF:
+        raise UnsupportedFeatureError("Qdrant has no IVF index: use IndexKind.HNSW or IndexKind.FLAT")
+    for key in spec.indexed_fields:
+        payload_path(key)
+
+
 def spec_to_json(spec: CollectionSpec, *, idf: bool) -> dict[str, Any]:
-    return {
-        "format": SPEC_FORMAT,
-        "name": spec.name,
-        "dimension": spec.dimension,
-        "metric": spec.metric.value,
-        "sparse": spec.sparse,
-        "sparse_idf": idf,
-        "indexed_fields": {k: v.value for k, v in spec.indexed_fields.items()},
-        "index": {
-            "kind": spec.index.kind.value,
-            "m": spec.index.m,
-            "ef_construct": spec.index.ef_construct,
-            "nlist": spec.index.nlist,
-        },
-    }
+    """The stored form of ``spec``, and whether its sparse vector uses Qdrant's IDF modifier."""
+    fields: dict[str, Any] = json.loads(json.dumps(asdict(spec)))  # the enums become strings
+    return {"format": SPEC_FORMAT, "sparse_idf": idf, **fields}
 
 
-def spec_from_json(data: Mapping[str, Any]) -> tuple[CollectionSpec, bool]:
-    """The spec and whether the sparse vector uses Qdrant's IDF modifier."""
+def spec_from_json(data: Mapping[str, Any]) -> CollectionSpec:
     try:
         if int(data.get("format", 0)) > SPEC_FORMAT:
             raise ConfigError(f"collection spec format {data['format']} is newer than this adapter")
-        idx = data.get("index") or {}
-        spec = CollectionSpec(
+        index = dict(data.get("index") or {})
+        return CollectionSpec(
             name=str(data["name"]),
             dimension=int(data["dimension"]),
-            metric=Metric(data["metric"]),
+            metric=data["metric"],
             sparse=bool(data["sparse"]),
-            indexed_fields={str(k): FieldType(v) for k, v in dict(data.get("indexed_fields") or {}).items()},
-            index=IndexParams(
-                kind=IndexKind(idx.get("kind", "hnsw")),
-                m=int(idx.get("m", 16)),
-                ef_construct=int(idx.get("ef_construct", 128)),
-                nlist=int(idx.get("nlist", 128)),
-            ),
+            indexed_fields=dict(data.get("indexed_fields") or {}),
+            index=IndexParams(kind=IndexKind(index.pop("kind", "hnsw")), **index),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"stored collection spec is unreadable: {exc}") from exc
-    return spec, bool(data.get("sparse_idf", False))
 
 
-def dump_spec(spec: CollectionSpec, *, idf: bool) -> str:
-    return json.dumps(spec_to_json(spec, idf=idf), indent=2, sort_keys=True)
+# -- reads ------------------------------------------------------------------------------------
 
 
-# -- searches ---------------------------------------------------------------------------------
+def vector_selector(spec: CollectionSpec, with_vectors: bool) -> Any:
+    """``with_vector`` for reading records: the sparse vector always comes back with a record."""
+    return True if with_vectors else [SPARSE] if spec.sparse else False
 
 
-def result_kind(spec: CollectionSpec, dense: bool, sparse: bool, fusion: Fusion) -> ScoreKind:
-    if dense and sparse:
-        return ScoreKind.RRF if fusion is Fusion.RRF else ScoreKind.DBSF
-    if sparse:
-        return ScoreKind.SPARSE_DOT
-    return score_kind(spec.metric)
+def result_kind(spec: CollectionSpec, q: CheckedSearch) -> ScoreKind:
+    if q.vector is not None and q.sparse is not None:
+        return ScoreKind.RRF if q.fusion is Fusion.RRF else ScoreKind.DBSF
+    return ScoreKind.SPARSE_DOT if q.vector is None else score_kind(spec.metric)
 
 
-def prefetch_depth(k: int, prefetch_k: int | None) -> int:
-    return prefetch_k if prefetch_k is not None else max(4 * k, 50)
-
-
-def check_index_kind(spec: CollectionSpec) -> None:
-    from vecctx.errors import UnsupportedFeatureError
-
-    if spec.index.kind is IndexKind.IVF:
-        raise UnsupportedFeatureError("Qdrant has no IVF index: use IndexKind.HNSW or IndexKind.FLAT")
-
-
-def _relevance_fn(kind: ScoreKind, rrf_k: int) -> Any:
-    if kind is ScoreKind.RRF:
-        return lambda s: relevance_of(kind, s, n_lists=2, rrf_k=rrf_k)
-    if kind is ScoreKind.DBSF:
-        return lambda s: relevance_of(kind, s, n_lists=2)
-    return lambda s: relevance_of(kind, s)
-
-
-DEFAULT_PARAMS = SearchParams()
-
-
-def fast_dense_args(
-    dimension: int, vector: Any, k: Any, filter: Any, params: Any
-) -> tuple[list[float], Filter | None, SearchParams] | None:
-    """``validate_search``'s checks for the common dense query, without numpy ufuncs.
-
-    Applies when ``vector`` is a 1-D float32 numpy array of the right size, ``k`` an int in
-    range, ``filter`` a :class:`Filter` or None and ``params`` a valid :class:`SearchParams` or
-    None; returns the vector as the list Qdrant takes. Anything else (and any NaN or infinity:
-    ``sum`` of float32 values propagates them and cannot overflow a double) returns None, and the
-    caller runs ``validate_search``, which raises the precise error. Measured here: between two
-    engine calls (cold caches) ``validate_search`` took ~85 us a query, mostly numpy's ufunc
-    machinery (``asarray``, ``isfinite().all()``); this takes a few.
-    """
-    if type(vector) is not np.ndarray or vector.dtype.char != "f" or vector.ndim != 1:
-        return None
-    if vector.shape[0] != dimension or type(k) is not int or not 1 <= k <= MAX_K:
-        return None
-    if filter is not None and not isinstance(filter, Filter):
-        return None
-    if params is None:
-        p = DEFAULT_PARAMS
-    elif type(params) is SearchParams and (params.ef is None or (type(params.ef) is int and params.ef >= 1)):
-        p = params
-    else:
-        return None
-    values: list[float] = vector.tolist()
-    total = sum(values)
-    if total - total != 0.0:
-        return None
-    return values, filter, p
-
-
-def hit_builder(kind: ScoreKind) -> Callable[[Sequence[Any]], list[Hit] | None]:
-    """A function making :class:`Hit` objects (id, text, metadata, relevance) from the scored
-    points of a plain dense query, for the collection's score kind; it returns None when a
-    score is NaN or infinite (the caller then validates the query, which is how a NaN or
-    infinite query vector is caught without a pass over it before the search: Edge drops NaN
-    scores and such a query scores every point non-finite).
-
-    Each hit's slots are stored directly: ``Hit(...)`` would enter the dataclass ``__init__``
-    through the C type call, a frame per hit. The Edge store inlines the same loop for cosine.
-    """
-    new = object.__new__
-    cls = Hit
-    rel = _relevance_fn(kind, 60)
-
-    def hits(points: Sequence[Any]) -> list[Hit] | None:
-        out = []
-        for p in points:
-            pl = p.payload
-            s = p.score
-            if s - s != 0.0:
-                return None
-            h = new(cls)
-            h.id = pl[ID_KEY]
-            h.score = s
-            h.relevance = rel(s)
-            h.kind = kind
-            h.text = pl.get(TEXT_KEY)
-            h.metadata = pl[META_KEY]
-            h.vector = None
-            h.sparse = None
-            out.append(h)
-        return out
-
-    return hits
-
-
-def to_hits(
-    points: Sequence[Any],
-    kind: ScoreKind,
-    *,
-    with_payload: bool,
-    with_vectors: bool,
-    rrf_k: int = 60,
-) -> list[Hit]:
+def to_hits(points: Sequence[Any], spec: CollectionSpec, q: CheckedSearch) -> list[Hit]:
     """Hits from Qdrant scored points (Edge's or qdrant-client's: both have ``score``,
-    ``payload`` and ``vector``). The user's id comes from the payload, never from the point
-    id (a UUID object costs a microsecond to build)."""
-    if with_payload and not with_vectors:
-        # The hot path: relevance inlined per metric (same formulas as ``relevance_of``).
-        if kind is ScoreKind.COSINE:
-            out = []
-            for p in points:
-                pl = p.payload
-                s = p.score
-                r = (1.0 + s) * 0.5
-                out.append(
-                    Hit(pl[ID_KEY], s, r if 0.0 <= r <= 1.0 else min(1.0, max(0.0, r)), kind,
-                        pl.get(TEXT_KEY), pl[META_KEY])
-                )  # fmt: skip
-            return out
-        if kind is ScoreKind.EUCLIDEAN:
-            return [
-                Hit(pl[ID_KEY], s, 1.0 / (1.0 + s) if s > 0.0 else 1.0, kind, pl.get(TEXT_KEY), pl[META_KEY])
-                for p in points
-                for pl, s in ((p.payload, p.score),)
-            ]
-    rel = _relevance_fn(kind, rrf_k)
-    out = []
-    for p in points:
-        pl = p.payload
-        s = p.score
-        h = Hit(pl[ID_KEY], s, rel(s), kind)
-        if with_payload:
-            h.text = pl.get(TEXT_KEY)
-            h.metadata = pl.get(META_KEY, {})
-        if with_vectors:
-            h.vector, h.sparse = vectors_of(p.vector)
-        out.append(h)
-    return out
+    ``payload`` and ``vector``). The user's id comes from the payload, never from the point id."""
+    payloads = [p.payload for p in points]
+    vectors = [vectors_of(p.vector) for p in points] if q.with_vectors else None
+    return make_hits(
+        result_kind(spec, q),
+        [pl[ID_KEY] for pl in payloads],
+        [p.score for p in points],
+        texts=[pl.get(TEXT_KEY) for pl in payloads] if q.with_payload else None,
+        metadata=[pl.get(META_KEY, {}) for pl in payloads] if q.with_payload else None,
+        vectors=[v[0] for v in vectors] if vectors is not None else None,
+        sparse=[v[1] for v in vectors] if vectors is not None else None,
+        rrf_k=q.rrf_k,
+    )
 
 
 def vectors_of(vec: Any) -> tuple[Any, SparseVector | None]:
@@ -317,11 +195,6 @@ def to_record(p: Any, *, with_vectors: bool) -> Record:
     )
 
 
-def order_records(records: Iterable[Record], ids: Sequence[str]) -> list[Record]:
-    by_id = {r.id: r for r in records}
-    return [by_id[i] for i in ids if i in by_id]
-
-
 __all__ = [
     "DENSE",
     "ID_KEY",
@@ -329,17 +202,16 @@ __all__ = [
     "NAMESPACE",
     "SPARSE",
     "TEXT_KEY",
-    "dump_spec",
-    "hit_builder",
-    "order_records",
-    "payload_of",
+    "check_spec",
+    "named_vectors",
+    "payload",
     "point_id",
     "point_ids",
-    "prefetch_depth",
     "result_kind",
+    "sparse_of",
     "spec_from_json",
     "spec_to_json",
     "to_hits",
     "to_record",
-    "vectors_of",
+    "vector_selector",
 ]

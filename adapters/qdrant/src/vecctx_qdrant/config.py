@@ -19,10 +19,12 @@ Options (query string); an unknown option is a :class:`~vecctx.errors.ConfigErro
   ``batch=N`` (points per write).
 * Server: ``api_key=...`` (or the ``QDRANT_API_KEY`` environment variable), ``grpc=1``,
   ``grpc_port=N``, ``shards=N``, ``replication=N``, ``write_consistency=N``, ``timeout=S``,
-  ``idf=1``, ``batch=N``.
+  ``idf=1``, ``batch=N``, and the retry options of :func:`vecctx.retry.parse_retry_options`
+  (``retry_deadline=S``: how long a transient failure is retried, default 30, 0 = never).
 * Local: ``idf=1``, ``batch=N``.
 
-API keys never appear in ``repr`` or error messages: see :func:`redact`.
+API keys never appear in ``repr`` or error messages: the store front redacts the driver's
+``secrets``, and this module's messages never quote a URL's query string.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from vecctx.errors import ConfigError
+from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_AUTO_OPTIMIZE = 50_000
 DEFAULT_EDGE_BATCH = 2048
@@ -43,7 +46,7 @@ API_KEY_ENV = "QDRANT_API_KEY"
 _EDGE_OPTS = frozenset({"auto_optimize", "idf", "search_threads", "batch"})
 _SERVER_OPTS = frozenset(
     {"api_key", "grpc", "grpc_port", "shards", "replication", "write_consistency", "timeout", "idf", "batch"}
-)
+) | frozenset(RETRY_OPTIONS)
 _LOCAL_OPTS = frozenset({"idf", "batch"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -83,6 +86,7 @@ class ClientOptions:
     shards: int | None = None
     replication: int | None = None
     write_consistency: int | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     # local
     path: Path | None = None
     # both
@@ -107,30 +111,10 @@ class ClientOptions:
         return f"ClientOptions(url={self.url!r}{key})"
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Remove ``secret`` (and any ``api_key=`` query value) from ``text``."""
-    if secret:
-        text = text.replace(secret, "***")
-    out = []
-    rest = text
-    while True:
-        i = rest.find("api_key=")
-        if i < 0:
-            out.append(rest)
-            break
-        out.append(rest[: i + 8] + "***")
-        rest = rest[i + 8 :]
-        j = 0
-        while j < len(rest) and rest[j] not in "&' \")\n,;":
-            j += 1
-        rest = rest[j:]
-    return "".join(out)
-
-
 def parse_url(url: str) -> EdgeOptions | ClientOptions:
     """Parse a ``qdrant*`` URL. Raises ``ConfigError`` naming the problem (never the API key)."""
     if not isinstance(url, str) or "://" not in url:
-        raise ConfigError(f"not a qdrant URL: {redact(str(url), None)!r}")
+        raise ConfigError(f"not a qdrant URL: {_bare(str(url))!r}")
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     target, _, query = rest.partition("?")
@@ -189,16 +173,22 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
         shards=_opt_int(opts, "shards"),
         replication=_opt_int(opts, "replication"),
         write_consistency=_opt_int(opts, "write_consistency"),
+        retry=parse_retry_options(dict(opts)),
         idf=_bool(opts, "idf", False),
         batch=_int(opts, "batch", DEFAULT_CLIENT_BATCH, minimum=1),
     )
+
+
+def _bare(url: str) -> str:
+    """``url`` without its query string (where an API key may be)."""
+    return url.partition("?")[0]
 
 
 def _query(query: str, url: str) -> dict[str, str]:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
-        raise ConfigError(f"bad query string in qdrant URL {redact(url, None)!r}") from None
+        raise ConfigError(f"bad query string in qdrant URL {_bare(url)!r}") from None
     out: dict[str, str] = {}
     for k, v in pairs:
         if k in out:
@@ -216,11 +206,9 @@ def _only(opts: dict[str, str], allowed: frozenset[str], what: str) -> None:
 
 
 def _abs_path(target: str, url: str) -> Path:
-    from urllib.parse import unquote
-
     path = Path(unquote(target)).expanduser()
     if not path.is_absolute():
-        raise ConfigError(f"the path in {redact(url, None)!r} must be absolute (qdrant:///abs/path)")
+        raise ConfigError(f"the path in {_bare(url)!r} must be absolute (qdrant:///abs/path)")
     return path
 
 
@@ -266,4 +254,4 @@ def _opt_float(opts: dict[str, str], key: str) -> float | None:
     return value
 
 
-__all__ = ["API_KEY_ENV", "ClientOptions", "EdgeOptions", "parse_url", "redact"]
+__all__ = ["API_KEY_ENV", "ClientOptions", "EdgeOptions", "parse_url"]

@@ -1,24 +1,24 @@
 """One filter compiler for both Qdrant APIs (Qdrant Edge and qdrant-client).
 
-The compiler walks vecctx's filter tree once and asks a small *model factory* for each native
-node, so the same logic produces ``qdrant_edge`` objects or ``qdrant_client.models`` objects.
-It follows the reference semantics of :mod:`vecctx.filters` exactly; the translation (each
+:class:`QdrantFilterCompiler` holds the translation; its two small subclasses only spell the
+nodes whose constructors differ between ``qdrant_edge`` and ``qdrant_client.models``. The
+front hands over filters in negation normal form, so the only ``Not`` left wraps a range or an
+``exists``. The translation follows the reference semantics of :mod:`vecctx.filters` (each
 rule was checked against both engines, see ``tests/test_qdrant_filters.py``):
 
 * user metadata lives under the payload key ``meta``: ``year`` is ``meta.year`` and
   ``author.name`` is ``meta.author.name`` (path segments that are not plain identifiers are
   quoted: ``meta."first name"``). Qdrant paths do not descend into lists either.
-* ``eq`` on a string: ``MatchValue``. On a bool: ``MatchValue`` with a *bool* (Qdrant's
-  Python bindings would otherwise take ``True`` for the integer 1). On a number:
-  ``Range(gte=v, lte=v)``, because ``MatchValue`` has no floats and an integer match misses
-  ``1.0`` stored for ``1``; a range never matches booleans or strings, as the reference wants.
-  Integers beyond 2**53 (not exact as doubles) use an integer ``MatchValue``.
+* ``eq`` on a string or a bool: ``MatchValue`` (a ``numpy.bool_`` on Edge, whose bindings read
+  ``True`` as the integer 1). On a number: ``Range(gte=v, lte=v)``, because ``MatchValue`` has
+  no floats and an integer match misses ``1.0`` stored for ``1``; a range never matches
+  booleans or strings, as the reference wants. Integers beyond 2**53 (not exact as doubles)
+  use an integer ``MatchValue``.
 * ``in``: strings as one ``MatchAny``, numbers as ranges, bools as values, OR-ed.
 * ``ne`` / ``nin``: ``must_not`` of ``eq`` / ``in`` (so a missing field matches).
 * ranges: ``Range``; Qdrant's ranges, like the reference, match any numeric list element.
-  Qdrant compares them as doubles, so an integer operand beyond 2**53 (not exact as a double)
-  raises ``UnsupportedFeatureError`` rather than match the wrong records. Stored integers
-  beyond 2**53 are compared as doubles too; that cannot be detected at query time.
+  Qdrant compares them as doubles, so an integer operand beyond 2**53 raises
+  ``UnsupportedFeatureError`` rather than match the wrong records.
 * ``exists``: Qdrant's ``IsEmpty`` treats ``[null]`` as present and its ``IsNull`` matches
   any list holding a null, so ``exists`` is ``must_not IsEmpty`` AND (``must_not IsNull``
   OR the field holds some non-null value, written as ``MatchExcept([s]) OR MatchValue(s)``
@@ -29,15 +29,13 @@ rule was checked against both engines, see ``tests/test_qdrant_filters.py``):
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
+import numpy as np
+
+from vecctx.compiler import FilterCompiler
 from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
-
-C = TypeVar("C")
-F_co = TypeVar("F_co", covariant=True)
+from vecctx.filters import Cmp, Exists, Filter, In, Op
 
 #: Payload key under which the user's metadata is stored.
 META = "meta"
@@ -47,36 +45,6 @@ SENTINEL = "\x00vecctx:exists\x00"
 EXACT_INT = 2**53
 
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class ModelFactory(Protocol[C]):
-    """Builds one API's native filter nodes. ``C`` is that API's condition type."""
-
-    def match_value(self, key: str, value: str | int | bool) -> C: ...
-
-    def match_any(self, key: str, values: list[str] | list[int]) -> C: ...
-
-    def match_except(self, key: str, values: list[str]) -> C: ...
-
-    def range(
-        self,
-        key: str,
-        *,
-        gt: float | None = None,
-        gte: float | None = None,
-        lt: float | None = None,
-        lte: float | None = None,
-    ) -> C: ...
-
-    def is_empty(self, key: str) -> C: ...
-
-    def is_null(self, key: str) -> C: ...
-
-    def filter(
-        self, *, must: list[C] | None = None, should: list[C] | None = None, must_not: list[C] | None = None
-    ) -> C: ...
-
-    def is_filter(self, node: C) -> bool: ...
 
 
 def payload_path(key: str) -> str:
@@ -94,273 +62,150 @@ def payload_path(key: str) -> str:
     return META + "." + ".".join(parts)
 
 
-class FilterCompiler(Generic[C]):
-    """Compiles vecctx filters to one API's native ``Filter``; results are cached (filters are
-    immutable and hashable)."""
+class QdrantFilterCompiler(FilterCompiler[Any]):
+    """Compiles a filter in negation normal form into one API's ``Filter``; ``models`` is the
+    API's module (``qdrant_edge`` or ``qdrant_client.models``)."""
 
-    def __init__(self, models: ModelFactory[C], *, cache_size: int = 512) -> None:
+    def __init__(self, models: Any) -> None:
         self.m = models
-        self._cache: OrderedDict[tuple[Filter, tuple[type, ...]], C] = OrderedDict()
-        self._cache_size = cache_size
-        self._last: Filter | None = None
-        self._last_out: C | None = None
 
-    def __call__(self, flt: Filter) -> C:
+    def __call__(self, flt: Filter) -> Any:
         """The native top-level ``Filter`` for ``flt``."""
-        if flt is self._last:  # the same filter object as the previous call: no hashing
-            return self._last_out  # type: ignore[return-value]
-        out = self._cached(flt)
-        self._last, self._last_out = flt, out
-        return out
+        node = self.compile(flt)
+        return node if isinstance(node, self.m.Filter) else self.m.Filter(must=[node])
 
-    def _cached(self, flt: Filter) -> C:
-        # Filters compare equal across 1, 1.0 and True (Python's ==), which compile
-        # differently: the operand types are part of the cache key.
-        key = (flt, _types(flt, []))
-        try:
-            hit = self._cache.get(key)
-        except TypeError:  # an unhashable operand somewhere: compile without caching
-            return self._top(flt)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
-        out = self._top(flt)
-        self._cache[key] = out
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return out
-
-    def _top(self, flt: Filter) -> C:
-        node = self.node(flt)
-        return node if self.m.is_filter(node) else self.m.filter(must=[node])
-
-    def node(self, flt: Filter) -> C:
-        m = self.m
-        if isinstance(flt, Cmp):
-            path = payload_path(flt.key)
-            if flt.cmp is Op.EQ:
-                return self._eq(path, flt.value)
-            if flt.cmp is Op.NE:
-                return m.filter(must_not=[self._eq(path, flt.value)])
-            v = float(flt.value)
-            if type(flt.value) is int and int(v) != flt.value:
-                # Qdrant's ranges are doubles: 2**53 + 1 would become 2**53 and match wrongly.
-                raise UnsupportedFeatureError(
-                    f"Qdrant compares ranges as doubles: the integer {flt.value} in "
-                    f"{flt.key!r} {flt.cmp.value} is beyond 2**53 and cannot be compared exactly"
-                )
-            if flt.cmp is Op.LT:
-                return m.range(path, lt=v)
-            if flt.cmp is Op.LTE:
-                return m.range(path, lte=v)
-            if flt.cmp is Op.GT:
-                return m.range(path, gt=v)
-            return m.range(path, gte=v)
-        if isinstance(flt, In):
-            cond = self._in(payload_path(flt.key), flt.values)
-            return m.filter(must_not=[cond]) if flt.negate else cond
-        if isinstance(flt, Exists):
-            path = payload_path(flt.key)
-            return m.filter(
-                must_not=[m.is_empty(path)],
-                should=[
-                    m.filter(must_not=[m.is_null(path)]),
-                    m.match_except(path, [SENTINEL]),
-                    m.match_value(path, SENTINEL),
-                ],
-            )
-        if isinstance(flt, And):
-            return m.filter(must=[self.node(c) for c in flt.children])
-        if isinstance(flt, Or):
-            return m.filter(should=[self.node(c) for c in flt.children])
-        if isinstance(flt, Not):
-            return m.filter(must_not=[self.node(flt.child)])
-        raise UnsupportedFeatureError(f"the Qdrant adapter cannot compile {type(flt).__name__}")
-
-    def _eq(self, path: str, value: Any) -> C:
-        if isinstance(value, bool | str):
-            return self.m.match_value(path, value)
-        if isinstance(value, int) and abs(value) > EXACT_INT:
-            return self.m.match_value(path, value)
-        v = float(value)
-        return self.m.range(path, gte=v, lte=v)
-
-    def _in(self, path: str, values: tuple[Any, ...]) -> C:
-        strings: list[str] = []
-        big_ints: list[int] = []
-        parts: list[C] = []
-        seen_num: set[float] = set()
-        seen_bool: set[bool] = set()
-        for v in values:
-            if isinstance(v, str):
-                if v not in strings:
-                    strings.append(v)
-            elif isinstance(v, bool):
-                if v not in seen_bool:
-                    seen_bool.add(v)
-                    parts.append(self.m.match_value(path, v))
-            elif isinstance(v, int) and abs(v) > EXACT_INT:
-                if v not in big_ints:
-                    big_ints.append(v)
-            else:
-                f = float(v)
-                if f not in seen_num:
-                    seen_num.add(f)
-                    parts.append(self.m.range(path, gte=f, lte=f))
-        if strings:
-            parts.insert(
-                0,
-                self.m.match_value(path, strings[0])
-                if len(strings) == 1
-                else self.m.match_any(path, strings),
-            )
-        if big_ints:
-            parts.append(self.m.match_any(path, big_ints))
-        return parts[0] if len(parts) == 1 else self.m.filter(should=parts)
-
-
-def _types(flt: Filter, acc: list[type]) -> tuple[type, ...]:
-    if isinstance(flt, Cmp):
-        acc.append(type(flt.value))
-    elif isinstance(flt, In):
-        acc.extend(map(type, flt.values))
-    elif isinstance(flt, And | Or):
-        for c in flt.children:
-            _types(c, acc)
-    elif isinstance(flt, Not):
-        _types(flt.child, acc)
-    return tuple(acc)
-
-
-# -- Qdrant Edge ------------------------------------------------------------------------------
-
-
-class EdgeModels:
-    """Model factory for ``qdrant_edge``."""
-
-    def __init__(self) -> None:
-        import numpy as np
-        import qdrant_edge as qe
-
-        self.qe = qe
-        self._bool: Callable[[bool], Any] = np.bool_
-
-    def match_value(self, key: str, value: str | int | bool) -> Any:
-        qe = self.qe
-        # qdrant_edge extracts Python bools as integers; numpy.bool_ is taken as a bool.
-        v = self._bool(value) if isinstance(value, bool) else value
-        return qe.FieldCondition(key, match=qe.MatchValue(v))
-
-    def match_any(self, key: str, values: list[str] | list[int]) -> Any:
-        qe = self.qe
-        return qe.FieldCondition(key, match=qe.MatchAny(values))
+    # -- the nodes whose constructors differ between the two APIs --------------------------
+    def match(self, key: str, value: str | int | bool) -> Any:
+        return self.m.FieldCondition(key=key, match=self.m.MatchValue(value=value))
 
     def match_except(self, key: str, values: list[str]) -> Any:
-        qe = self.qe
-        return qe.FieldCondition(key, match=qe.MatchExcept(values))
+        raise NotImplementedError
 
-    def range(
-        self,
-        key: str,
-        *,
-        gt: float | None = None,
-        gte: float | None = None,
-        lt: float | None = None,
-        lte: float | None = None,
-    ) -> Any:
-        qe = self.qe
-        return qe.FieldCondition(key, range=qe.RangeFloat(gte=gte, gt=gt, lte=lte, lt=lt))
+    def range(self, key: str, **bounds: float) -> Any:
+        raise NotImplementedError
 
     def is_empty(self, key: str) -> Any:
-        return self.qe.IsEmptyCondition(key)
+        raise NotImplementedError
 
     def is_null(self, key: str) -> Any:
-        return self.qe.IsNullCondition(key)
+        raise NotImplementedError
 
-    def filter(
-        self,
-        *,
-        must: list[Any] | None = None,
-        should: list[Any] | None = None,
-        must_not: list[Any] | None = None,
-    ) -> Any:
-        return self.qe.Filter(must=must, should=should, must_not=must_not)
+    # -- the visitor ---------------------------------------------------------------------
+    def visit_cmp(self, node: Cmp) -> Any:
+        path = payload_path(node.key)
+        if node.cmp is Op.EQ:
+            return self._eq(path, node.value)
+        if node.cmp is Op.NE:
+            return self.m.Filter(must_not=[self._eq(path, node.value)])
+        v = float(node.value)
+        if type(node.value) is int and int(v) != node.value:
+            # Qdrant's ranges are doubles: 2**53 + 1 would become 2**53 and match wrongly.
+            raise UnsupportedFeatureError(
+                f"Qdrant compares ranges as doubles: the integer {node.value} in "
+                f"{node.key!r} {node.cmp.value} is beyond 2**53 and cannot be compared exactly"
+            )
+        bound = {Op.LT: "lt", Op.LTE: "lte", Op.GT: "gt", Op.GTE: "gte"}[node.cmp]
+        return self.range(path, **{bound: v})
 
-    def is_filter(self, node: Any) -> bool:
-        return isinstance(node, self.qe.Filter)
+    def visit_in(self, node: In) -> Any:
+        path = payload_path(node.key)
+        strings: list[str] = []
+        big_ints: list[int] = []
+        numbers: list[float] = []
+        bools: list[bool] = []
+        for v in node.values:
+            if isinstance(v, str):
+                group: list[Any] = strings
+            elif isinstance(v, bool):
+                group = bools
+            elif isinstance(v, int) and abs(v) > EXACT_INT:
+                group = big_ints
+            else:
+                v, group = float(v), numbers
+            if v not in group:
+                group.append(v)
+        parts = [self.match(path, b) for b in bools]
+        if len(strings) == 1:
+            parts.append(self.match(path, strings[0]))
+        elif strings:
+            parts.append(self.m.FieldCondition(key=path, match=self.m.MatchAny(any=strings)))
+        parts += [self.range(path, gte=f, lte=f) for f in numbers]
+        if big_ints:
+            parts.append(self.m.FieldCondition(key=path, match=self.m.MatchAny(any=big_ints)))
+        cond = parts[0] if len(parts) == 1 else self.m.Filter(should=parts)
+        return self.m.Filter(must_not=[cond]) if node.negate else cond
+
+    def visit_exists(self, node: Exists) -> Any:
+        path = payload_path(node.key)
+        return self.m.Filter(
+            must_not=[self.is_empty(path)],
+            should=[
+                self.m.Filter(must_not=[self.is_null(path)]),
+                self.match_except(path, [SENTINEL]),
+                self.match(path, SENTINEL),
+            ],
+        )
+
+    def visit_not(self, node: Cmp | Exists) -> Any:
+        return self.m.Filter(must_not=[self.compile(node)])
+
+    def visit_and(self, children: list[Any]) -> Any:
+        return self.m.Filter(must=children)
+
+    def visit_or(self, children: list[Any]) -> Any:
+        return self.m.Filter(should=children)
+
+    def _eq(self, path: str, value: Any) -> Any:
+        if isinstance(value, bool | str) or (isinstance(value, int) and abs(value) > EXACT_INT):
+            return self.match(path, value)
+        v = float(value)
+        return self.range(path, gte=v, lte=v)
 
 
-# -- qdrant-client -----------------------------------------------------------------------------
+class EdgeFilterCompiler(QdrantFilterCompiler):
+    """Writes ``qdrant_edge`` filters."""
+
+    def __init__(self) -> None:
+        import qdrant_edge
+
+        super().__init__(qdrant_edge)
+
+    def match(self, key: str, value: str | int | bool) -> Any:
+        # qdrant_edge extracts Python bools as integers; numpy.bool_ is taken as a bool.
+        return super().match(key, np.bool_(value) if isinstance(value, bool) else value)  # type: ignore[arg-type]
+
+    def match_except(self, key: str, values: list[str]) -> Any:
+        return self.m.FieldCondition(key=key, match=self.m.MatchExcept(values))
+
+    def range(self, key: str, **bounds: float) -> Any:
+        return self.m.FieldCondition(key=key, range=self.m.RangeFloat(**bounds))
+
+    def is_empty(self, key: str) -> Any:
+        return self.m.IsEmptyCondition(key)
+
+    def is_null(self, key: str) -> Any:
+        return self.m.IsNullCondition(key)
 
 
-class ClientModels:
-    """Model factory for ``qdrant_client.models`` (server, cluster and local mode)."""
+class ClientFilterCompiler(QdrantFilterCompiler):
+    """Writes ``qdrant_client.models`` filters (server, cluster and local mode)."""
 
     def __init__(self) -> None:
         from qdrant_client import models
 
-        self.models = models
-
-    def match_value(self, key: str, value: str | int | bool) -> Any:
-        m = self.models
-        return m.FieldCondition(key=key, match=m.MatchValue(value=value))
-
-    def match_any(self, key: str, values: list[str] | list[int]) -> Any:
-        m = self.models
-        return m.FieldCondition(key=key, match=m.MatchAny(any=values))
+        super().__init__(models)
 
     def match_except(self, key: str, values: list[str]) -> Any:
-        m = self.models
-        return m.FieldCondition(key=key, match=m.MatchExcept(**{"except": values}))
+        return self.m.FieldCondition(key=key, match=self.m.MatchExcept(**{"except": values}))
 
-    def range(
-        self,
-        key: str,
-        *,
-        gt: float | None = None,
-        gte: float | None = None,
-        lt: float | None = None,
-        lte: float | None = None,
-    ) -> Any:
-        m = self.models
-        return m.FieldCondition(key=key, range=m.Range(gt=gt, gte=gte, lt=lt, lte=lte))
+    def range(self, key: str, **bounds: float) -> Any:
+        return self.m.FieldCondition(key=key, range=self.m.Range(**bounds))
 
     def is_empty(self, key: str) -> Any:
-        m = self.models
-        return m.IsEmptyCondition(is_empty=m.PayloadField(key=key))
+        return self.m.IsEmptyCondition(is_empty=self.m.PayloadField(key=key))
 
     def is_null(self, key: str) -> Any:
-        m = self.models
-        return m.IsNullCondition(is_null=m.PayloadField(key=key))
-
-    def filter(
-        self,
-        *,
-        must: list[Any] | None = None,
-        should: list[Any] | None = None,
-        must_not: list[Any] | None = None,
-    ) -> Any:
-        return self.models.Filter(must=must, should=should, must_not=must_not)
-
-    def is_filter(self, node: Any) -> bool:
-        return isinstance(node, self.models.Filter)
+        return self.m.IsNullCondition(is_null=self.m.PayloadField(key=key))
 
 
-def edge_compiler() -> FilterCompiler[Any]:
-    return FilterCompiler(EdgeModels())
-
-
-def client_compiler() -> FilterCompiler[Any]:
-    return FilterCompiler(ClientModels())
-
-
-__all__ = [
-    "META",
-    "ClientModels",
-    "EdgeModels",
-    "FilterCompiler",
-    "ModelFactory",
-    "client_compiler",
-    "edge_compiler",
-    "payload_path",
-]
+__all__ = ["META", "ClientFilterCompiler", "EdgeFilterCompiler", "QdrantFilterCompiler", "payload_path"]

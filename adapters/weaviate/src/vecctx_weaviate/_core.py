@@ -1,39 +1,45 @@
-"""Logic shared by the sync and async stores: no I/O here."""
+"""The Weaviate driver's sans-I/O core, shared by the sync and the async driver: capabilities
+by server version, the cached state of a class, request arguments and reply conversion."""
 
 from __future__ import annotations
 
-import itertools
 import math
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from time import monotonic
 from typing import Any
 
 import numpy as np
+from weaviate.classes.config import Reconfigure
 from weaviate.classes.query import Filter as WFilter
-from weaviate.classes.query import FilterReturn, HybridFusion
+from weaviate.classes.query import FilterReturn, HybridFusion, MetadataQuery
 from weaviate.collections.classes.config import CollectionConfig, CollectionConfigSimple, DataType, Property
 from weaviate.collections.classes.config import Tokenization as WTokenization
 from weaviate.collections.classes.data import DataObject
 
-from vecctx.errors import BackendError, InvalidInputError, UnsupportedFeatureError
+from vecctx.driver import CheckedSearch, Page
+from vecctx.errors import BackendError, InvalidInputError, TransientBackendError, UnsupportedFeatureError
 from vecctx.filters import ALL_OPS, Op
 from vecctx.store import Capabilities, Fusion, HybridSupport
 from vecctx.types import (
     CollectionSpec,
     FloatArray,
     Hit,
-    IndexKind,
     Metric,
     Record,
     ScoreKind,
-    relevance_of,
+    VectorLike,
+    make_hits,
     score_kind,
 )
+from vecctx.validation import validate_k, validate_vector
+from vecctx_weaviate.config import WeaviateConfig
+from vecctx_weaviate.filters import Compiled
 from vecctx_weaviate.schema import (
-    INTERNAL_PROPS,
+    ID_ONLY_PROPS,
+    PAYLOAD_PROPS,
     PROP_ID,
     PROP_META,
     PROP_TEXT,
@@ -52,13 +58,10 @@ NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e8f-9a0b-1c2d3e4f5a6b")
 NOT_VERSION = (1, 33, 0)
 #: Ids per ``ContainsAny`` request (fetch and delete by id).
 ID_CHUNK = 1000
-#: Seconds between two schema re-reads triggered by a filter on an unknown property.
-SCHEMA_REFRESH_SECONDS = 1.0
-_NEGATIONS = frozenset({Op.NE, Op.NIN, Op.NOT})
 
 
 class TextFusion(StrEnum):
-    """How :meth:`WeaviateStore.hybrid` fuses its BM25 and vector rankings (Weaviate's names).
+    """How the driver's ``hybrid`` fuses its BM25 and vector rankings (Weaviate's names).
 
     ``ranked``: reciprocal rank fusion, ``alpha / (60 + rank)`` (hits have ``ScoreKind.RRF``).
     ``relative_score``: each list min-max normalised then ``alpha``-weighted and summed
@@ -92,6 +95,37 @@ def text_fusion(value: TextFusion | Fusion | str) -> TextFusion:
         raise InvalidInputError(f"unknown fusion {value!r}: use ranked or relative_score") from None
 
 
+def hybrid_args(
+    spec: CollectionSpec,
+    query: str,
+    vector: VectorLike | None,
+    alpha: float,
+    k: int,
+    fusion: TextFusion,
+    with_payload: bool,
+    with_vectors: bool,
+) -> dict[str, Any]:
+    """The checked arguments of a ``query.hybrid`` call, but its filter."""
+    if not isinstance(query, str):
+        raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
+    if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0.0 <= float(alpha) <= 1.0:
+        raise InvalidInputError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    if vector is None and alpha > 0.0:
+        raise InvalidInputError("hybrid search with alpha > 0 needs the query vector (no vectorizer)")
+    q = validate_vector(vector, spec.dimension) if vector is not None else None
+    return {
+        "query": query,
+        "alpha": float(alpha),
+        "limit": validate_k(k),
+        "vector": q.tolist() if q is not None else None,
+        "target_vector": VECTOR_NAME if q is not None else None,
+        "query_properties": [PROP_TEXT],
+        "fusion_type": fusion.native,
+        "return_metadata": MetadataQuery(score=True),
+        **returning(with_payload, with_vectors),
+    }
+
+
 def object_uuid(user_id: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, user_id)
 
@@ -101,27 +135,21 @@ def parse_version(text: str) -> tuple[int, int, int]:
     for piece in text.split("-")[0].split(".")[:3]:
         digits = "".join(ch for ch in piece if ch.isdigit())
         parts.append(int(digits) if digits else 0)
-    while len(parts) < 3:
-        parts.append(0)
+    parts += [0] * (3 - len(parts))
     return parts[0], parts[1], parts[2]
 
 
 def capabilities(version: tuple[int, int, int], *, async_native: bool) -> Capabilities:
-    ops = ALL_OPS if version >= NOT_VERSION else ALL_OPS - _NEGATIONS
+    """What a server of ``version`` can do: ``ne``, ``nin`` and ``not`` need ``Not`` (1.33).
+    Every metric, nested keys and list values; no sparse vectors (BM25 only: see ``hybrid``)."""
+    ops = ALL_OPS if version >= NOT_VERSION else ALL_OPS - {Op.NE, Op.NIN, Op.NOT}
     return Capabilities(
         name="weaviate",
         filter_ops=frozenset(ops),
-        metrics=frozenset(Metric),
-        sparse=False,
         hybrid=HybridSupport.NONE,
-        fusions=frozenset(),
-        exact_search=True,
         approximate=True,
         async_native=async_native,
-        max_batch=None,
         persistent=True,
-        nested_keys=True,
-        list_values=True,
     )
 
 
@@ -137,16 +165,14 @@ def score_of(metric: Metric, distance: float) -> float:
 
 @dataclass(slots=True)
 class CollState:
-    """What the store caches about one collection."""
+    """What a driver caches about one collection's class."""
 
     spec: CollectionSpec
     cls: str
     properties: set[str]
     ef: int | None
     flat_cutoff: int | None = None
-    refreshed: float = field(default_factory=time.monotonic)
-    #: compiled filters by ``repr`` (not by equality: ``F(k) == 1`` equals ``F(k) == True``)
-    compiled: dict[str, Any] = field(default_factory=dict)
+    refreshed: float = field(default_factory=monotonic)
 
 
 def state_from_config(config: CollectionConfig | CollectionConfigSimple) -> CollState | None:
@@ -154,36 +180,24 @@ def state_from_config(config: CollectionConfig | CollectionConfigSimple) -> Coll
     spec = spec_from_description(config.description, config.name)
     if spec is None:
         return None
-    ef: int | None = None
-    cutoff: int | None = None
-    vectors = config.vector_config or {}
-    named = vectors.get(VECTOR_NAME)
-    if named is not None:
-        index_config = named.vector_index_config
-        ef = getattr(index_config, "ef", None)
-        cutoff = getattr(index_config, "flat_search_cutoff", None)
+    named = (config.vector_config or {}).get(VECTOR_NAME)
+    index_config = named.vector_index_config if named is not None else None
     return CollState(
         spec=spec,
         cls=config.name,
         properties={p.name for p in config.properties},
-        ef=ef,
-        flat_cutoff=cutoff,
+        ef=getattr(index_config, "ef", None),
+        flat_cutoff=getattr(index_config, "flat_search_cutoff", None),
     )
 
 
 def new_property(name: str, kind: Kind) -> Property:
-    """The typed metadata property ``name`` (see :mod:`vecctx_weaviate.schema`)."""
-    if kind == "s":
-        return Property(
-            name=name,
-            data_type=DataType.TEXT_ARRAY,
-            tokenization=WTokenization.FIELD,
-            index_filterable=True,
-            index_searchable=False,
-        )
+    """The typed metadata property ``name``, as the client adds it (``schema.typed_property``)."""
+    data_type = {"s": DataType.TEXT_ARRAY, "n": DataType.NUMBER_ARRAY, "b": DataType.BOOL_ARRAY}[kind]
     return Property(
         name=name,
-        data_type=DataType.NUMBER_ARRAY if kind == "n" else DataType.BOOL_ARRAY,
+        data_type=data_type,
+        tokenization=WTokenization.FIELD if kind == "s" else None,
         index_filterable=True,
         index_searchable=False,
     )
@@ -195,56 +209,117 @@ def prepare_objects(
     """Weaviate objects for validated records and the typed properties they use."""
     objects: list[DataObject[dict[str, Any], None]] = []
     kinds: dict[str, Kind] = {}
-    rows = matrix.tolist()
-    for record, row in zip(records, rows, strict=True):
+    for record, row in zip(records, matrix.tolist(), strict=True):
         flat = flatten(record.metadata)
         kinds.update(flat.kinds)
-        objects.append(
-            DataObject(
-                properties=properties_for(record.id, record.text, record.metadata, flat),
-                uuid=object_uuid(record.id),
-                vector={VECTOR_NAME: row},
-            )
-        )
+        props = properties_for(record.id, record.text, record.metadata, flat)
+        objects.append(DataObject(properties=props, uuid=object_uuid(record.id), vector={VECTOR_NAME: row}))
     return objects, kinds
 
 
-def batch_errors(errors: Mapping[int, Any], objects: Sequence[DataObject[dict[str, Any], None]]) -> str:
-    parts = []
-    for index, err in list(errors.items())[:3]:
-        message = getattr(err, "message", str(err))
-        uid = objects[index].properties[PROP_ID] if 0 <= index < len(objects) else "?"
-        parts.append(f"{uid!r}: {message}")
+def check_inserted(result: Any, chunk: Sequence[DataObject[dict[str, Any], None]], collection: str) -> None:
+    """Raise ``BackendError`` naming the objects of a batch Weaviate rejected."""
+    errors: Mapping[int, Any] = result.errors
+    if not result.has_errors:
+        return
+    named = [
+        f"{chunk[i].properties[PROP_ID] if 0 <= i < len(chunk) else '?'!r}: {getattr(e, 'message', e)}"
+        for i, e in list(errors.items())[:3]
+    ]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "; ".join(parts) + more
+    raise BackendError(
+        f"Weaviate rejected {len(errors)} of {len(chunk)} objects in {collection!r}: {'; '.join(named)}{more}"
+    )
 
 
 def ids_filter(user_ids: Sequence[str]) -> FilterReturn:
     return WFilter.by_id().contains_any([object_uuid(i) for i in user_ids])
 
 
-def combine_or(parts: Sequence[FilterReturn | bool]) -> FilterReturn | bool:
-    if any(p is True for p in parts):
-        return True
-    live = [p for p in parts if not isinstance(p, bool)]
-    if not live:
-        return False
-    return live[0] if len(live) == 1 else WFilter.any_of(live)
+def match_all() -> FilterReturn:
+    """A filter every vecctx object matches (each has a ``vecctx_id``)."""
+    return WFilter.by_property(PROP_ID).like("*")
 
 
-def needs_flat_search(state: CollState, exact: bool) -> bool:
-    """Whether an exact search must be steered onto Weaviate's flat (brute-force) path.
+def native(where: Compiled) -> FilterReturn | None:
+    """A compiled filter that is not ``False`` as the client takes it (``None``: all objects)."""
+    return None if isinstance(where, bool) else where
 
-    A ``flat`` index is always exact. An HNSW index has no per-query "exact" switch, but
-    Weaviate documents ``flatSearchCutoff``: a *filtered* vector search whose filter matches
-    fewer objects than the cutoff (40,000 by default) bypasses HNSW and scans the matches.
-    So ``exact=True`` on HNSW counts the matches, adds a match-all filter when there is none,
-    and raises ``UnsupportedFeatureError`` (before searching) when the matches reach the cutoff.
-    """
-    return exact and state.spec.index.kind is IndexKind.HNSW
+
+def delete_targets(ids: Sequence[str] | None, where: Compiled | None) -> list[FilterReturn]:
+    """What a delete removes: id filters (``ID_CHUNK`` ids each), then the compiled filter
+    (``None``: no filter was given; ``True``, from a real filter, matches everything)."""
+    id_list = list(ids or ())
+    targets = [ids_filter(id_list[i : i + ID_CHUNK]) for i in range(0, len(id_list), ID_CHUNK)]
+    if where is not None and where is not False:
+        targets.append(match_all() if where is True else where)
+    return targets
+
+
+def deleted_all(result: Any, collection: str) -> bool:
+    """Whether a batch delete left nothing to delete (one stops at QUERY_MAXIMUM_RESULTS)."""
+    if result.failed:
+        raise BackendError(f"Weaviate failed to delete {result.failed} objects from {collection!r}")
+    return bool(result.matches == 0 or result.successful == 0)
+
+
+def returning(with_payload: bool, with_vectors: bool) -> dict[str, Any]:
+    """The arguments of a query saying what it returns."""
+    return {
+        "include_vector": [VECTOR_NAME] if with_vectors else False,
+        "return_properties": PAYLOAD_PROPS if with_payload else ID_ONLY_PROPS,
+    }
+
+
+def near_vector_args(query: CheckedSearch, where: Compiled) -> dict[str, Any]:
+    assert query.vector is not None  # no sparse vectors: the front refused sparse searches
+    return {
+        "near_vector": query.vector.tolist(),
+        "target_vector": VECTOR_NAME,
+        "limit": query.k,
+        "filters": native(where),
+        "return_metadata": MetadataQuery(distance=True),
+        **returning(query.with_payload, query.with_vectors),
+    }
+
+
+def ef_update(ef: int) -> Any:
+    """The class update setting HNSW's ``ef`` (a collection-level setting in Weaviate)."""
+    index = Reconfigure.VectorIndex.hnsw(ef=ef)
+    return Reconfigure.Vectors.update(name=VECTOR_NAME, vector_index_config=index)
+
+
+def page_args(where: Compiled, cursor: Any, limit: int, with_vectors: bool) -> dict[str, Any]:
+    """One scroll page: without a filter the cursor API (``after``: stable over any number of
+    objects, but it takes no filter); with one, offsets (capped by Weaviate at
+    QUERY_MAXIMUM_RESULTS, 10,000 by default)."""
+    at = {"after": cursor} if where is True else {"offset": cursor or 0, "filters": native(where)}
+    return {"limit": limit, **at, **returning(True, with_vectors)}
+
+
+def page_of(objects: Sequence[Any], args: dict[str, Any], with_vectors: bool) -> Page:
+    records = [record_from(o, with_vectors=with_vectors) for o in objects]
+    if len(objects) < args["limit"]:
+        return Page(records)
+    return Page(records, objects[-1].uuid if "after" in args else args["offset"] + args["limit"])
+
+
+def indexed(shards: Sequence[Any]) -> bool:
+    """Whether every shard has caught up with (possibly asynchronous) vector indexing."""
+    return all(s.vector_queue_size == 0 and s.status in ("READY", "READONLY") for s in shards)
+
+
+def grpc_down(config: WeaviateConfig) -> TransientBackendError:
+    return TransientBackendError(
+        f"Weaviate at {config.url} answered over REST but its gRPC endpoint "
+        f"({config.grpc_host}:{config.grpc_port}) did not: check ?grpc_port="
+    )
 
 
 def check_flat_cutoff(state: CollState, matches: int) -> None:
+    """Weaviate has no per-query "exact" switch on HNSW, but documents ``flatSearchCutoff``: a
+    *filtered* search whose filter matches fewer objects than the cutoff (40,000 by default)
+    scans the matches by brute force. Raise when an exact search would not."""
     cutoff = state.flat_cutoff
     if cutoff is None or matches >= cutoff:
         raise UnsupportedFeatureError(
@@ -254,146 +329,62 @@ def check_flat_cutoff(state: CollState, matches: int) -> None:
         )
 
 
-def match_all() -> FilterReturn:
-    """A filter every vecctx object matches (each has a ``vecctx_id``)."""
-    return WFilter.by_property(PROP_ID).like("*")
-
-
-def wanted_ef(state: CollState, ef: int | None) -> int | None:
-    """The ``ef`` to set on the collection before searching, or ``None`` to leave it."""
-    if ef is None or state.spec.index.kind is not IndexKind.HNSW or state.ef == ef:
-        return None
-    return ef
-
-
 def _vector(obj: Any) -> FloatArray | None:
     vectors = getattr(obj, "vector", None)
-    if not isinstance(vectors, Mapping):
-        return None
-    vec = vectors.get(VECTOR_NAME)
-    if vec is None:
-        return None
-    out: FloatArray = np.asarray(vec, dtype=np.float32)
-    return out
+    vec = vectors.get(VECTOR_NAME) if isinstance(vectors, Mapping) else None
+    return np.asarray(vec, dtype=np.float32) if vec is not None else None
 
 
 def user_id_of(obj: Any) -> str:
-    props = obj.properties
-    uid = props.get(PROP_ID) if type(props) is dict or isinstance(props, Mapping) else None
+    uid = obj.properties.get(PROP_ID) if isinstance(obj.properties, Mapping) else None
     if type(uid) is not str:
         raise BackendError(f"Weaviate object {obj.uuid} has no {PROP_ID} property: not written by vecctx")
     return uid
 
 
-def hits_from(objects: Sequence[Any], metric: Metric, *, with_payload: bool, with_vectors: bool) -> list[Hit]:
-    """Hits for a vector search's objects, in canonical scores, ties ordered by id."""
-    kind = score_kind(metric)
-    out: list[Hit] = []
-    for obj in objects:
-        distance = obj.metadata.distance
-        if distance is None:
-            raise BackendError("Weaviate returned a hit without its distance")
-        score = score_of(metric, float(distance))
-        props = obj.properties
-        out.append(
-            Hit(
-                id=user_id_of(obj),
-                score=score,
-                relevance=relevance_of(kind, score),
-                kind=kind,
-                text=props.get(PROP_TEXT) if with_payload else None,
-                metadata=metadata_from(props.get(PROP_META)) if with_payload else None,
-                vector=_vector(obj) if with_vectors else None,
-            )
-        )
-    return sort_hits(out)
-
-
-def fused_hit_from(obj: Any, fusion: TextFusion, *, with_payload: bool, with_vectors: bool) -> Hit:
-    raw = obj.metadata.score
-    if raw is None:
-        raise BackendError("Weaviate returned a hybrid hit without its score")
-    score = float(raw)
-    kind = fusion.kind
-    # weights sum to 1, so one "list": RRF's best is 1/60 (rrf_k 59 with ranks from 1)
-    relevance = relevance_of(kind, score, n_lists=1, rrf_k=59)
-    props = obj.properties
-    return Hit(
-        id=user_id_of(obj),
-        score=score,
-        relevance=relevance,
-        kind=kind,
-        text=props.get(PROP_TEXT) if with_payload else None,
-        metadata=metadata_from(props.get(PROP_META)) if with_payload else None,
-        vector=_vector(obj) if with_vectors else None,
+def _hits(
+    kind: ScoreKind, objects: Sequence[Any], scores: list[float], with_payload: bool, with_vectors: bool
+) -> list[Hit]:
+    return make_hits(
+        kind,
+        [user_id_of(o) for o in objects],
+        scores,
+        texts=[o.properties.get(PROP_TEXT) for o in objects] if with_payload else None,
+        metadata=[metadata_from(o.properties.get(PROP_META)) for o in objects] if with_payload else None,
+        vectors=[_vector(o) for o in objects] if with_vectors else None,
+        # a hybrid's weights sum to 1, so one "list": RRF's best is 1/60 (rrf_k 59, ranks from 1)
+        n_lists=1,
+        rrf_k=59,
     )
 
 
-def sort_hits(hits: list[Hit]) -> list[Hit]:
-    """Weaviate orders by distance; break exact ties by id as the reference store does."""
-    if all(a.score != b.score for a, b in itertools.pairwise(hits)):
-        return hits  # no ties: keep the server's order
-    if hits[0].kind is ScoreKind.EUCLIDEAN:
-        return sorted(hits, key=lambda h: (h.score, h.id))
-    return sorted(hits, key=lambda h: (-h.score, h.id))
+def hits_from(objects: Sequence[Any], metric: Metric, *, with_payload: bool, with_vectors: bool) -> list[Hit]:
+    """Hits for a vector search, in canonical scores, exact ties ordered by id as the
+    reference store orders them."""
+    if any(o.metadata.distance is None for o in objects):
+        raise BackendError("Weaviate returned a hit without its distance")
+    scored = [(score_of(metric, float(o.metadata.distance)), user_id_of(o), o) for o in objects]
+    sign = 1.0 if metric is Metric.EUCLIDEAN else -1.0
+    scored.sort(key=lambda t: (sign * t[0], t[1]))
+    ordered = [o for _, _, o in scored]
+    return _hits(score_kind(metric), ordered, [s for s, _, _ in scored], with_payload, with_vectors)
+
+
+def fused_hits(
+    objects: Sequence[Any], fusion: TextFusion, *, with_payload: bool, with_vectors: bool
+) -> list[Hit]:
+    """Hits for a hybrid search, in the server's order, with Weaviate's fused scores."""
+    if any(o.metadata.score is None for o in objects):
+        raise BackendError("Weaviate returned a hybrid hit without its score")
+    scores = [float(o.metadata.score) for o in objects]
+    return _hits(fusion.kind, objects, scores, with_payload, with_vectors)
 
 
 def record_from(obj: Any, *, with_vectors: bool) -> Record:
-    props = obj.properties
     vec = _vector(obj) if with_vectors else None
     return Record(
         id=user_id_of(obj),
         vector=vec if vec is not None else np.zeros(0, dtype=np.float32),
-        text=props.get(PROP_TEXT),
-        metadata=metadata_from(props.get(PROP_META)),
+        text=obj.properties.get(PROP_TEXT),
+        metadata=metadata_from(obj.properties.get(PROP_META)),
     )
-
-
-def check_alpha(alpha: float) -> float:
-    if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0.0 <= float(alpha) <= 1.0:
-        raise InvalidInputError(f"alpha must be a number in [0, 1], got {alpha!r}")
-    return float(alpha)
-
-
-def check_query_text(query: str) -> str:
-    if not isinstance(query, str):
-        raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
-    return query
-
-
-def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-__all__ = [
-    "ID_CHUNK",
-    "INTERNAL_PROPS",
-    "NAMESPACE",
-    "NOT_VERSION",
-    "SCHEMA_REFRESH_SECONDS",
-    "CollState",
-    "TextFusion",
-    "batch_errors",
-    "capabilities",
-    "check_alpha",
-    "check_flat_cutoff",
-    "check_query_text",
-    "chunks",
-    "combine_or",
-    "fused_hit_from",
-    "hits_from",
-    "ids_filter",
-    "match_all",
-    "needs_flat_search",
-    "new_property",
-    "object_uuid",
-    "parse_version",
-    "prepare_objects",
-    "record_from",
-    "score_of",
-    "text_fusion",
-    "sort_hits",
-    "state_from_config",
-    "user_id_of",
-    "wanted_ef",
-]

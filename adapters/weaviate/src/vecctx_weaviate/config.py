@@ -16,19 +16,29 @@ Options (query string):
 ``init_timeout``  seconds for the connection checks (default 5)
 ``index_timeout`` seconds ``optimize()`` waits for asynchronous indexing (default 120)
 ``batch``         objects per gRPC batch request (default 500)
+``retry_*``       the retry policy of :mod:`vecctx.retry` (``retry_deadline=0`` disables retries)
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
+from weaviate.classes.init import AdditionalConfig, Auth, Timeout
+from weaviate.connect import ConnectionParams
+
 from vecctx.errors import ConfigError
+from vecctx.front_checks import redacted
+from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
+from vecctx_weaviate.errors import translate
 
 SCHEMES = frozenset({"weaviate", "weaviate+http", "weaviate+https"})
 _OPTIONS = frozenset(
     {"grpc_port", "grpc_host", "grpc_secure", "api_key", "timeout", "init_timeout", "index_timeout", "batch"}
+    | set(RETRY_OPTIONS)
 )
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -49,6 +59,7 @@ class WeaviateConfig:
     init_timeout: float = 5.0
     index_timeout: float = 120.0
     batch: int = 500
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
     def url(self) -> str:
@@ -56,11 +67,44 @@ class WeaviateConfig:
         scheme = "weaviate+https" if self.http_secure else "weaviate"
         return f"{scheme}://{_host_for_url(self.http_host)}:{self.http_port}?grpc_port={self.grpc_port}"
 
-    def scrub(self, message: str) -> str:
-        """Remove the API key from a message, should a backend ever echo it."""
-        if self.api_key:
-            return message.replace(self.api_key, "***")
-        return message
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error, a repr or a log (the API key)."""
+        return (self.api_key,) if self.api_key else ()
+
+    def client_args(self) -> dict[str, Any]:
+        """The arguments of ``weaviate.WeaviateClient`` and ``WeaviateAsyncClient``. Their
+        start-up checks are skipped (they include a request to PyPI): the driver checks REST
+        and gRPC itself."""
+        timeout = Timeout(init=self.init_timeout)
+        if self.timeout is not None:
+            timeout = Timeout(init=self.init_timeout, query=self.timeout, insert=self.timeout)
+        return {
+            "connection_params": ConnectionParams.from_params(
+                http_host=self.http_host,
+                http_port=self.http_port,
+                http_secure=self.http_secure,
+                grpc_host=self.grpc_host,
+                grpc_port=self.grpc_port,
+                grpc_secure=self.grpc_secure,
+            ),
+            "auth_client_secret": Auth.api_key(self.api_key) if self.api_key else None,
+            "additional_config": AdditionalConfig(timeout=timeout),
+            "skip_init_checks": True,
+        }
+
+    def read_version(self) -> str:
+        """``GET /v1/meta``: the server version, read once (blocking) when a driver is made,
+        so that its capabilities are known before any coroutine runs."""
+        scheme = "https" if self.http_secure else "http"
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        url = f"{scheme}://{_host_for_url(self.http_host)}:{self.http_port}/v1/meta"
+        try:
+            res = httpx.get(url, headers=headers, timeout=self.init_timeout)
+            res.raise_for_status()
+            return str(res.json().get("version", "0"))
+        except (httpx.HTTPError, ValueError) as exc:
+            raise redacted(translate(exc, f"read the version of {self.url}"), self.secrets) from exc
 
 
 def _host_for_url(host: str) -> str:
@@ -102,6 +146,7 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> WeaviateCon
             raise ConfigError(f"Weaviate URL option {key!r} is given twice")
         opts[key] = value
 
+    retry = parse_retry_options(opts)
     grpc_secure = _bool(opts["grpc_secure"], "grpc_secure") if "grpc_secure" in opts else secure
     grpc_port = _int(opts["grpc_port"], "grpc_port", 1, 65535) if "grpc_port" in opts else None
     api_key = opts.get("api_key") or env.get("WEAVIATE_API_KEY") or None
@@ -117,6 +162,7 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> WeaviateCon
         init_timeout=_float(opts["init_timeout"], "init_timeout") if "init_timeout" in opts else 5.0,
         index_timeout=_float(opts["index_timeout"], "index_timeout") if "index_timeout" in opts else 120.0,
         batch=_int(opts["batch"], "batch", 1, 100_000) if "batch" in opts else 500,
+        retry=retry,
     )
 
 

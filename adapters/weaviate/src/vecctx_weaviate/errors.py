@@ -7,7 +7,6 @@ import importlib
 import httpx
 from weaviate.exceptions import (
     UnexpectedStatusCodeError,
-    WeaviateBaseError,
     WeaviateClosedClientError,
     WeaviateConnectionError,
     WeaviateGRPCUnavailableError,
@@ -20,14 +19,6 @@ from vecctx.errors import BackendError, TransientBackendError, VecctxError
 
 #: ``grpc.RpcError`` (grpcio ships no type stubs).
 RpcError: type[BaseException] = importlib.import_module("grpc").RpcError
-
-#: Exceptions the adapter translates (anything else is a bug and propagates).
-BACKEND_EXCEPTIONS: tuple[type[BaseException], ...] = (
-    WeaviateBaseError,
-    httpx.HTTPError,
-    RpcError,
-    OSError,
-)
 
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     WeaviateConnectionError,
@@ -56,6 +47,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, UnexpectedStatusCodeError):
         return exc.status_code in _TRANSIENT_STATUS
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in _TRANSIENT_STATUS
     if isinstance(exc, RpcError):
         code = getattr(exc, "code", None)
         try:
@@ -63,30 +56,18 @@ def is_transient(exc: BaseException) -> bool:
         except Exception:  # a bare RpcError has no working code()
             return False
         return name in _TRANSIENT_GRPC
-    message = str(exc)
-    return any(word in message for word in _TRANSIENT_WORDS)
+    return any(word in str(exc) for word in _TRANSIENT_WORDS)
 
 
-def translate(exc: BaseException, doing: str, scrub: str | None = None) -> VecctxError:
-    """The vecctx error for a backend exception raised while ``doing`` something.
-
-    ``scrub`` is a secret (the API key) removed from the message should the backend echo it.
-    """
+def translate(exc: BaseException, doing: str) -> VecctxError:
+    """The vecctx error for a backend exception raised while ``doing`` something (the store
+    front masks the API key in it)."""
     if isinstance(exc, VecctxError):
         return exc
-    detail = f"{type(exc).__name__}: {exc}"
-    if scrub:
-        detail = detail.replace(scrub, "***")
-    message = f"Weaviate failed to {doing}: {detail}"
+    message = f"Weaviate failed to {doing}: {type(exc).__name__}: {exc}"
     if is_transient(exc):
         return TransientBackendError(message, exc)
     return BackendError(message, exc)
 
 
-def status_of(exc: BaseException) -> int | None:
-    if isinstance(exc, UnexpectedStatusCodeError):
-        return exc.status_code
-    return None
-
-
-__all__ = ["BACKEND_EXCEPTIONS", "is_transient", "status_of", "translate"]
+__all__ = ["is_transient", "translate"]

@@ -1,4 +1,4 @@
-"""Compile the vecctx filter tree into weaviate-client v4 ``Filter`` objects.
+"""Compile vecctx filters (in negation normal form) into weaviate-client v4 ``Filter`` objects.
 
 The reference semantics (:mod:`vecctx.filters`) map onto the schema of :mod:`.schema` as:
 
@@ -18,7 +18,9 @@ A comparison on a property that does not exist in the class (no record ever stor
 of that type under that path) cannot match anything: it is folded to a constant before any
 request, because Weaviate rejects filters on unknown properties. Constants fold through
 And/Or/Not; a whole filter may therefore compile to ``True`` (no filter) or ``False``
-(nothing matches: no request is needed).
+(nothing matches: no request is needed). The compiler records the properties it lacked in
+:attr:`FilterCompiler.missing`, so that the driver can re-read a schema another writer may
+have extended.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from typing import TypeAlias
 from weaviate.classes.query import Filter as WFilter
 from weaviate.classes.query import FilterReturn
 
+from vecctx import compiler
 from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
+from vecctx.filters import Cmp, Exists, In, Op, Scalar
 from vecctx_weaviate.schema import PROP_KEYS, Kind, key_token, prop_name, wrap_text
 
 #: A compiled filter: a Weaviate filter, or a constant.
@@ -47,115 +50,81 @@ _RANGE: dict[Op, Callable[[str, float], FilterReturn]] = {
 def kind_of(value: Scalar) -> Kind:
     if isinstance(value, bool):
         return "b"
-    if isinstance(value, str):
-        return "s"
-    return "n"
+    return "s" if isinstance(value, str) else "n"
 
 
 def stored(value: Scalar) -> str | float | bool:
     """The value as stored in its typed property."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        return wrap_text(value)
-    return float(value)
+    return wrap_text(value) if isinstance(value, str) else float(value)
 
 
-class FilterCompiler:
-    """Compiles filters against the set of property names a class has.
+class FilterCompiler(compiler.FilterCompiler[Compiled]):
+    """Compiles one filter against the property names a class has.
 
     ``native_not`` says whether the server has the ``Not`` operator (Weaviate >= 1.33).
     """
 
-    __slots__ = ("native_not", "properties")
-
     def __init__(self, properties: Collection[str], *, native_not: bool) -> None:
         self.properties = properties
         self.native_not = native_not
+        #: typed properties the compiled filters read that the class lacks (folded away)
+        self.missing: set[str] = set()
 
-    def compile(self, flt: Filter | None) -> Compiled:
-        if flt is None:
-            return True
-        return self._node(flt)
+    def _prop(self, key: str, kind: Kind) -> str | None:
+        name = prop_name(key, kind)
+        if name in self.properties:
+            return name
+        self.missing.add(name)
+        return None
 
-    def missing(self, flt: Filter | None) -> set[str]:
-        """Typed properties the filter reads that the class lacks (folded to ``False``)."""
-        out: set[str] = set()
-        if flt is None:
-            return out
-        for node in flt.walk():
-            if isinstance(node, Cmp):
-                name = prop_name(node.key, "n" if node.cmp not in (Op.EQ, Op.NE) else kind_of(node.value))
-                if name not in self.properties:
-                    out.add(name)
-            elif isinstance(node, In):
-                for v in node.values:
-                    name = prop_name(node.key, kind_of(v))
-                    if name not in self.properties:
-                        out.add(name)
-        return out
-
-    # -- nodes -------------------------------------------------------------------------
-    def _node(self, node: Filter) -> Compiled:
-        if isinstance(node, Cmp):
-            return self._cmp(node)
-        if isinstance(node, In):
-            hit = self._in(node)
-            return self._not(hit) if node.negate else hit
-        if isinstance(node, Exists):
-            return WFilter.by_property(PROP_KEYS).contains_any([key_token(node.key)])
-        if isinstance(node, And):
-            return self._and([self._node(c) for c in node.children])
-        if isinstance(node, Or):
-            return self._or([self._node(c) for c in node.children])
-        if isinstance(node, Not):
-            return self._not(self._node(node.child))
-        raise UnsupportedFeatureError(f"cannot compile filter node {type(node).__name__}")
-
-    def _cmp(self, node: Cmp) -> Compiled:
+    def visit_cmp(self, node: Cmp) -> Compiled:
         if node.cmp in (Op.EQ, Op.NE):
-            name = prop_name(node.key, kind_of(node.value))  # the value's type picks the property
-            kind = kind_of(node.value)
-            eq: Compiled = (
-                _contains_any(name, kind, [stored(node.value)]) if name in self.properties else False
-            )
-            return self._not(eq) if node.cmp is Op.NE else eq
-        name = prop_name(node.key, "n")
-        if name not in self.properties:
-            return False
-        return _RANGE[node.cmp](name, float(node.value))
+            kind = kind_of(node.value)  # the value's type picks the property
+            name = self._prop(node.key, kind)
+            eq = _contains_any(name, kind, [stored(node.value)]) if name else False
+            return self._negate(eq) if node.cmp is Op.NE else eq
+        name = self._prop(node.key, "n")
+        return _RANGE[node.cmp](name, float(node.value)) if name else False
 
-    def _in(self, node: In) -> Compiled:
+    def visit_in(self, node: In) -> Compiled:
         by_kind: dict[Kind, list[str | float | bool]] = {}
         for v in node.values:
-            s = stored(v)
             bucket = by_kind.setdefault(kind_of(v), [])
-            if not any(type(s) is type(x) and s == x for x in bucket):
-                bucket.append(s)
+            if stored(v) not in bucket:  # one type per bucket: equality is exact
+                bucket.append(stored(v))
         parts: list[Compiled] = []
         for kind, values in by_kind.items():
-            name = prop_name(node.key, kind)
-            if name in self.properties:
+            name = self._prop(node.key, kind)
+            if name:
                 parts.append(_contains_any(name, kind, values))
-        return self._or(parts)
+        hit = self.visit_or(parts)
+        return self._negate(hit) if node.negate else hit
 
-    def _and(self, parts: list[Compiled]) -> Compiled:
-        if any(p is False for p in parts):
+    def visit_exists(self, node: Exists) -> Compiled:
+        return WFilter.by_property(PROP_KEYS).contains_any([key_token(node.key)])
+
+    def visit_not(self, node: Cmp | Exists) -> Compiled:
+        return self._negate(self.compile(node))
+
+    def visit_and(self, children: list[Compiled]) -> Compiled:
+        if any(p is False for p in children):
             return False
-        live = [p for p in parts if not isinstance(p, bool)]
+        live = [p for p in children if not isinstance(p, bool)]
         if not live:
             return True
         return live[0] if len(live) == 1 else WFilter.all_of(live)
 
-    def _or(self, parts: list[Compiled]) -> Compiled:
-        if any(p is True for p in parts):
+    def visit_or(self, children: list[Compiled]) -> Compiled:
+        if any(p is True for p in children):
             return True
-        live = [p for p in parts if not isinstance(p, bool)]
+        live = [p for p in children if not isinstance(p, bool)]
         if not live:
             return False
         return live[0] if len(live) == 1 else WFilter.any_of(live)
 
-    def _not(self, part: Compiled) -> Compiled:
+    def _negate(self, part: Compiled) -> Compiled:
         if isinstance(part, bool):
             return not part
         if not self.native_not:

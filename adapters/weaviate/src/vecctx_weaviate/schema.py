@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -34,7 +35,6 @@ PROP_ID = "vecctx_id"
 PROP_TEXT = "vecctx_text"
 PROP_META = "vecctx_meta"
 PROP_KEYS = "vecctx_keys"
-INTERNAL_PROPS = (PROP_ID, PROP_TEXT, PROP_META, PROP_KEYS)
 #: The properties a search or fetch asks back (``with_payload``), and without payload.
 PAYLOAD_PROPS = [PROP_ID, PROP_TEXT, PROP_META]
 ID_ONLY_PROPS = [PROP_ID]
@@ -64,7 +64,7 @@ DISTANCES: dict[Metric, str] = {
 
 
 def encode(text: str) -> str:
-    """An injective encoding of any string into ``[a-z0-9_]*``.
+    """An injective encoding of any string into ``[a-z0-9_]*`` (the tests decode it).
 
     Lowercase letters and digits stay; ``X`` -> ``_x``; ``_`` -> ``__``; ``-`` -> ``_1``;
     ``.`` -> ``_2``; anything else -> ``_3`` + six hex digits of the code point. Every escape
@@ -88,66 +88,13 @@ def encode(text: str) -> str:
     return "".join(out)
 
 
-def decode(text: str) -> str:
-    """Inverse of :func:`encode`; raises ``ValueError`` on a string it cannot have produced."""
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch != "_":
-            if not (("a" <= ch <= "z") or ("0" <= ch <= "9")):
-                raise ValueError(f"unexpected {ch!r}")
-            out.append(ch)
-            i += 1
-            continue
-        if i + 1 >= n:
-            raise ValueError("dangling escape")
-        nxt = text[i + 1]
-        if "a" <= nxt <= "z":
-            out.append(nxt.upper())
-            i += 2
-        elif nxt == "_":
-            out.append("_")
-            i += 2
-        elif nxt == "1":
-            out.append("-")
-            i += 2
-        elif nxt == "2":
-            out.append(".")
-            i += 2
-        elif nxt == "3":
-            code = text[i + 2 : i + 8]
-            if len(code) != 6:
-                raise ValueError("short code point escape")
-            out.append(chr(int(code, 16)))
-            i += 8
-        else:
-            raise ValueError(f"unknown escape _{nxt}")
-    return "".join(out)
-
-
 def class_name(collection: str) -> str:
     """The Weaviate class for a collection: ``docs`` -> ``Docs``, ``my-docs`` -> ``My_1docs``,
-    ``Docs`` -> ``D_0ocs`` (the ``_0`` marks an originally uppercase first letter)."""
+    ``Docs`` -> ``D_0ocs`` (the ``_0`` marks an originally uppercase first letter). Reversible,
+    so two collections never share a class."""
     first, rest = collection[0], collection[1:]
     marker = "_0" if first.isupper() else ""
     return first.upper() + marker + encode(rest)
-
-
-def collection_name(cls: str) -> str | None:
-    """Inverse of :func:`class_name`; ``None`` for classes vecctx did not name."""
-    if not cls or not ("A" <= cls[0] <= "Z"):
-        return None
-    if cls[1:3] == "_0":
-        first, rest = cls[0], cls[3:]
-    else:
-        first, rest = cls[0].lower(), cls[1:]
-    try:
-        name = first + decode(rest)
-    except ValueError:
-        return None
-    return name if class_name(name) == cls else None
 
 
 @functools.lru_cache(maxsize=8192)
@@ -175,20 +122,7 @@ def wrap_text(value: str) -> str:
 
 
 def spec_to_description(spec: CollectionSpec) -> str:
-    body = {
-        "vecctx": _SPEC_VERSION,
-        "name": spec.name,
-        "dimension": spec.dimension,
-        "metric": spec.metric.value,
-        "sparse": spec.sparse,
-        "indexed_fields": {k: v.value for k, v in spec.indexed_fields.items()},
-        "index": {
-            "kind": spec.index.kind.value,
-            "m": spec.index.m,
-            "ef_construct": spec.index.ef_construct,
-            "nlist": spec.index.nlist,
-        },
-    }
+    body = {"vecctx": _SPEC_VERSION, **dataclasses.asdict(spec)}  # enums are strings
     return DESCRIPTION_PREFIX + json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
@@ -205,18 +139,11 @@ def spec_from_description(description: str | None, cls: str) -> CollectionSpec |
             metric=Metric(body["metric"]),
             sparse=bool(body.get("sparse", False)),
             indexed_fields={str(k): FieldType(v) for k, v in body.get("indexed_fields", {}).items()},
-            index=IndexParams(
-                kind=IndexKind(index.get("kind", "hnsw")),
-                m=int(index.get("m", 16)),
-                ef_construct=int(index.get("ef_construct", 128)),
-                nlist=int(index.get("nlist", 128)),
-            ),
+            index=IndexParams(**{**index, "kind": IndexKind(index.get("kind", "hnsw"))}),
         )
     except (ValueError, KeyError, TypeError, AttributeError, ConfigError) as exc:
         raise BackendError(f"Weaviate class {cls!r} holds an unreadable vecctx spec: {exc}", exc) from exc
-    if class_name(spec.name) != cls:
-        return None
-    return spec
+    return spec if class_name(spec.name) == cls else None
 
 
 def text_property(
@@ -239,12 +166,8 @@ def typed_property(name: str, kind: Kind) -> dict[str, Any]:
 
 
 def class_config(spec: CollectionSpec) -> dict[str, Any]:
-    """The REST body that creates the class for ``spec``."""
-    if spec.sparse:
-        raise UnsupportedFeatureError(
-            "Weaviate has no arbitrary sparse vectors (its keyword side is BM25 over the text): "
-            "create the collection with sparse=False and use WeaviateStore.hybrid() for BM25 + vector"
-        )
+    """The REST body that creates the class for ``spec`` (the store front has refused sparse
+    specs: Weaviate's keyword side is BM25 over the text, see the driver's ``hybrid``)."""
     index = spec.index
     if index.kind is IndexKind.HNSW:
         index_type = "hnsw"
@@ -368,32 +291,3 @@ def metadata_from(raw: Any) -> dict[str, Any]:
         return {}
     value = _decode_json(raw)
     return value if type(value) is dict else {}
-
-
-__all__ = [
-    "DISTANCES",
-    "INTERNAL_PROPS",
-    "KIND_TYPES",
-    "PAYLOAD_PROPS",
-    "PROP_ID",
-    "PROP_KEYS",
-    "PROP_META",
-    "PROP_TEXT",
-    "VECTOR_NAME",
-    "Flattened",
-    "Kind",
-    "class_config",
-    "class_name",
-    "collection_name",
-    "decode",
-    "encode",
-    "flatten",
-    "key_token",
-    "metadata_from",
-    "prop_name",
-    "properties_for",
-    "spec_from_description",
-    "spec_to_description",
-    "typed_property",
-    "wrap_text",
-]

@@ -1,0 +1,159 @@
+"""One benchmark task in its own process: ``python -m vecctx_bench.worker TASK.json OUT.json``.
+
+The parent (:func:`vecctx_bench.run_bench`) starts one worker per backend (so peak memory
+is per backend and one backend's threads or leftovers cannot disturb the next), with the
+BLAS/OpenMP thread counts pinned to 1 in the environment. A worker writes its result JSON
+after every step, so a worker stopped at its time limit still reports what it finished.
+SIGTERM stops it cleanly (servers it started are stopped by PID).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _write(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
+_partial: dict[str, Any] = {}
+
+
+def _save(path: Path, obj: dict[str, Any]) -> None:
+    _partial.clear()
+    _partial.update(obj)
+    _write(path, obj)
+
+
+def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
+    from .profiles import Profile
+
+    kind = task["task"]
+    prof = Profile.from_dict(task["profile"])
+    work = Path(task["work"])
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"task": kind, "pid": os.getpid(), "started": time.time()}
+    if kind == "prepare":
+        from .data import Dataset, scifact, synthetic
+
+        made: dict[str, Any] = {}
+        sci = task.get("scifact")
+        if sci:
+            t = time.perf_counter()
+            ds = scifact(
+                Path(sci["directory"]),
+                cache_dir=Path(sci["cache"]) if sci.get("cache") else None,
+                limit=sci.get("docs"),
+                queries=sci.get("queries"),
+            )
+            ds.save(work / ds.name)
+            made[ds.name] = {
+                "dir": str(work / ds.name),
+                "n": ds.n,
+                "seconds": time.perf_counter() - t,
+                **ds.source,
+            }
+            _log(f"data: scifact {ds.n:,} chunks, {ds.Q.shape[0]} queries ({ds.source})")
+        for n in task["sizes"]:
+            t = time.perf_counter()
+            d: Dataset = synthetic(int(n), dim=prof.dim, queries=prof.queries, seed=prof.seed)
+            d.save(work / d.name)
+            made[d.name] = {
+                "dir": str(work / d.name),
+                "n": d.n,
+                "seconds": time.perf_counter() - t,
+                **d.source,
+            }
+            _log(f"data: {d.name} in {time.perf_counter() - t:.1f} s")
+        result["datasets"] = made
+    elif kind == "backend":
+        from .backends import BACKENDS
+        from .runner import bench_backend
+
+        result.update(
+            bench_backend(
+                BACKENDS[task["backend"]],
+                [Path(p) for p in task["datasets"]],
+                prof,
+                work,
+                log=_log,
+                save=lambda partial: _save(out_path, {**result, **partial}),
+                deadline=task.get("deadline"),
+            )
+        )
+    elif kind == "quality":
+        from .backends import BACKENDS
+        from .quality import bench_quality
+
+        result.update(
+            bench_quality(
+                BACKENDS[task["backend"]],
+                directory=Path(task["directory"]),
+                cache_dir=Path(task["cache"]) if task.get("cache") else None,
+                work=work,
+                prof=prof,
+                log=_log,
+            )
+        )
+    elif kind == "overhead":
+        from .overhead import bench_overhead
+
+        result.update(
+            bench_overhead(
+                prof.overhead_backends if task.get("backends") is None else tuple(task["backends"]),
+                n=prof.overhead_n,
+                queries=prof.overhead_queries,
+                rounds=prof.overhead_rounds,
+                work=work,
+                log=_log,
+            )
+        )
+    else:
+        raise ValueError(f"unknown task {kind!r}")
+    result["finished"] = time.time()
+    result["seconds"] = result["finished"] - result["started"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m vecctx_bench.worker TASK.json OUT.json", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _on_term)
+    task = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    out = Path(args[1])
+    try:
+        result = run_task(task, out)
+    except BaseException as exc:
+        import traceback
+
+        failed = {**_partial, "task": task.get("task"), "error": f"{type(exc).__name__}: {exc}"}
+        failed["trace"] = traceback.format_exc()
+        _write(out, failed)
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        return 1
+    _write(out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""The tenant-scoped store, written once: ``scripts/unasync.py`` generates
+:class:`~vecctx.scoped.TenantScopedStore` (``vecctx/_sync/scoped.py``) from
+:class:`AsyncTenantScopedStore` here. The semantics are documented in :mod:`vecctx.scoped`,
+which holds the translation both share (:class:`~vecctx.scoped._Scope`) and exports both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Self
+
+from vecctx.errors import StoreClosedError
+from vecctx.filters import Filter
+from vecctx.scoped import DEFAULT_TENANT_FIELD, _drop_refused, _Scope
+from vecctx.store import AsyncVectorStore, Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
+from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
+
+
+class AsyncTenantScopedStore:
+    """A store confined to one tenant of a shared store, with the wrapped store's interface.
+
+    See :mod:`vecctx.scoped` for the exact semantics; build one with :func:`~vecctx.scoped.scoped`.
+    """
+
+    def __init__(self, store: AsyncVectorStore, *, tenant: str, field: str = DEFAULT_TENANT_FIELD) -> None:
+        self._scope = _Scope(tenant, field)
+        self._store = store
+        self._closed = False
+
+    @property
+    def tenant(self) -> str:
+        return self._scope.tenant
+
+    @property
+    def field(self) -> str:
+        """The metadata key holding the tenant."""
+        return self._scope.field
+
+    @property
+    def store(self) -> AsyncVectorStore:
+        """The wrapped, unscoped store."""
+        return self._store
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._store.capabilities
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._scope!r}, store={self._store!r})"
+
+    def _inner(self) -> AsyncVectorStore:
+        if self._closed:
+            raise StoreClosedError(f"{type(self).__name__} is closed")
+        return self._store
+
+    # -- collections (shared) --------------------------------------------------------------
+    async def create_collection(self, spec: CollectionSpec) -> None:
+        await self._inner().create_collection(self._scope.spec(spec))
+
+    async def ensure_collection(self, spec: CollectionSpec) -> None:
+        await self._inner().ensure_collection(self._scope.spec(spec))
+
+    async def drop_collection(self, name: str, *, missing_ok: bool = False) -> None:
+        self._inner()
+        raise _drop_refused(name)
+
+    async def has_collection(self, name: str) -> bool:
+        return await self._inner().has_collection(name)
+
+    async def list_collections(self) -> list[str]:
+        return await self._inner().list_collections()
+
+    async def collection_spec(self, name: str) -> CollectionSpec:
+        return await self._inner().collection_spec(name)
+
+    async def optimize(self, collection: str) -> None:
+        await self._inner().optimize(collection)
+
+    # -- writes ----------------------------------------------------------------------------
+    async def upsert(self, collection: str, records: Sequence[Record]) -> None:
+        store = self._inner()
+        await store.upsert(collection, self._scope.records(records))
+
+    async def delete(
+        self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
+    ) -> None:
+        store = self._inner()
+        scope = self._scope
+        flt = scope.optional_filter(filter)
+        wanted = scope.ids(ids) if ids is not None else []
+        if not wanted and flt is None:
+            return
+        mine = [r.id for r in await store.get(collection, wanted) if scope.owns(r)] if wanted else []
+        if mine or flt is not None:
+            await store.delete(collection, ids=mine or None, filter=flt)
+
+    # -- reads -----------------------------------------------------------------------------
+    async def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        store = self._inner()
+        scope = self._scope
+        found = await store.get(collection, scope.ids(ids), with_vectors=with_vectors)
+        return [m for m in map(scope.record, found) if m is not None]
+
+    async def count(self, collection: str, *, filter: FilterArg = None) -> int:
+        store = self._inner()
+        return await store.count(collection, filter=self._scope.filter(filter))
+
+    async def search(
+        self,
+        collection: str,
+        *,
+        vector: VectorLike | None = None,
+        sparse: SparseVector | None = None,
+        filter: FilterArg = None,
+        k: int = 10,
+        params: SearchParams | None = None,
+        fusion: Fusion = Fusion.RRF,
+        with_payload: bool = True,
+        with_vectors: bool = False,
+    ) -> list[Hit]:
+        store = self._inner()
+        hits = await store.search(
+            collection,
+            vector=vector,
+            sparse=sparse,
+            filter=self._scope.filter(filter),
+            k=k,
+            params=params,
+            fusion=fusion,
+            with_payload=with_payload,
+            with_vectors=with_vectors,
+        )
+        return self._scope.hits(hits)
+
+    async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        store = self._inner()
+        scope = self._scope
+        return [scope.hits(h) for h in await store.search_batch(collection, scope.requests(requests))]
+
+    def scroll(
+        self,
+        collection: str,
+        *,
+        filter: FilterArg = None,
+        batch_size: int = 256,
+        with_vectors: bool = False,
+    ) -> AsyncIterator[Record]:
+        store = self._inner()
+        flt = self._scope.filter(filter)  # checked now, not at the first next()
+        return self._scroll(store, collection, flt, batch_size, with_vectors)
+
+    async def _scroll(
+        self, store: AsyncVectorStore, collection: str, flt: Filter, batch_size: int, with_vectors: bool
+    ) -> AsyncIterator[Record]:
+        scope = self._scope
+        async for r in store.scroll(collection, filter=flt, batch_size=batch_size, with_vectors=with_vectors):
+            mine = scope.record(r)
+            if mine is not None:
+                yield mine
+
+    # -- lifetime --------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Close this view; the wrapped store stays open (it belongs to the caller)."""
+        self._closed = True
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+__all__ = ["AsyncTenantScopedStore"]

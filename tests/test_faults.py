@@ -228,7 +228,7 @@ def test_server_stays_down(server: Server) -> None:
         for op, call in (
             ("count", lambda: store.count(name)),
             (
-                "query" if server.kind == "chroma" else "search",
+                "search",
                 lambda: store.search(name, vector=np.ones(DIM), k=3),
             ),
             ("upsert", lambda: store.upsert(name, make_records(10, 5))),

@@ -379,7 +379,7 @@ def test_invalid_input_never_reaches_the_driver(front: MakeStore) -> None:
         (DimensionMismatchError, lambda: store.search("c", vector=np.ones(DIM - 1))),
         (InvalidInputError, lambda: store.search("c")),
         (InvalidFilterError, lambda: store.search("c", vector=np.ones(DIM), filter={"x": {"$bogus": 1}})),
-        (InvalidInputError, lambda: store.search("c", sparse=SparseVector((1,), (1.0,)))),
+        (UnsupportedFeatureError, lambda: store.search("c", sparse=SparseVector((1,), (1.0,)))),
         (InvalidInputError, lambda: store.search("c", vector=np.ones(DIM), fusion="max")),  # type: ignore[arg-type]
         (InvalidInputError, lambda: store.search_batch("c", [{"vector": np.ones(DIM)}])),  # type: ignore[list-item]
         (InvalidInputError, lambda: store.search_batch("c", SearchRequest(vector=np.ones(DIM)))),  # type: ignore[arg-type]

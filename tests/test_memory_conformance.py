@@ -14,10 +14,6 @@ class TestMemoryStore(ConformanceSuite):
         with MemoryStore() as s:
             yield s
 
-    @pytest.fixture
-    def async_store(self) -> AsyncMemoryStore:
-        return AsyncMemoryStore()
-
 
 class TestAsyncMemoryStore(ConformanceSuite):
     """The whole suite on the async front (through the test-only blocking wrapper)."""

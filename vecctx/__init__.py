@@ -1,6 +1,5 @@
 """vecctx: context augmentation (RAG) over any vector database, with one typed contract."""
 
-from vecctx.base import StoreBase, check_compatible
 from vecctx.batch import RecordBatch
 from vecctx.cache import CachedEmbedder, EmbeddingCache
 from vecctx.chunking import Chunk, Chunker, Document
@@ -25,6 +24,7 @@ from vecctx.errors import (
 )
 from vecctx.filters import F, Filter, as_filter, parse_filter
 from vecctx.front import AsyncStore, Store
+from vecctx.front_checks import check_compatible
 from vecctx.fusion import convex, dbsf, rrf
 from vecctx.ingest import Ingestor, IngestReport, ingest
 from vecctx.loaders import load_beir, load_jsonl, load_text_dir
@@ -144,7 +144,6 @@ __all__ = [
     "SearchRequest",
     "Source",
     "SparseVector",
-    "StoreBase",
     "StoreClosedError",
     "StoreLockedError",
     "TenantScopedStore",

@@ -86,19 +86,19 @@ def check_search(
     """Validate one search against the collection and the backend's capabilities, and compile
     its filter with ``compile_filter`` (the driver's)."""
     caps = capabilities
-    q, _, p = validate_search(spec, vector=vector, sparse=sparse, filter=None, k=k, params=params)
-    flt = check_filter(caps, filter)
     try:
         fused_by = Fusion(fusion)
     except ValueError:
         raise InvalidInputError(
             f"unknown fusion {fusion!r}: use one of {[f.value for f in Fusion]}"
         ) from None
-    if sparse is not None and not caps.sparse:
+    if sparse is not None and not caps.sparse:  # the backend's limit first: its message has the hint
         raise UnsupportedFeatureError(
             f"{caps.name} has no sparse search: search with a dense vector and let vecctx's "
             f"retriever fuse sparse results client-side (capabilities.hybrid == {caps.hybrid.value!r})"
         )
+    q, _, p = validate_search(spec, vector=vector, sparse=sparse, filter=None, k=k, params=params)
+    flt = check_filter(caps, filter)
     if q is not None and sparse is not None:
         if caps.hybrid is not HybridSupport.NATIVE:
             raise UnsupportedFeatureError(f"{caps.name} cannot fuse a hybrid search server-side")

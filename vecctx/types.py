@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -170,14 +172,23 @@ class CollectionSpec:
 
 def relevance_of(kind: ScoreKind, score: float, *, n_lists: int = 2, rrf_k: int = 60) -> float:
     """Map a raw score to [0, 1], higher is better, monotone in ``score`` per kind."""
+    return _relevance_fn(kind, n_lists, rrf_k)(score)
+
+
+def _relevance_fn(kind: ScoreKind, n_lists: int, rrf_k: int) -> Callable[[float], float]:
+    """The function :func:`relevance_of` applies for ``kind``, clamped to [0, 1]."""
     fn = _RELEVANCE.get(kind)
-    if fn is not None:
+    if fn is None:
+        # RRF: a rank-1 hit in every list scores n_lists / (rrf_k + 1). DBSF and CONVEX: sums
+        # of per-list scores normalised to [0, 1].
+        scale = (rrf_k + 1) / n_lists if kind is ScoreKind.RRF else 1.0 / n_lists
+        fn = partial(operator.mul, scale)
+
+    def clamped(score: float) -> float:
         r = fn(score)
-    elif kind is ScoreKind.RRF:
-        r = score * (rrf_k + 1) / n_lists
-    else:  # DBSF and CONVEX: sums of per-list scores normalised to [0, 1]
-        r = score / n_lists
-    return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
+        return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
+
+    return clamped
 
 
 def _sparse_rel(s: float) -> float:
@@ -236,8 +247,9 @@ def make_hits(
     as ``ids``; a column left out is ``None`` in every hit."""
     n = len(ids)
     none: list[None] = [None] * n
+    rel = _relevance_fn(kind, n_lists, rrf_k)
     return [
-        Hit(i, s, relevance_of(kind, s, n_lists=n_lists, rrf_k=rrf_k), kind, t, m, v, sp)
+        Hit(i, s, rel(s), kind, t, m, v, sp)
         for i, s, t, m, v, sp in zip(
             ids,
             scores,

@@ -6,7 +6,17 @@ Importing this module needs pytest (a dev dependency); ``import vecctx`` does no
 from vecctx.testing.backends import LOCAL_BACKENDS, closing_all, local_store_url
 from vecctx.testing.blocking import BlockingStore
 from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
-from vecctx.testing.conformance import ConformanceSuite
+from vecctx.testing.conformance import (
+    CollectionTests,
+    ConformanceSuite,
+    ErrorTests,
+    FilterTests,
+    PersistenceTests,
+    ReadTests,
+    SearchTests,
+    SparseHybridTests,
+    WriteTests,
+)
 from vecctx.testing.data import (
     FLAT_METADATA,
     LIST_METADATA,
@@ -28,7 +38,15 @@ __all__ = [
     "LIST_METADATA",
     "NESTED_CASES",
     "NESTED_METADATA",
+    "CollectionTests",
     "ConformanceSuite",
+    "ErrorTests",
+    "FilterTests",
+    "PersistenceTests",
+    "ReadTests",
+    "SearchTests",
+    "SparseHybridTests",
+    "WriteTests",
     "lowrank",
     "lowrank_queries",
     "recall_at_k",

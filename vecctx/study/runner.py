@@ -107,12 +107,12 @@ PROFILES: dict[str, Profile] = {
         fractions=(0.25, 0.5, 1.0),
         synthetic_sizes=(200, 600),
         generations=3,
-        loop_queries=200,
+        loop_queries=160,
         train=TrainConfig(epochs=1, batch_size=16, max_seq_length=128),
         rerank_depth=20,
         # e5-small's passage side (numpy, 4-bit) costs minutes on 1,000 abstracts: full profile only
         rerankers=("late", "mmr", "litm"),
-        generative=GenerativeSettings(questions=30, finetune_steps=20, context_k=2),
+        generative=GenerativeSettings(questions=24, finetune_steps=16, context_k=2),
     ),
     "full": Profile(
         "full",

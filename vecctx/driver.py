@@ -29,7 +29,7 @@ from vecctx.store import Capabilities, Fusion
 from vecctx.types import CollectionSpec, FloatArray, Hit, Record, SparseVector
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckedSearch:
     """One search the front has checked against the collection and the capabilities.
 

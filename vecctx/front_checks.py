@@ -87,7 +87,7 @@ def check_search(
     its filter with ``compile_filter`` (the driver's)."""
     caps = capabilities
     try:
-        fused_by = Fusion(fusion)
+        fused_by = fusion if type(fusion) is Fusion else Fusion(fusion)
     except ValueError:
         raise InvalidInputError(
             f"unknown fusion {fusion!r}: use one of {[f.value for f in Fusion]}"

@@ -160,13 +160,14 @@ class _Attempts:
         target: str,
         redact: Sequence[str],
         clock: Callable[[], float],
+        start: float,
     ) -> None:
         self.policy = policy
         self.operation = operation
         self.target = target
         self.redact = redact
         self.clock = clock
-        self.start = clock()
+        self.start = start
         self.failures = 0
 
     def retry(self, exc: TransientBackendError) -> bool:

@@ -172,23 +172,19 @@ class CollectionSpec:
 
 def relevance_of(kind: ScoreKind, score: float, *, n_lists: int = 2, rrf_k: int = 60) -> float:
     """Map a raw score to [0, 1], higher is better, monotone in ``score`` per kind."""
-    return _relevance_fn(kind, n_lists, rrf_k)(score)
+    r = _relevance_fn(kind, n_lists, rrf_k)(score)
+    return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
 
 
 def _relevance_fn(kind: ScoreKind, n_lists: int, rrf_k: int) -> Callable[[float], float]:
-    """The function :func:`relevance_of` applies for ``kind``, clamped to [0, 1]."""
+    """The function :func:`relevance_of` applies for ``kind`` before clamping to [0, 1]."""
     fn = _RELEVANCE.get(kind)
     if fn is None:
         # RRF: a rank-1 hit in every list scores n_lists / (rrf_k + 1). DBSF and CONVEX: sums
         # of per-list scores normalised to [0, 1].
         scale = (rrf_k + 1) / n_lists if kind is ScoreKind.RRF else 1.0 / n_lists
         fn = partial(operator.mul, scale)
-
-    def clamped(score: float) -> float:
-        r = fn(score)
-        return 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
-
-    return clamped
+    return fn
 
 
 def _sparse_rel(s: float) -> float:
@@ -249,10 +245,11 @@ def make_hits(
     none: list[None] = [None] * n
     rel = _relevance_fn(kind, n_lists, rrf_k)
     return [
-        Hit(i, s, rel(s), kind, t, m, v, sp)
-        for i, s, t, m, v, sp in zip(
+        Hit(i, s, 1.0 if r > 1.0 else (0.0 if r < 0.0 else r), kind, t, m, v, sp)
+        for i, s, r, t, m, v, sp in zip(
             ids,
             scores,
+            map(rel, scores),
             texts if texts is not None else none,
             metadata if metadata is not None else none,
             vectors if vectors is not None else none,
@@ -263,7 +260,10 @@ def make_hits(
 
 
 def score_kind(metric: Metric) -> ScoreKind:
-    return ScoreKind(metric.value)
+    return _SCORE_KINDS[metric]
+
+
+_SCORE_KINDS = {m: ScoreKind(m.value) for m in Metric}
 
 
 __all__ = [

@@ -215,7 +215,9 @@ def validate_vector(vector: VectorLike, dimension: int, where: str = "query vect
         raise InvalidInputError(f"{where} must be one-dimensional, got shape {arr.shape}")
     if arr.shape[0] != dimension:
         raise DimensionMismatchError(dimension, arr.shape[0], where)
-    if not np.isfinite(arr).all():
+    # A finite dot product proves every value finite (one BLAS call); it overflows only for
+    # values near float32's limit, and then the element-wise check decides.
+    if not math.isfinite(arr.dot(arr)) and not np.isfinite(arr).all():
         raise InvalidInputError(f"{where} holds NaN or infinite values")
     return arr
 
@@ -250,6 +252,9 @@ def validate_k(k: int) -> int:
     return k
 
 
+_DEFAULT_PARAMS = SearchParams()
+
+
 def validate_search(
     spec: CollectionSpec,
     *,
@@ -268,7 +273,7 @@ def validate_search(
         if not spec.sparse:
             raise InvalidInputError(f"collection {spec.name!r} has no sparse vectors")
         validate_sparse(sparse, "sparse query")
-    p = params if params is not None else SearchParams()
+    p = params if params is not None else _DEFAULT_PARAMS
     if p.ef is not None and (not isinstance(p.ef, int) or p.ef < 1):
         raise InvalidInputError(f"ef must be a positive int, got {p.ef!r}")
     return q, as_filter(filter), p

@@ -49,6 +49,7 @@ class AsyncStore:
     def __init__(self, driver: AsyncDriver) -> None:
         self._driver = driver
         self._specs: dict[str, CollectionSpec] = {}
+        self._operations: dict[tuple[str, str | None], str] = {}
         self._closed = False
 
     @property
@@ -101,15 +102,23 @@ class AsyncStore:
             raise redacted(err, secrets)
 
         policy = driver.retry if idempotent else driver.retry.with_max_attempts(1)
-        where = f"{action} on collection {collection!r}" if collection is not None else action
         return await acall_with_retry(
             attempt,
             policy=policy,
-            operation=f"{driver.capabilities.name} {where}",
+            operation=self._operation(action, collection),
             target=driver.target,
             on_retry=self._on_retry,
             redact=secrets,
         )
+
+    def _operation(self, action: str, collection: str | None) -> str:
+        """How errors and retry logs name a call (made once per action and collection)."""
+        key = (action, collection)
+        text = self._operations.get(key)
+        if text is None:
+            where = f"{action} on collection {collection!r}" if collection is not None else action
+            text = self._operations[key] = f"{self._driver.capabilities.name} {where}"
+        return text
 
     async def _on_retry(self, err: TransientBackendError, failures: int) -> None:
         if not self._closed:
@@ -299,7 +308,7 @@ class AsyncStore:
         except DimensionMismatchError:
             spec = await self._fresh_spec(collection)  # another client may have recreated it
             query = check(spec)
-        return await self._call("search", collection, lambda: self._driver.search(spec, query))
+        return await self._call("search", collection, partial(self._driver.search, spec, query))
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""

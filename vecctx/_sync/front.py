@@ -50,6 +50,7 @@ class Store:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
         self._specs: dict[str, CollectionSpec] = {}
+        self._operations: dict[tuple[str, str | None], str] = {}
         self._closed = False
 
     @property
@@ -102,15 +103,23 @@ class Store:
             raise redacted(err, secrets)
 
         policy = driver.retry if idempotent else driver.retry.with_max_attempts(1)
-        where = f"{action} on collection {collection!r}" if collection is not None else action
         return call_with_retry(
             attempt,
             policy=policy,
-            operation=f"{driver.capabilities.name} {where}",
+            operation=self._operation(action, collection),
             target=driver.target,
             on_retry=self._on_retry,
             redact=secrets,
         )
+
+    def _operation(self, action: str, collection: str | None) -> str:
+        """How errors and retry logs name a call (made once per action and collection)."""
+        key = (action, collection)
+        text = self._operations.get(key)
+        if text is None:
+            where = f"{action} on collection {collection!r}" if collection is not None else action
+            text = self._operations[key] = f"{self._driver.capabilities.name} {where}"
+        return text
 
     def _on_retry(self, err: TransientBackendError, failures: int) -> None:
         if not self._closed:
@@ -294,7 +303,7 @@ class Store:
         except DimensionMismatchError:
             spec = self._fresh_spec(collection)  # another client may have recreated it
             query = check(spec)
-        return self._call("search", collection, lambda: self._driver.search(spec, query))
+        return self._call("search", collection, partial(self._driver.search, spec, query))
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""

@@ -39,11 +39,16 @@ def call_with_retry(
     retried. ``sleep`` and ``clock`` wait and tell the time (tests pass fakes). ``fn`` must be
     idempotent: it may have taken effect before its failure was seen.
     """
-    attempts = _Attempts(policy, operation=operation, target=target, redact=redact, clock=clock)
+    start = clock()
+    attempts: _Attempts | None = None  # made at the first failure: a call that succeeds needs none
     while True:
         try:
             return fn()
         except TransientBackendError as exc:
+            if attempts is None:
+                attempts = _Attempts(
+                    policy, operation=operation, target=target, redact=redact, clock=clock, start=start
+                )
             if not attempts.retry(exc):
                 raise
             if on_retry is not None:

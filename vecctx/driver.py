@@ -29,7 +29,7 @@ from vecctx.store import Capabilities, Fusion
 from vecctx.types import CollectionSpec, FloatArray, Hit, Record, SparseVector
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # treated as immutable; not frozen, whose __init__ is slow
 class CheckedSearch:
     """One search the front has checked against the collection and the capabilities.
 

@@ -17,7 +17,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,17 @@ def record(rid: str, ver: int) -> Record:
     return Record(id=rid, vector=v, text=f"{rid}:{ver}:{chk}", metadata={"rid": rid, "ver": ver, "chk": chk})
 
 
-def torn(rid: str, text: str | None, meta: dict[str, Any] | None, vec: Any = None) -> str | None:
-    """Why this hit/record is not one whole version of record ``rid`` (None when it is)."""
+def torn(
+    rid: str,
+    text: str | None,
+    meta: Mapping[str, Any] | None,
+    vec: Any = None,
+    *,
+    vector_may_lag: bool = False,
+) -> str | None:
+    """Why this hit/record is not one whole version of record ``rid`` (None when it is).
+    ``vector_may_lag``: the vector may be another version of the same record written up to
+    then (see :data:`VECTOR_LAG`), never another record's."""
     if not meta or meta.get("rid") != rid:
         return f"{rid}: metadata of another record or none: {meta}"
     ver = meta.get("ver")
@@ -77,9 +86,23 @@ def torn(rid: str, text: str | None, meta: dict[str, Any] | None, vec: Any = Non
     if vec is not None:
         v = np.asarray(vec, dtype=np.float64)
         cos = float(v @ expected / (np.linalg.norm(v) * np.linalg.norm(expected)))
-        if cos < 0.999:
+        if cos < 0.999 and not (
+            vector_may_lag and any(_same(v, vector_of(rid, other)) for other in range(ver + 2))
+        ):
             return f"{rid}: vector is not version {ver}'s (cosine {cos:.4f})"
     return None
+
+
+def _same(v: np.ndarray[Any, Any], w: np.ndarray[Any, Any]) -> bool:
+    return float(v @ w / (np.linalg.norm(v) * np.linalg.norm(w))) >= 0.999
+
+
+#: Backends whose search may return, for a record being rewritten, the metadata and text of one
+#: version with the vector of the version before or after it: a Chroma server keeps vectors
+#: (HNSW segment) and metadata (SQLite) apart and a query reads them without one snapshot.
+#: Measured here: 2 of about 24,000 hits in two of four runs of this test. Such a vector must
+#: still be one of the same record's versions; metadata and text must always be one version.
+VECTOR_LAG = frozenset({"chroma http server"})
 
 
 @dataclass
@@ -153,7 +176,13 @@ def run_load(store: VectorStore, label: str) -> Run:
                 if not res:
                     bad.append("empty result")
                 for h in res:
-                    why = torn(h.id, h.text, h.metadata, h.vector if with_vectors else None)
+                    why = torn(
+                        h.id,
+                        h.text,
+                        h.metadata,
+                        h.vector if with_vectors else None,
+                        vector_may_lag=label in VECTOR_LAG,
+                    )
                     if why:
                         bad.append(why)
         except BaseException as exc:
@@ -235,3 +264,14 @@ def test_load_milvus_server(milvus_server: Server) -> None:
     pytest.importorskip("vecctx_milvus")
     with vecctx.connect(milvus_server.url()) as store:
         run_load(store, "milvus-lite server")
+
+
+def test_torn_detects_mixed_versions() -> None:
+    r1 = record("d000001", 1)
+    v0, v2, other = vector_of("d000001", 0), vector_of("d000001", 2), vector_of("d000002", 1)
+    assert torn("d000001", r1.text, r1.metadata, vector_of("d000001", 1)) is None
+    assert torn("d000001", r1.text, r1.metadata, v0) is not None  # strict everywhere else
+    assert torn("d000001", r1.text, r1.metadata, v0, vector_may_lag=True) is None
+    assert torn("d000001", r1.text, r1.metadata, v2, vector_may_lag=True) is None
+    assert torn("d000001", r1.text, r1.metadata, other, vector_may_lag=True) is not None
+    assert torn("d000001", "d000001:0:x", r1.metadata, None, vector_may_lag=True) is not None

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import vecctx
-from vecctx.cache import CachedEmbedder
 from vecctx.chunking import Chunker
 from vecctx.embedders import default_embedder
+from vecctx.embedders.cache import CachedEmbedder
 from vecctx.ingest import Ingestor
 from vecctx.loaders import data_root, load_beir
-from vecctx.sparse import BM25Encoder
+from vecctx.retrieval.sparse import BM25Encoder
 
 
 def _qrels(root: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:

@@ -19,12 +19,12 @@ import pytest
 from vecctx_bench import cache_dir, scifact_dir
 from vecctx_bench.quality import RECIPES, HeadReranker, subset
 
-from vecctx.config import Settings
+from vecctx.cli.settings import Settings
 from vecctx.eval.beir import load_judgements
 from vecctx.eval.metrics import evaluate_run
 from vecctx.eval.runner import DEPTH, RERANK_DEPTH, run_queries
-from vecctx.rerank import LateInteractionReranker, Reranker
-from vecctx.retriever import Query
+from vecctx.retrieval.rerank import LateInteractionReranker, Reranker
+from vecctx.retrieval.retriever import Query
 
 SCIFACT = scifact_dir()
 pytestmark = pytest.mark.skipif(SCIFACT is None, reason="SciFact not found: set VECCTX_DATA")
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(SCIFACT is None, reason="SciFact not found: set 
 
 @pytest.fixture(scope="module")
 def session(bench_root: Path) -> Iterator[tuple[Any, dict[str, str], dict[str, dict[str, int]]]]:
-    from vecctx.session import Session
+    from vecctx.cli.session import Session
 
     assert SCIFACT is not None
     docs, judged = subset(SCIFACT, docs=None, queries=None)

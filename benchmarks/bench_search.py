@@ -16,7 +16,7 @@ from vecctx_bench.data import FILTER_DEPTH, FILTERS, recall
 from vecctx_bench.measures import concurrent_loop, timed_loop
 from vecctx_bench.suite import Built, backend_names
 
-from vecctx.store import SearchParams
+from vecctx.contract.store import SearchParams
 
 BACKENDS = backend_names()
 #: (case id, params, filter label or None)

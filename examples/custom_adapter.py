@@ -1,7 +1,7 @@
 """A third-party backend as a driver, proven by vecctx's own conformance suite.
 
 TinyDriver keeps records in dicts and searches by brute force. It implements only the narrow
-driver interface (:mod:`vecctx.driver`): the store front vecctx puts over it validates every
+driver interface (:mod:`vecctx.contract.driver`): the store front vecctx puts over it validates every
 argument, parses and checks filters, caches collection specs, pages scrolls, retries and
 translates errors, so the driver never sees unchecked input. Run the suite on it::
 
@@ -16,11 +16,11 @@ import pytest
 
 import vecctx
 from vecctx import Capabilities, CollectionSpec, Hit, Record
-from vecctx.driver import CheckedSearch, DriverBase, Page
-from vecctx.filters import Filter
+from vecctx.contract.driver import CheckedSearch, DriverBase, Page
+from vecctx.contract.filters import Filter
+from vecctx.contract.types import FloatArray, Metric, ScoreKind, make_hits
 from vecctx.front import Store
 from vecctx.testing import ConformanceSuite
-from vecctx.types import FloatArray, Metric, ScoreKind, make_hits
 
 
 class TinyDriver(DriverBase):
@@ -33,7 +33,7 @@ class TinyDriver(DriverBase):
         self.data: dict[str, tuple[CollectionSpec, dict[str, Record]]] = {}
 
     def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Filter:
-        return flt  # a real backend translates the tree here (subclass vecctx.compiler.FilterCompiler)
+        return flt  # a real backend translates the tree here (subclass vecctx.contract.compiler.FilterCompiler)
 
     def collection_spec(self, name: str) -> CollectionSpec | None:
         return self.data[name][0] if name in self.data else None

@@ -12,7 +12,7 @@ from vecctx.embedders import default_embedder
 from vecctx.ingest import Ingestor
 from vecctx.loaders import data_root, load_beir
 from vecctx.pipeline import Augmenter
-from vecctx.sparse import BM25Encoder
+from vecctx.retrieval.sparse import BM25Encoder
 
 store = vecctx.connect(f"qdrant:///{tempfile.mkdtemp()}")
 embedder, bm25 = default_embedder(), BM25Encoder()

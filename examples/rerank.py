@@ -8,7 +8,7 @@ from vecctx.embedders import default_embedder
 from vecctx.ingest import Ingestor
 from vecctx.loaders import data_root, load_beir
 from vecctx.pipeline import Augmenter
-from vecctx.rerank import LateInteractionReranker, MMRReranker
+from vecctx.retrieval.rerank import LateInteractionReranker, MMRReranker
 
 store = vecctx.connect("memory://")
 embedder = default_embedder()

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vecctx.chunking import Chunk, Chunker, Document, sentence_spans
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.embedders import HashingEmbedder, HFTokenizer, RegexTokenizer
 from vecctx.embedders.offline import minilm_path
-from vecctx.errors import ConfigError, InvalidInputError
 from vecctx.loaders import data_root
 
 

@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecctx.citations import (
+from vecctx.contract.errors import InvalidInputError
+from vecctx.contract.types import Hit, ScoreKind
+from vecctx.prompt import AugmentedPrompt, assemble_prompt
+from vecctx.prompt.citations import (
     MARKER_RE,
     CitationReport,
     check_citations,
@@ -14,9 +17,6 @@ from vecctx.citations import (
     neutralise_markers,
     parse_marker,
 )
-from vecctx.errors import InvalidInputError
-from vecctx.prompt import AugmentedPrompt, assemble_prompt
-from vecctx.types import Hit, ScoreKind
 
 
 def five_source_prompt() -> AugmentedPrompt:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from vecctx.config import ENV, Settings, load_settings
-from vecctx.errors import ConfigError
+from vecctx.cli.settings import ENV, Settings, load_settings
+from vecctx.contract.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

@@ -22,9 +22,9 @@ from vecctx import (
     relevance_of,
     rrf,
 )
-from vecctx.fusion import convex, dbsf
+from vecctx.contract.store import Capabilities, VectorStore
 from vecctx.registry import default_url
-from vecctx.store import Capabilities, VectorStore
+from vecctx.retrieval.fusion import convex, dbsf
 
 
 def test_import_is_light() -> None:
@@ -143,7 +143,7 @@ def test_default_url(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_capabilities_reject_ops_before_io() -> None:
     from vecctx import F, UnsupportedFeatureError
-    from vecctx.filters import Op
+    from vecctx.contract.filters import Op
 
     caps = Capabilities(name="tiny", filter_ops=frozenset({Op.EQ, Op.AND}))
     caps.require_ops((F("a") == 1) & (F("b") == 2))

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from werkzeug import Request, Response
 
-from vecctx.cache import CachedEmbedder, EmbeddingCache
+from vecctx.contract.errors import BackendError, ConfigError, TransientBackendError
 from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
+from vecctx.embedders.cache import CachedEmbedder, EmbeddingCache
 from vecctx.embedders.openai_http import OpenAIHTTPEmbedder
 from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
-from vecctx.errors import BackendError, ConfigError, TransientBackendError
 
 SENTENCES = [
     "A man is eating food.",
@@ -34,7 +34,7 @@ def minilm() -> SentenceTransformerEmbedder:
 
 def test_import_vecctx_stays_light() -> None:
     code = (
-        "import sys, vecctx, vecctx.embedders, vecctx.ingest, vecctx.sparse, vecctx.chunking, vecctx.cache;"
+        "import sys, vecctx, vecctx.embedders, vecctx.ingest, vecctx.retrieval.sparse, vecctx.chunking, vecctx.embedders.cache;"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'fastembed', 'httpx', 'bm25s', 'transformers')"
         " if m in sys.modules]; print(heavy)"
     )

@@ -22,7 +22,7 @@ import pytest
 import vecctx
 from tests._servers import Kind, RetryLog, Server
 from vecctx import CollectionSpec, IndexKind, IndexParams, Metric, Record, RetryDeadlineError, SearchRequest
-from vecctx.errors import TransientBackendError
+from vecctx.contract.errors import TransientBackendError
 
 pytestmark = pytest.mark.slow
 

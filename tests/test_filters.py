@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vecctx import F, InvalidFilterError, parse_filter
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
 
 
 def test_builder_and_dict_syntax_agree() -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vecctx.compiler import to_nnf
-from vecctx.driver import CheckedSearch, InProcessAsyncDriver, Page
-from vecctx.errors import (
+from vecctx.contract.compiler import to_nnf
+from vecctx.contract.driver import CheckedSearch, InProcessAsyncDriver, Page
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     DimensionMismatchError,
@@ -31,14 +31,14 @@ from vecctx.errors import (
     UnsupportedFeatureError,
     VecctxError,
 )
-from vecctx.filters import ALL_OPS, RANGE_OPS, And, Cmp, Exists, F, Filter, In, Not, Op, Or
+from vecctx.contract.filters import ALL_OPS, RANGE_OPS, And, Cmp, Exists, F, Filter, In, Not, Op, Or
+from vecctx.contract.store import Capabilities, HybridSupport, SearchRequest, VectorStore
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record, SparseVector, VectorLike
 from vecctx.front import AsyncStore, Store
 from vecctx.memory import CAPABILITIES, MemoryDriver
 from vecctx.retry import RetryPolicy
-from vecctx.store import Capabilities, HybridSupport, SearchRequest, VectorStore
 from vecctx.testing import FLAT_CASES, LIST_CASES, NESTED_CASES, BlockingStore
 from vecctx.testing.data import FLAT_METADATA, LIST_METADATA, NESTED_METADATA, records_for
-from vecctx.types import CollectionSpec, FloatArray, Hit, Record, SparseVector, VectorLike
 
 DIM = 4
 SECRET = "tok-9f8e7d6c"

@@ -44,11 +44,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from vecctx import connect
-from vecctx.errors import ConfigError, UnsupportedFeatureError
-from vecctx.filters import RANGE_OPS, And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
+from vecctx.contract.errors import ConfigError, UnsupportedFeatureError
+from vecctx.contract.filters import RANGE_OPS, And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
+from vecctx.contract.store import Capabilities, SearchParams, VectorStore
+from vecctx.contract.types import CollectionSpec, Record
 from vecctx.memory import MemoryStore
-from vecctx.store import Capabilities, SearchParams, VectorStore
-from vecctx.types import CollectionSpec, Record
 
 DIM = 8
 EXACT = SearchParams(exact=True)

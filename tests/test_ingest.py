@@ -14,11 +14,11 @@ import pytest
 import vecctx
 from vecctx import MemoryStore
 from vecctx.chunking import Chunker, Document
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.embedders import HashingEmbedder
-from vecctx.errors import ConfigError, InvalidInputError
 from vecctx.ingest import BatchDone, Ingestor, ingest
 from vecctx.loaders import data_root, load_beir, load_jsonl, load_text_dir
-from vecctx.sparse import BM25Encoder
+from vecctx.retrieval.sparse import BM25Encoder
 
 SCIFACT = data_root() / "scifact"
 

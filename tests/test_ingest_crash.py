@@ -26,7 +26,7 @@ from vecctx.chunking import Document
 from vecctx.embedders import HashingEmbedder
 from vecctx.ingest import Ingestor
 from vecctx.loaders import load_beir
-from vecctx.sparse import BM25Encoder
+from vecctx.retrieval.sparse import BM25Encoder
 
 db, stats, cache, n, changed, delay = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 docs = list(load_beir(os.path.join(os.environ["VECCTX_DATA"], "scifact"), limit=n))
@@ -176,7 +176,7 @@ def test_ctrl_c_then_rerun_equals_clean_run() -> None:
     from vecctx.embedders import HashingEmbedder
     from vecctx.ingest import Ingestor
     from vecctx.loaders import load_beir
-    from vecctx.sparse import BM25Encoder
+    from vecctx.retrieval.sparse import BM25Encoder
 
     docs = list(load_beir(data_root() / "scifact", limit=60))
 

@@ -7,7 +7,7 @@ import pytest
 from tests.test_retrieval import DOCS, BagEmbedder, WordSparse, _store
 from vecctx import AsyncMemoryStore, ConfigError, F
 from vecctx.pipeline import Augmenter
-from vecctx.rerank import BiEncoderReranker, MMRReranker
+from vecctx.retrieval.rerank import BiEncoderReranker, MMRReranker
 
 
 def test_augment_builds_a_cited_prompt_with_timings() -> None:

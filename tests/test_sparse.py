@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from vecctx import CollectionSpec, MemoryStore, Record
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 from vecctx.loaders import data_root, load_beir
-from vecctx.sparse import BM25Encoder, term_id
+from vecctx.retrieval.sparse import BM25Encoder, term_id
 
 CORPUS = [
     "The quick brown fox jumps over the lazy dog.",

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.loaders import data_root
 from vecctx.study import (
     TrainConfig,
@@ -178,7 +178,7 @@ def test_finetune_changes_the_model_toward_its_pairs(tmp_path: Path) -> None:
 
 
 def test_splade_expands_and_ranks() -> None:
-    from vecctx.splade import SpladeEncoder
+    from vecctx.retrieval.splade import SpladeEncoder
 
     enc = SpladeEncoder()
     docs = enc.encode_documents([CORPUS["d1"], CORPUS["d2"], CORPUS["d3"]])
@@ -194,9 +194,9 @@ def test_splade_expands_and_ranks() -> None:
 
 
 def test_late_interaction_cache_gives_the_same_ranking() -> None:
-    from vecctx.rerank import LateInteractionReranker
-    from vecctx.retriever import Query
-    from vecctx.types import Hit, ScoreKind
+    from vecctx.contract.types import Hit, ScoreKind
+    from vecctx.retrieval.rerank import LateInteractionReranker
+    from vecctx.retrieval.retriever import Query
 
     hits = [Hit(id=d, score=0.5, relevance=0.5, kind=ScoreKind.COSINE, text=t) for d, t in CORPUS.items()]
     q = Query("lung cancer and smoking")

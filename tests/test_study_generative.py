@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.study import generative as gen
 from vecctx.study.generative import (
     ARM_NAMES,

@@ -44,14 +44,14 @@ from vecctx import (
     UnsupportedFeatureError,
     VectorStore,
 )
-from vecctx.driver import InProcessAsyncDriver
+from vecctx.contract.driver import InProcessAsyncDriver
+from vecctx.contract.store import AsyncVectorStore
+from vecctx.contract.types import FloatArray
 from vecctx.front import AsyncStore, Store
 from vecctx.memory import MemoryDriver
 from vecctx.scoped import DEFAULT_TENANT_FIELD, MAX_TENANT_BYTES, tenant_prefix
-from vecctx.store import AsyncVectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 from vecctx.testing.data import FLAT_METADATA, lowrank, records_for
-from vecctx.types import FloatArray
 
 DIM = 8
 EXACT = SearchParams(exact=True)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecctx.errors import ConfigError, InvalidInputError
-from vecctx.tokens import (
+from vecctx.contract.errors import ConfigError, InvalidInputError
+from vecctx.prompt.tokens import (
     BpeOpenAICounter,
     CharRatioCounter,
     HFTokenizerCounter,

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vecctx import validation as V
-from vecctx.batch import RecordBatch, record_columns
-from vecctx.errors import DimensionMismatchError, InvalidInputError
-from vecctx.types import CollectionSpec, FloatArray, Record, SparseVector
+from vecctx.contract import validation as V
+from vecctx.contract.batch import RecordBatch, record_columns
+from vecctx.contract.errors import DimensionMismatchError, InvalidInputError
+from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector
 
 # --- reference: the implementation before the fast paths, copied verbatim --------------------
 # (limits are read from ``V`` at call time, so monkeypatching them affects both sides)

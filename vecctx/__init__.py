@@ -1,13 +1,11 @@
 """vecctx: context augmentation (RAG) over any vector database, with one typed contract."""
 
-from vecctx.batch import RecordBatch
-from vecctx.cache import CachedEmbedder, EmbeddingCache
 from vecctx.chunking import Chunk, Chunker, Document
-from vecctx.citations import CitationReport, check_citations
-from vecctx.compiler import FilterCompiler, to_nnf
-from vecctx.driver import AsyncDriver, CheckedSearch, Driver, DriverBase, Page
-from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
-from vecctx.errors import (
+from vecctx.contract.batch import RecordBatch
+from vecctx.contract.checks import check_compatible
+from vecctx.contract.compiler import FilterCompiler, to_nnf
+from vecctx.contract.driver import AsyncDriver, CheckedSearch, Driver, DriverBase, Page
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -22,31 +20,8 @@ from vecctx.errors import (
     UnsupportedFeatureError,
     VecctxError,
 )
-from vecctx.filters import F, Filter, as_filter, parse_filter
-from vecctx.front import AsyncStore, Store
-from vecctx.front_checks import check_compatible
-from vecctx.fusion import convex, dbsf, rrf
-from vecctx.ingest import Ingestor, IngestReport, ingest
-from vecctx.loaders import load_beir, load_jsonl, load_text_dir
-from vecctx.memory import AsyncMemoryStore, MemoryStore
-from vecctx.pipeline import Augmenter
-from vecctx.prompt import AugmentedPrompt, PromptAssembler, PromptTemplate, Source, assemble_prompt
-from vecctx.registry import connect, connect_async, register
-from vecctx.rerank import (
-    BiEncoderReranker,
-    Chain,
-    CrossEncoderReranker,
-    LateInteractionReranker,
-    LostInTheMiddle,
-    MMRReranker,
-    Reranker,
-    RRFReranker,
-)
-from vecctx.retriever import AsyncRetriever, HybridFusion, Mode, Query, Retrieval, Retriever, RetrieverConfig
-from vecctx.retry import RetryPolicy, acall_with_retry, call_with_retry
-from vecctx.scoped import AsyncTenantScopedStore, TenantScopedStore, scoped
-from vecctx.sparse import BM25Encoder
-from vecctx.store import (
+from vecctx.contract.filters import F, Filter, as_filter, parse_filter
+from vecctx.contract.store import (
     AsyncVectorStore,
     Capabilities,
     Fusion,
@@ -55,8 +30,7 @@ from vecctx.store import (
     SearchRequest,
     VectorStore,
 )
-from vecctx.tokens import TokenCounter, get_counter
-from vecctx.types import (
+from vecctx.contract.types import (
     CollectionSpec,
     FieldType,
     Hit,
@@ -69,6 +43,40 @@ from vecctx.types import (
     make_hits,
     relevance_of,
 )
+from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
+from vecctx.embedders.cache import CachedEmbedder, EmbeddingCache
+from vecctx.front import AsyncStore, Store
+from vecctx.ingest import Ingestor, IngestReport, ingest
+from vecctx.loaders import load_beir, load_jsonl, load_text_dir
+from vecctx.memory import AsyncMemoryStore, MemoryStore
+from vecctx.pipeline import Augmenter
+from vecctx.prompt import AugmentedPrompt, PromptAssembler, PromptTemplate, Source, assemble_prompt
+from vecctx.prompt.citations import CitationReport, check_citations
+from vecctx.prompt.tokens import TokenCounter, get_counter
+from vecctx.registry import connect, connect_async, register
+from vecctx.retrieval.fusion import convex, dbsf, rrf
+from vecctx.retrieval.rerank import (
+    BiEncoderReranker,
+    Chain,
+    CrossEncoderReranker,
+    LateInteractionReranker,
+    LostInTheMiddle,
+    MMRReranker,
+    Reranker,
+    RRFReranker,
+)
+from vecctx.retrieval.retriever import (
+    AsyncRetriever,
+    HybridFusion,
+    Mode,
+    Query,
+    Retrieval,
+    Retriever,
+    RetrieverConfig,
+)
+from vecctx.retrieval.sparse import BM25Encoder
+from vecctx.retry import RetryPolicy, acall_with_retry, call_with_retry
+from vecctx.scoped import AsyncTenantScopedStore, TenantScopedStore, scoped
 
 __version__ = "0.1.0"
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.embedders.base import Embedder, TextTokenizer
-from vecctx.errors import ConfigError, InvalidInputError
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace,
 # or at a blank line.

@@ -2,7 +2,7 @@
 
 :class:`Store` is generated from :class:`AsyncStore` (``vecctx/_async/front.py``) by
 ``scripts/unasync.py``; both run the same checks and policies over a backend driver
-(:mod:`vecctx.driver`).
+(:mod:`vecctx.contract.driver`).
 """
 
 from __future__ import annotations

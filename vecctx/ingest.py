@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecctx.cache import CachedEmbedder
 from vecctx.chunking import Chunk, Chunker, Document
+from vecctx.contract.errors import ConfigError, InvalidInputError
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Metric, Record, SparseVector
 from vecctx.embedders.base import Embedder
-from vecctx.errors import ConfigError, InvalidInputError
-from vecctx.sparse import BM25Encoder
-from vecctx.store import VectorStore
-from vecctx.types import CollectionSpec, FieldType, Metric, Record, SparseVector
+from vecctx.embedders.cache import CachedEmbedder
+from vecctx.retrieval.sparse import BM25Encoder
 
 #: Metadata keys the ingestor writes on every chunk (a document may not use them).
 RESERVED_KEYS = ("doc_id", "chunk", "start", "end", "content_hash")
@@ -113,7 +113,7 @@ class Ingestor:
     :class:`BM25Encoder`, adds BM25 vectors (the collection is created with ``sparse=True``);
     its statistics are refitted on the collection's final content each run and saved as JSON
     to ``sparse_path`` when given. ``cache`` wraps the embedder in an on-disk
-    :class:`~vecctx.cache.CachedEmbedder` (``True``: ``$VECCTX_CACHE`` or
+    :class:`~vecctx.embedders.cache.CachedEmbedder` (``True``: ``$VECCTX_CACHE`` or
     ``~/.cache/vecctx``; a path: that directory). ``progress`` shows a bar on a terminal
     (``None``: when stderr is a tty). ``pipeline`` overlaps embedding with writing.
     """

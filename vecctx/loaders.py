@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vecctx.chunking import Document
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 
 _MD_TITLE = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 

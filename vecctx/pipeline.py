@@ -14,10 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.store import AsyncVectorStore, FilterArg, SearchParams, VectorStore
 from vecctx.prompt import AugmentedPrompt, PromptAssembler
-from vecctx.rerank import Chain, MMRReranker, Reranker
-from vecctx.retriever import (
+from vecctx.prompt.tokens import TokenCounter
+from vecctx.retrieval.rerank import Chain, MMRReranker, Reranker
+from vecctx.retrieval.retriever import (
     AsyncRetriever,
     HybridFusion,
     Mode,
@@ -27,8 +29,6 @@ from vecctx.retriever import (
     RetrieverConfig,
     SparseQueryEncoder,
 )
-from vecctx.store import AsyncVectorStore, FilterArg, SearchParams, VectorStore
-from vecctx.tokens import TokenCounter
 
 
 class Augmenter:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from vecctx.driver import AsyncDriver, Driver
-from vecctx.errors import ConfigError
-from vecctx.store import AsyncVectorStore, VectorStore
+from vecctx.contract.driver import AsyncDriver, Driver
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.store import AsyncVectorStore, VectorStore
 
 GROUP = "vecctx.adapters"
 ASYNC_GROUP = "vecctx.async_adapters"

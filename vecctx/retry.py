@@ -2,11 +2,11 @@
 
 A driver translates its client's failures into vecctx errors; those that may succeed when
 tried again (connection refused or reset, timeouts, "unavailable") are
-:class:`~vecctx.errors.TransientBackendError`. :func:`call_with_retry` (and its async twin
+:class:`~vecctx.contract.errors.TransientBackendError`. :func:`call_with_retry` (and its async twin
 :func:`acall_with_retry`, which the store front uses) runs an idempotent call again on such an
 error, sleeping ``initial_backoff_s``, then ``multiplier`` times longer each time (at most
 ``max_backoff_s``, each pause jittered), until it succeeds or ``deadline_s`` has passed since
-the first attempt; it then raises :class:`~vecctx.errors.RetryDeadlineError` naming the
+the first attempt; it then raises :class:`~vecctx.contract.errors.RetryDeadlineError` naming the
 operation, the backend, the number of attempts and the time spent, with the last failure as
 ``__cause__`` and ``.original``. Any other error is raised at once: only transient failures
 are retried.
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from vecctx.errors import ConfigError, RetryDeadlineError, TransientBackendError
+from vecctx.contract.errors import ConfigError, RetryDeadlineError, TransientBackendError
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ RETRY_OPTIONS: Mapping[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How an idempotent call is retried on :class:`~vecctx.errors.TransientBackendError`.
+    """How an idempotent call is retried on :class:`~vecctx.contract.errors.TransientBackendError`.
 
     ``deadline_s``
         overall time from the first attempt after which no new attempt starts (``0``: no
@@ -220,7 +220,7 @@ class _Attempts:
 def parse_retry_options(options: dict[str, str], *, base: RetryPolicy | None = None) -> RetryPolicy:
     """Pop the ``retry_*`` options (see :data:`RETRY_OPTIONS`) from a URL's query options and
     return the policy they describe (``base``, else the defaults, for the rest). A bad value is
-    a :class:`~vecctx.errors.ConfigError`."""
+    a :class:`~vecctx.contract.errors.ConfigError`."""
     values: dict[str, float | int | None] = {}
     for key, field_name in RETRY_OPTIONS.items():
         raw = options.pop(key, None)

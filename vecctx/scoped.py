@@ -1,16 +1,16 @@
 """Tenant scoping: many tenants share one collection, each sees and changes only its own records.
 
-``vecctx.scoped(store, tenant="acme")`` wraps any :class:`~vecctx.store.VectorStore` (or, for a
-natively async store, any :class:`~vecctx.store.AsyncVectorStore`) in a view that implements
+``vecctx.scoped(store, tenant="acme")`` wraps any :class:`~vecctx.contract.store.VectorStore` (or, for a
+natively async store, any :class:`~vecctx.contract.store.AsyncVectorStore`) in a view that implements
 the same protocol and confines every call to one tenant:
 
 * **Tag.** ``upsert`` writes ``metadata[field] = tenant`` (``field`` is ``"_tenant"`` unless
   configured). A record that already carries that key with any other value (another tenant's
-  name, a list, a number...) fails the whole batch with :class:`~vecctx.errors.InvalidInputError`
+  name, a list, a number...) fails the whole batch with :class:`~vecctx.contract.errors.InvalidInputError`
   before anything is written.
 * **Guard.** ``F(field) == tenant`` is AND-ed into the filter of every ``count``, ``scroll``,
   ``search``, ``search_batch`` and filter ``delete``. A user filter that reads the tenant field
-  raises :class:`~vecctx.errors.InvalidFilterError` before any I/O: the field is reserved.
+  raises :class:`~vecctx.contract.errors.InvalidFilterError` before any I/O: the field is reserved.
   Because the guard is the outer AND, no ``|``, ``~``, ``$or``, ``nin``, ``ne`` or ``exists``
   inside the user's filter can widen the result beyond the tenant.
 * **Id namespace.** A user id ``x`` is stored as ``tenant_prefix(tenant) + x`` where the prefix
@@ -31,7 +31,7 @@ scope add the tenant field to ``indexed_fields`` as a keyword (a payload index w
 builds one, e.g. Qdrant); a collection created elsewhere keeps the indexes it was created with.
 ``has_collection``, ``list_collections``, ``collection_spec`` and ``optimize`` pass through.
 A scope cannot drop a collection (that would delete every tenant's data):
-``drop_collection`` raises :class:`~vecctx.errors.UnsupportedFeatureError`.
+``drop_collection`` raises :class:`~vecctx.contract.errors.UnsupportedFeatureError`.
 Closing a scope closes the view only; the wrapped store belongs to the caller.
 
 Not hidden by a scope: collection names and specs, and statistics a backend computes over the
@@ -48,11 +48,11 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
-from vecctx.errors import ConfigError, InvalidFilterError, InvalidInputError, UnsupportedFeatureError
-from vecctx.filters import Cmp, Filter, Op, as_filter
-from vecctx.store import AsyncVectorStore, FilterArg, SearchRequest, VectorStore
-from vecctx.types import CollectionSpec, FieldType, Hit, Record
-from vecctx.validation import validate_ids
+from vecctx.contract.errors import ConfigError, InvalidFilterError, InvalidInputError, UnsupportedFeatureError
+from vecctx.contract.filters import Cmp, Filter, Op, as_filter
+from vecctx.contract.store import AsyncVectorStore, FilterArg, SearchRequest, VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Hit, Record
+from vecctx.contract.validation import validate_ids
 
 #: The metadata key holding the tenant, unless a scope is given another.
 DEFAULT_TENANT_FIELD = "_tenant"

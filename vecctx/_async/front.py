@@ -3,7 +3,7 @@
 the generated file is current). Edit this file, never the generated one.
 
 The front owns every check and every policy; the driver under it sees only checked input
-(see :mod:`vecctx.driver`).
+(see :mod:`vecctx.contract.driver`).
 """
 
 from __future__ import annotations
@@ -13,17 +13,7 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from vecctx.driver import AsyncDriver, CheckedSearch
-from vecctx.errors import (
-    CollectionNotFoundError,
-    ConfigError,
-    DimensionMismatchError,
-    StoreClosedError,
-    TransientBackendError,
-    VecctxError,
-)
-from vecctx.filters import Filter
-from vecctx.front_checks import (
+from vecctx.contract.checks import (
     check_batch_size,
     check_collection_name,
     check_compatible,
@@ -35,10 +25,20 @@ from vecctx.front_checks import (
     redact_chain,
     redacted,
 )
+from vecctx.contract.driver import AsyncDriver, CheckedSearch
+from vecctx.contract.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    DimensionMismatchError,
+    StoreClosedError,
+    TransientBackendError,
+    VecctxError,
+)
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
+from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
+from vecctx.contract.validation import validate_ids, validate_records
 from vecctx.retry import acall_with_retry
-from vecctx.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
-from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
-from vecctx.validation import validate_ids, validate_records
 
 T = TypeVar("T")
 

@@ -1,14 +1,16 @@
-"""The retriever, written once: ``scripts/unasync.py`` generates :class:`~vecctx.retriever.Retriever`
+"""The retriever, written once: ``scripts/unasync.py`` generates :class:`~vecctx.retrieval.retriever.Retriever`
 (``vecctx/_sync/retriever.py``) from :class:`AsyncRetriever` here. What both share without I/O
-(checks, fusion, payload filling) is in :mod:`vecctx.retriever`, which exports both.
+(checks, fusion, payload filling) is in :mod:`vecctx.retrieval.retriever`, which exports both.
 """
 
 from __future__ import annotations
 
 import time
 
-from vecctx.filters import Filter, as_filter
-from vecctx.retriever import (
+from vecctx.contract.filters import Filter, as_filter
+from vecctx.contract.store import AsyncVectorStore, FilterArg
+from vecctx.contract.types import FloatArray, Hit, SparseVector
+from vecctx.retrieval.retriever import (
     Mode,
     Query,
     QueryEmbedder,
@@ -24,8 +26,6 @@ from vecctx.retriever import (
     _native_params,
     _no_sparse_side,
 )
-from vecctx.store import AsyncVectorStore, FilterArg
-from vecctx.types import FloatArray, Hit, SparseVector
 
 
 class AsyncRetriever:

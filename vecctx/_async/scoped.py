@@ -10,11 +10,18 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Self
 
-from vecctx.errors import StoreClosedError
-from vecctx.filters import Filter
+from vecctx.contract.errors import StoreClosedError
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import (
+    AsyncVectorStore,
+    Capabilities,
+    FilterArg,
+    Fusion,
+    SearchParams,
+    SearchRequest,
+)
+from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.scoped import DEFAULT_TENANT_FIELD, _drop_refused, _Scope
-from vecctx.store import AsyncVectorStore, Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
-from vecctx.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 
 
 class AsyncTenantScopedStore:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from vecctx.errors import BackendError, TransientBackendError, VecctxError
+from vecctx.contract.errors import BackendError, TransientBackendError, VecctxError
 from vecctx.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from vecctx.driver import CheckedSearch
-    from vecctx.types import CollectionSpec, Hit
+    from vecctx.contract.driver import CheckedSearch
+    from vecctx.contract.types import CollectionSpec, Hit
 
 
 class DriverBase:

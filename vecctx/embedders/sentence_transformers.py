@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
+from vecctx.contract.errors import BackendError, ConfigError
+from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer, as_matrix
 from vecctx.embedders.offline import MINILM_NAME, minilm_path, require, resolve_model_dir, set_offline
-from vecctx.errors import BackendError, ConfigError
-from vecctx.types import FloatArray
 
 Backend = Literal["torch", "onnx"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.loaders import data_root
 
 

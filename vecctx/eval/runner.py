@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.config import Settings
-from vecctx.errors import ConfigError
+from vecctx.cli.settings import Settings
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.types import Hit
 from vecctx.eval.beir import load_judgements
 from vecctx.eval.metrics import evaluate_run
-from vecctx.rerank import LateInteractionReranker, LostInTheMiddle, MMRReranker, Reranker
-from vecctx.retriever import Retriever
-from vecctx.types import Hit
+from vecctx.retrieval.rerank import LateInteractionReranker, LostInTheMiddle, MMRReranker, Reranker
+from vecctx.retrieval.retriever import Retriever
 
 #: Chunk hits fetched per query: enough for 100 distinct documents on SciFact.
 DEPTH = 150
@@ -33,7 +33,7 @@ def make_rerankers(names: Sequence[str], *, embedder: Any = None) -> list[Rerank
         elif name == "litm":
             out.append(LostInTheMiddle())
         elif name == "bi":
-            from vecctx.rerank import BiEncoderReranker
+            from vecctx.retrieval.rerank import BiEncoderReranker
 
             out.append(BiEncoderReranker(_second_model()))
         else:
@@ -97,8 +97,8 @@ def evaluate_directory(
     rerank: Sequence[str] = (),
     split: str = "test",
 ) -> dict[str, Any]:
+    from vecctx.cli.session import open_session
     from vecctx.loaders import load_beir
-    from vecctx.session import open_session
 
     data = load_judgements(directory, split=split)
     # BM25 vectors are always ingested with a new collection, so every mode runs on one ingest

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vecctx.chunking import Document
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.eval.beir import load_corpus, load_judgements
 
 _SPACE = re.compile(r"\s+")

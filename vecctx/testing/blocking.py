@@ -1,6 +1,6 @@
 """Run the (synchronous) conformance suite against an async store.
 
-:class:`BlockingStore` drives an :class:`~vecctx.store.AsyncVectorStore` from synchronous
+:class:`BlockingStore` drives an :class:`~vecctx.contract.store.AsyncVectorStore` from synchronous
 test code: every call runs to completion on one event loop the wrapper owns. It exists for
 tests only, so that the whole suite, not a parity sample, runs on every async store::
 
@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Self
 
-from vecctx.store import AsyncVectorStore, Capabilities
-from vecctx.types import Record
+from vecctx.contract.store import AsyncVectorStore, Capabilities
+from vecctx.contract.types import Record
 
 
 class BlockingStore:
-    """A synchronous :class:`~vecctx.store.VectorStore` over an async store, for tests: every
+    """A synchronous :class:`~vecctx.contract.store.VectorStore` over an async store, for tests: every
     coroutine method of the async store is run to completion on the wrapper's own loop, and
     ``scroll`` becomes a plain iterator."""
 

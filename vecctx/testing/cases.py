@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vecctx.filters import F, Filter, parse_filter
+from vecctx.contract.filters import F, Filter, parse_filter
 
 
 def _p(spec: dict[str, object]) -> Filter:

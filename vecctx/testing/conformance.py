@@ -43,7 +43,7 @@ class ConformanceSuite(
     ErrorTests,
     PersistenceTests,
 ):
-    """Pytest mixin: the whole contract every :class:`~vecctx.store.VectorStore` must meet."""
+    """Pytest mixin: the whole contract every :class:`~vecctx.contract.store.VectorStore` must meet."""
 
 
 __all__ = [

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.types import FloatArray, Record
+from vecctx.contract.types import FloatArray, Record
 
 
 def lowrank(n: int, dim: int, *, rank: int = 32, seed: int = 0, noise: float = 0.05) -> FloatArray:

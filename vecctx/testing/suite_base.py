@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vecctx.errors import StoreClosedError, UnsupportedFeatureError
-from vecctx.filters import F, Filter, Op
+from vecctx.contract.errors import StoreClosedError, UnsupportedFeatureError
+from vecctx.contract.filters import F, Filter, Op
+from vecctx.contract.store import Capabilities, SearchParams, VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Metric, Record
 from vecctx.memory import MemoryStore
-from vecctx.store import Capabilities, SearchParams, VectorStore
-from vecctx.types import CollectionSpec, FieldType, Metric, Record
 
 DIM = 8
 EXACT = SearchParams(exact=True)

@@ -7,12 +7,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from vecctx.errors import CollectionNotFoundError, ConfigError
-from vecctx.filters import ALL_OPS, F
-from vecctx.store import HybridSupport, VectorStore
+from vecctx.contract.errors import CollectionNotFoundError, ConfigError
+from vecctx.contract.filters import ALL_OPS, F
+from vecctx.contract.store import HybridSupport, VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Metric
 from vecctx.testing.data import FLAT_METADATA, records_for
 from vecctx.testing.suite_base import DIM, SuiteBase, ids_of, new_name
-from vecctx.types import CollectionSpec, FieldType, Metric
 
 
 class CollectionTests(SuiteBase):

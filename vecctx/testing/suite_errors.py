@@ -11,18 +11,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vecctx.batch import RecordBatch
-from vecctx.errors import (
+from vecctx.contract.batch import RecordBatch
+from vecctx.contract.errors import (
     DimensionMismatchError,
     InvalidFilterError,
     InvalidInputError,
     StoreClosedError,
     UnsupportedFeatureError,
 )
-from vecctx.store import VectorStore
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import CollectionSpec, Metric, Record, SparseVector
 from vecctx.testing.data import FLAT_METADATA, records_for
 from vecctx.testing.suite_base import DIM, SuiteBase
-from vecctx.types import CollectionSpec, Metric, Record, SparseVector
 
 
 class ErrorTests(SuiteBase):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import ALL_OPS, F, Filter
-from vecctx.store import VectorStore
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import ALL_OPS, F, Filter
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType
 from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
 from vecctx.testing.data import FLAT_METADATA, LIST_METADATA, NESTED_METADATA, records_for
 from vecctx.testing.suite_base import DIM, SuiteBase, filter_using
-from vecctx.types import CollectionSpec, FieldType
 
 
 class FilterTests(SuiteBase):

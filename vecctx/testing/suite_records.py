@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.batch import RecordBatch
-from vecctx.filters import F
+from vecctx.contract.batch import RecordBatch
+from vecctx.contract.filters import F
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import CollectionSpec, Record
 from vecctx.memory import MemoryStore
-from vecctx.store import VectorStore
 from vecctx.testing.data import FLAT_METADATA, lowrank, lowrank_queries, records_for
 from vecctx.testing.suite_base import DIM, SuiteBase, ids_of
-from vecctx.types import CollectionSpec, Record
 
 
 def _cosine(a: Any, b: Any) -> float:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vecctx.batch import RecordBatch
-from vecctx.filters import F
+from vecctx.contract.batch import RecordBatch
+from vecctx.contract.filters import F
+from vecctx.contract.store import Fusion, HybridSupport, SearchParams, SearchRequest, VectorStore
+from vecctx.contract.types import CollectionSpec, Metric, Record, ScoreKind, SparseVector
 from vecctx.memory import MemoryStore
-from vecctx.store import Fusion, HybridSupport, SearchParams, SearchRequest, VectorStore
 from vecctx.testing.data import FLAT_METADATA, lowrank, lowrank_queries, recall_at_k, records_for
 from vecctx.testing.suite_base import DIM, EXACT, SuiteBase, ids_of
-from vecctx.types import CollectionSpec, Metric, Record, ScoreKind, SparseVector
 
 
 class SearchTests(SuiteBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from vecctx_chroma import AsyncChromaStore, parse_url
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 
 
 def test_embedded_path() -> None:

@@ -18,7 +18,7 @@ from vecctx_chroma import ChromaStore, compile_filter, decode_metadata, encode_m
 from vecctx_chroma.filters import KEYS, META, NOTEXT, decode_text
 
 from vecctx import CollectionSpec, F, MemoryStore, Record, SearchParams
-from vecctx.filters import And, Filter, In, Not, Or, Scalar, parse_filter
+from vecctx.contract.filters import And, Filter, In, Not, Or, Scalar, parse_filter
 
 DIM = 4
 KEYS_POOL = ["a", "b", "n.x", "n.y", "n.deep.z"]

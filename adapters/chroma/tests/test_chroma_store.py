@@ -38,7 +38,7 @@ from vecctx import (
     UnsupportedFeatureError,
     VecctxError,
 )
-from vecctx.store import HybridSupport
+from vecctx.contract.store import HybridSupport
 from vecctx.testing import lowrank, lowrank_queries
 
 DIM = 8

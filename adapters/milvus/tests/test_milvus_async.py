@@ -20,14 +20,14 @@ from vecctx import (
     SparseVector,
     connect_async,
 )
-from vecctx.errors import (
+from vecctx.contract.errors import (
     CollectionNotFoundError,
     ConfigError,
     StoreClosedError,
     TransientBackendError,
     UnsupportedFeatureError,
 )
-from vecctx.store import Fusion
+from vecctx.contract.store import Fusion
 
 DIM = 8
 
@@ -158,7 +158,7 @@ def test_async_store_retries_per_the_configured_policy() -> None:
     import socket
     import time
 
-    from vecctx.errors import RetryDeadlineError
+    from vecctx.contract.errors import RetryDeadlineError
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from vecctx_milvus import MilvusStore, open_async_store, open_store
 
-from vecctx.store import VectorStore
+from vecctx.contract.store import VectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 
 

@@ -13,8 +13,8 @@ import pytest
 from vecctx_milvus import MilvusStore, compile_filter, index_fields, open_store, quote
 
 from vecctx import CollectionSpec, MemoryStore, Record, SearchParams
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, F, Filter, In, Not, Op, Or
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import And, Cmp, Exists, F, Filter, In, Not, Op, Or
 
 HOSTILE = [
     '"',

@@ -28,7 +28,7 @@ from vecctx import (
     SparseVector,
     connect,
 )
-from vecctx.errors import (
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -37,7 +37,7 @@ from vecctx.errors import (
     TransientBackendError,
     UnsupportedFeatureError,
 )
-from vecctx.store import Fusion
+from vecctx.contract.store import Fusion
 
 DIM = 8
 
@@ -249,7 +249,7 @@ def test_second_process_gets_store_locked(tmp_path: Path) -> None:
         s.create_collection(CollectionSpec(name="c", dimension=DIM))
         code = (
             "import sys\n"
-            "from vecctx.errors import StoreLockedError\n"
+            "from vecctx.contract.errors import StoreLockedError\n"
             "from vecctx_milvus import open_store\n"
             "try:\n"
             f"    open_store('milvus://{path}')\n"

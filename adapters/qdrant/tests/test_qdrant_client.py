@@ -14,11 +14,11 @@ from vecctx_qdrant.client import ClientCore
 from vecctx_qdrant.config import ClientOptions
 
 from vecctx import F, SearchRequest
-from vecctx.driver import CheckedSearch
-from vecctx.errors import CollectionNotFoundError, ConfigError, StoreClosedError, StoreLockedError
-from vecctx.store import Fusion
+from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.errors import CollectionNotFoundError, ConfigError, StoreClosedError, StoreLockedError
+from vecctx.contract.store import Fusion
+from vecctx.contract.types import CollectionSpec, FieldType, IndexParams, Metric, Record, SparseVector
 from vecctx.testing import lowrank
-from vecctx.types import CollectionSpec, FieldType, IndexParams, Metric, Record, SparseVector
 
 DIM = 8
 

@@ -20,7 +20,7 @@ from vecctx_qdrant import (
 from vecctx_qdrant.config import DEFAULT_AUTO_OPTIMIZE
 
 import vecctx
-from vecctx.errors import BackendError, ConfigError, RetryDeadlineError, TransientBackendError
+from vecctx.contract.errors import BackendError, ConfigError, RetryDeadlineError, TransientBackendError
 from vecctx.registry import default_url
 
 SECRET = "s3cr3t-api-key-value"

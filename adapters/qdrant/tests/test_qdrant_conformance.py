@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from vecctx_qdrant import AsyncQdrantClientStore, open_async_store, open_store
 
-from vecctx.store import VectorStore
+from vecctx.contract.store import VectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 
 

@@ -16,10 +16,10 @@ import pytest
 from vecctx_qdrant import QdrantEdgeStore, open_store
 
 from vecctx import F, MemoryStore
-from vecctx.filters import Filter
-from vecctx.store import SearchParams
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import SearchParams
+from vecctx.contract.types import CollectionSpec, FieldType, Record
 from vecctx.testing import lowrank, lowrank_queries, recall_at_k
-from vecctx.types import CollectionSpec, FieldType, Record
 
 N, DIM, NQ = 20_000, 384, 100
 pytestmark = pytest.mark.slow

@@ -16,15 +16,14 @@ import qdrant_edge as qe
 from vecctx_qdrant import NAMESPACE, QdrantEdgeStore, open_store, point_id
 
 from vecctx import F, MemoryStore, SearchRequest
-from vecctx.errors import (
+from vecctx.contract.errors import (
     CollectionNotFoundError,
     StoreClosedError,
     StoreLockedError,
     UnsupportedFeatureError,
 )
-from vecctx.store import Fusion, SearchParams
-from vecctx.testing import lowrank
-from vecctx.types import (
+from vecctx.contract.store import Fusion, SearchParams
+from vecctx.contract.types import (
     CollectionSpec,
     FieldType,
     IndexKind,
@@ -34,6 +33,7 @@ from vecctx.types import (
     ScoreKind,
     SparseVector,
 )
+from vecctx.testing import lowrank
 
 DIM = 8
 
@@ -379,7 +379,7 @@ def test_bad_queries_raise_and_query_forms_agree(tmp_path: Path) -> None:
     same query (float16/32/64, strided, byte-swapped, a list, ints) finds the same points."""
     import math
 
-    from vecctx.errors import DimensionMismatchError, InvalidFilterError, InvalidInputError
+    from vecctx.contract.errors import DimensionMismatchError, InvalidFilterError, InvalidInputError
 
     with _edge(tmp_path / "db") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))
@@ -422,7 +422,7 @@ def test_bad_queries_raise_and_query_forms_agree(tmp_path: Path) -> None:
 def test_batch_edge_refuses_writes_nothing(tmp_path: Path) -> None:
     """A string Edge cannot encode (a lone surrogate passes vecctx's validation) fails the
     whole batch, even one spanning several write chunks, before anything is written."""
-    from vecctx.errors import InvalidInputError
+    from vecctx.contract.errors import InvalidInputError
 
     with _edge(tmp_path / "db", "?batch=4") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))

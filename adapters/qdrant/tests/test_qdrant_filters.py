@@ -18,10 +18,10 @@ from vecctx_qdrant import open_store, payload_path
 from vecctx_qdrant.filters import ClientFilterCompiler, EdgeFilterCompiler, QdrantFilterCompiler
 
 from vecctx import F, MemoryStore
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
-from vecctx.store import VectorStore
-from vecctx.types import CollectionSpec, FieldType, Record
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Record
 
 DIM = 4
 

@@ -25,10 +25,10 @@ from vecctx_weaviate.schema import PAYLOAD_PROPS
 from weaviate.classes.query import MetadataQuery
 from weaviate_fake import FakeWeaviate
 
-from vecctx.filters import F
+from vecctx.contract.filters import F
+from vecctx.contract.types import CollectionSpec, Record
+from vecctx.contract.validation import validate_records
 from vecctx.testing import lowrank
-from vecctx.types import CollectionSpec, Record
-from vecctx.validation import validate_records
 
 N, DIM, K, ROUNDS = 200, 384, 10, 300
 

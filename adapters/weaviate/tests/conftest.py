@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from vecctx_weaviate import AsyncWeaviateStore, WeaviateStore
 from weaviate_fake import FakeWeaviate
 
+from vecctx.contract.types import Hit
 from vecctx.testing import BlockingStore
-from vecctx.types import Hit
 
 #: A store under test: the synchronous store, or the async one through BlockingStore.
 AnyStore = WeaviateStore | BlockingStore

@@ -23,7 +23,7 @@ import pytest
 from vecctx_weaviate import AsyncWeaviateStore, WeaviateStore
 from weaviate_fake import FakeWeaviate
 
-from vecctx.store import VectorStore
+from vecctx.contract.store import VectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 
 URL = os.environ.get("VECCTX_WEAVIATE_URL", "")

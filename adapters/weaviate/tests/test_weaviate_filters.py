@@ -18,11 +18,11 @@ from weaviate.collections.filters import _FilterToGRPC
 from weaviate.proto.v1 import base_pb2
 from weaviate_fake import FakeWeaviate, StoredObject, _Eval
 
-from vecctx.compiler import to_nnf
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import F, Filter, parse_filter
+from vecctx.contract.compiler import to_nnf
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import F, Filter, parse_filter
+from vecctx.contract.types import CollectionSpec
 from vecctx.testing import FLAT_CASES, FLAT_METADATA, LIST_CASES, LIST_METADATA, NESTED_CASES, NESTED_METADATA
-from vecctx.types import CollectionSpec
 
 Op = base_pb2.Filters
 

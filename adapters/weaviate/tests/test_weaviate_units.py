@@ -26,11 +26,11 @@ from vecctx_weaviate.schema import (
 )
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateConnectionError, WeaviateQueryError
 
-from vecctx.errors import BackendError, ConfigError, TransientBackendError, UnsupportedFeatureError
-from vecctx.filters import ALL_OPS, Op
+from vecctx.contract.errors import BackendError, ConfigError, TransientBackendError, UnsupportedFeatureError
+from vecctx.contract.filters import ALL_OPS, Op
+from vecctx.contract.store import HybridSupport
+from vecctx.contract.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric, ScoreKind
 from vecctx.registry import available_schemes
-from vecctx.store import HybridSupport
-from vecctx.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric, ScoreKind
 
 # -- URLs ----------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from weaviate.proto.v1 import base_pb2
 from weaviate_fake import FakeWeaviate
 
 import vecctx
-from vecctx.errors import (
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -32,11 +32,11 @@ from vecctx.errors import (
     TransientBackendError,
     UnsupportedFeatureError,
 )
-from vecctx.filters import F
+from vecctx.contract.filters import F
+from vecctx.contract.store import Fusion, SearchParams, SearchRequest
+from vecctx.contract.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric, Record, ScoreKind
 from vecctx.memory import MemoryStore
-from vecctx.store import Fusion, SearchParams, SearchRequest
 from vecctx.testing import FLAT_METADATA, records_for
-from vecctx.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric, Record, ScoreKind
 
 Op = base_pb2.Filters
 DIM = 4

@@ -108,7 +108,7 @@ def scifact_dir() -> Path | None:
 
 
 def cache_dir() -> Path:
-    from vecctx.cache import default_cache_dir
+    from vecctx.embedders.cache import default_cache_dir
 
     return default_cache_dir()
 

@@ -35,8 +35,8 @@ from vecctx import (
     VectorStore,
     connect,
 )
+from vecctx.contract.types import FloatArray
 from vecctx.registry import available_schemes
-from vecctx.types import FloatArray
 
 from .data import BUCKET, row_id
 

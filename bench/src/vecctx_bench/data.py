@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from vecctx import F, Filter
+from vecctx.contract.types import FloatArray
 from vecctx.testing import lowrank, lowrank_queries
-from vecctx.types import FloatArray
 
 IntArray = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
@@ -210,8 +210,8 @@ def scifact(
 ) -> Dataset:
     """Real embeddings: SciFact chunks and test claims through all-MiniLM-L6-v2 (the default
     offline embedder, cached on disk), exact ground truth by numpy."""
-    from vecctx.cache import CachedEmbedder
     from vecctx.embedders import default_embedder
+    from vecctx.embedders.cache import CachedEmbedder
     from vecctx.eval.beir import load_judgements
 
     emb = CachedEmbedder(default_embedder(threads=1), directory=cache_dir)

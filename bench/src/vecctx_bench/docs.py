@@ -67,11 +67,11 @@ METHOD = """\
   servers). **Peak memory**: growth of the peak RSS (`VmHWM`, reset through
   `/proc/<pid>/clear_refs`) of the benchmark process plus the server process over the
   phase, which counts native allocations that `tracemalloc` cannot see.
-* **Retrieval quality**: SciFact ingested through `vecctx.session` (chunking, cached
+* **Retrieval quality**: SciFact ingested through `vecctx.cli.session` (chunking, cached
   MiniLM vectors, BM25 sparse vectors), queried through the retriever with
   `vecctx.eval.runner.run_queries` and scored with `vecctx.eval.metrics.evaluate_run`
   (nDCG@10 as BEIR and pytrec_eval define it). Reranking with
-  `vecctx.rerank.LateInteractionReranker` reads every candidate passage through the model,
+  `vecctx.retrieval.rerank.LateInteractionReranker` reads every candidate passage through the model,
   so the quick profile reranks the top 10 on the first 30 claims and shows the base recipe
   on the same claims beside it.
 * **SDK overhead**: the same search and upsert through vecctx and through the native client

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from vecctx.types import FloatArray
+from vecctx.contract.types import FloatArray
 
 T = TypeVar("T")
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from vecctx import CollectionSpec, FieldType, Metric, Record, RecordBatch, connect
-from vecctx.types import FloatArray
+from vecctx.contract.types import FloatArray
 
 from .backends import BACKENDS, driver_extra, remove_tree
 from .data import BUCKET, row_id

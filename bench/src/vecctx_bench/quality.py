@@ -1,5 +1,5 @@
 """Retrieval quality per recipe on SciFact: nDCG@10 (and recall, MRR) with the latency of
-each query, through vecctx's own pipeline (:mod:`vecctx.session`, the retriever, the
+each query, through vecctx's own pipeline (:mod:`vecctx.cli.session`, the retriever, the
 rerankers, :func:`vecctx.eval.runner.run_queries` and :func:`vecctx.eval.metrics.evaluate_run`)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vecctx import Document, Hit, LateInteractionReranker, Query, Reranker
-from vecctx.config import Settings
+from vecctx.cli.settings import Settings
 from vecctx.eval.beir import load_judgements
 from vecctx.eval.metrics import evaluate_run
 from vecctx.eval.runner import DEPTH, RERANK_DEPTH, run_queries
@@ -89,7 +89,7 @@ def bench_quality(
     that ``run_queries`` passes on) on the first ``prof.rerank_queries`` queries; their row
     then also holds the base recipe's figures on those same queries."""
     recipes, docs, queries = prof.recipes, prof.scifact_docs, prof.scifact_queries
-    from vecctx.session import Session
+    from vecctx.cli.session import Session
 
     out: dict[str, Any] = {
         "backend": backend.name,

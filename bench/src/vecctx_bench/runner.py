@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vecctx import Filter, SearchParams
-from vecctx.types import FloatArray
+from vecctx.contract.types import FloatArray
 
 from .backends import UPSERT_BATCH, BackendDef, Target, du, open_target, remove_tree
 from .data import FILTER_DEPTH, FILTERS, Dataset, recall

@@ -22,7 +22,7 @@ from vecctx_langchain import VecctxTranslator, VecctxVectorStore
 
 import vecctx
 from vecctx import F, InvalidFilterError, InvalidInputError
-from vecctx.store import AsyncVectorStore, VectorStore
+from vecctx.contract.store import AsyncVectorStore, VectorStore
 
 # Unit vectors at known angles to the query [1, 0, 0].
 TABLE: dict[str, list[float]] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 from vecctx_chroma.config import ChromaConfig
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.batch import record_columns
-from vecctx.driver import CheckedSearch
-from vecctx.errors import (
+from vecctx.contract.batch import record_columns
+from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -23,8 +23,8 @@ from vecctx.errors import (
     UnsupportedFeatureError,
     VecctxError,
 )
-from vecctx.store import Capabilities, HybridSupport
-from vecctx.types import (
+from vecctx.contract.store import Capabilities, HybridSupport
+from vecctx.contract.types import (
     CollectionSpec,
     FloatArray,
     Hit,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_TENANT = "default_tenant"

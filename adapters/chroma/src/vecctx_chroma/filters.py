@@ -2,7 +2,7 @@
 
 Chroma metadata is flat (str / int / float / bool scalars and homogeneous, non-empty arrays
 of them) and its ``where`` language has no ``$not`` and no "field is missing" test. To follow
-the reference semantics of :mod:`vecctx.filters` exactly, user metadata is flattened into
+the reference semantics of :mod:`vecctx.contract.filters` exactly, user metadata is flattened into
 typed keys. For every dotted path ``p`` (paths do not descend into lists):
 
 ==================  =======================================================================
@@ -43,8 +43,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
-from vecctx.compiler import FilterCompiler, to_nnf
-from vecctx.filters import Cmp, Exists, Filter, In, Op, Scalar
+from vecctx.contract.compiler import FilterCompiler, to_nnf
+from vecctx.contract.filters import Cmp, Exists, Filter, In, Op, Scalar
 
 Where: TypeAlias = dict[str, Any]
 

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from vecctx.driver import CheckedSearch
-from vecctx.errors import (
+from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -29,8 +29,8 @@ from vecctx.errors import (
     TransientBackendError,
     VecctxError,
 )
-from vecctx.store import Capabilities, Fusion, HybridSupport
-from vecctx.types import (
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport
+from vecctx.contract.types import (
     CollectionSpec,
     FloatArray,
     Hit,

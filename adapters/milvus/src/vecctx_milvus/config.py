@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 SCHEMES = ("milvus", "milvus+http", "milvus+https")

@@ -22,7 +22,7 @@ also carries dynamic fields, one per (path, type), each holding values of a sing
 (vecctx validates metadata), so no user key can collide with these names or the schema's
 fields. Expressions read them as ``$meta["p.$n"] > 3``.
 
-The compiler gets filters in negation normal form (:func:`vecctx.compiler.to_nnf`), so a
+The compiler gets filters in negation normal form (:func:`vecctx.contract.compiler.to_nnf`), so a
 negation only ever sits on a leaf: ``ne``, ``nin``, and ``Not`` over a range or ``exists``.
 Each is written two-valued on missing fields (``not exists f or f != v``), so Milvus's
 three-valued logic (``f != v`` is unknown, hence false, when ``f`` is missing) can never turn a
@@ -37,9 +37,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from vecctx.compiler import FilterCompiler, to_nnf
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import Cmp, Exists, Filter, In, Op, Scalar
+from vecctx.contract.compiler import FilterCompiler, to_nnf
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import Cmp, Exists, Filter, In, Op, Scalar
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1

@@ -10,7 +10,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from vecctx.errors import ConfigError, StoreLockedError
+from vecctx.contract.errors import ConfigError, StoreLockedError
 
 _lock = threading.Lock()
 _refs: dict[str, int] = {}

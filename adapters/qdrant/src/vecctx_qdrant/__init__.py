@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 from vecctx_qdrant._common import NAMESPACE, point_id, point_ids
 from vecctx_qdrant.config import ClientOptions, EdgeOptions, parse_url
 from vecctx_qdrant.filters import ClientFilterCompiler, EdgeFilterCompiler, QdrantFilterCompiler, payload_path

@@ -12,10 +12,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from vecctx.driver import CheckedSearch
-from vecctx.errors import ConfigError, UnsupportedFeatureError
-from vecctx.store import Fusion
-from vecctx.types import (
+from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.errors import ConfigError, UnsupportedFeatureError
+from vecctx.contract.store import Fusion
+from vecctx.contract.types import (
     CollectionSpec,
     Hit,
     IndexKind,

@@ -15,9 +15,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from vecctx.batch import record_columns
-from vecctx.driver import CheckedSearch
-from vecctx.errors import (
+from vecctx.contract.batch import record_columns
+from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -26,9 +26,9 @@ from vecctx.errors import (
     TransientBackendError,
     VecctxError,
 )
-from vecctx.filters import Filter
-from vecctx.store import Capabilities, Fusion, HybridSupport
-from vecctx.types import CollectionSpec, FloatArray, IndexKind, Record
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport
+from vecctx.contract.types import CollectionSpec, FloatArray, IndexKind, Record
 from vecctx_qdrant._common import (
     DENSE,
     DISTANCE,

@@ -11,7 +11,7 @@ URL forms::
     qdrant+local:///abs/path           qdrant-client local mode on a directory
     qdrant+local://:memory:            qdrant-client local mode in memory
 
-Options (query string); an unknown option is a :class:`~vecctx.errors.ConfigError`:
+Options (query string); an unknown option is a :class:`~vecctx.contract.errors.ConfigError`:
 
 * Edge: ``auto_optimize=N`` (build the HNSW index inside ``upsert`` once N points wait
   unindexed, and at least as many as were indexed at the last build; ``0`` disables; default
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_AUTO_OPTIMIZE = 50_000

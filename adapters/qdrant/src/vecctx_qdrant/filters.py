@@ -3,7 +3,7 @@
 :class:`QdrantFilterCompiler` holds the translation; its two small subclasses only spell the
 nodes whose constructors differ between ``qdrant_edge`` and ``qdrant_client.models``. The
 front hands over filters in negation normal form, so the only ``Not`` left wraps a range or an
-``exists``. The translation follows the reference semantics of :mod:`vecctx.filters` (each
+``exists``. The translation follows the reference semantics of :mod:`vecctx.contract.filters` (each
 rule was checked against both engines, see ``tests/test_qdrant_filters.py``):
 
 * user metadata lives under the payload key ``meta``: ``year`` is ``meta.year`` and
@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.compiler import FilterCompiler
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import Cmp, Exists, Filter, In, Op
+from vecctx.contract.compiler import FilterCompiler
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import Cmp, Exists, Filter, In, Op
 
 #: Payload key under which the user's metadata is stored.
 META = "meta"

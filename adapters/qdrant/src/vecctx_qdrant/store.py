@@ -28,9 +28,9 @@ from typing import Any, cast
 
 import numpy as np
 
-from vecctx.batch import record_columns
-from vecctx.driver import CheckedSearch, DriverBase, Page
-from vecctx.errors import (
+from vecctx.contract.batch import record_columns
+from vecctx.contract.driver import CheckedSearch, DriverBase, Page
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -39,10 +39,10 @@ from vecctx.errors import (
     StoreLockedError,
     VecctxError,
 )
-from vecctx.filters import Filter
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, IndexKind, Record
 from vecctx.front import Store
-from vecctx.store import Capabilities, Fusion, HybridSupport
-from vecctx.types import CollectionSpec, FloatArray, Hit, IndexKind, Record
 from vecctx_qdrant._common import (
     DENSE,
     DISTANCE,

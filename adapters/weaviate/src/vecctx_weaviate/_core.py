@@ -19,11 +19,16 @@ from weaviate.collections.classes.config import CollectionConfig, CollectionConf
 from weaviate.collections.classes.config import Tokenization as WTokenization
 from weaviate.collections.classes.data import DataObject
 
-from vecctx.driver import CheckedSearch, Page
-from vecctx.errors import BackendError, InvalidInputError, TransientBackendError, UnsupportedFeatureError
-from vecctx.filters import ALL_OPS, Op
-from vecctx.store import Capabilities, Fusion, HybridSupport
-from vecctx.types import (
+from vecctx.contract.driver import CheckedSearch, Page
+from vecctx.contract.errors import (
+    BackendError,
+    InvalidInputError,
+    TransientBackendError,
+    UnsupportedFeatureError,
+)
+from vecctx.contract.filters import ALL_OPS, Op
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport
+from vecctx.contract.types import (
     CollectionSpec,
     FloatArray,
     Hit,
@@ -34,7 +39,7 @@ from vecctx.types import (
     make_hits,
     score_kind,
 )
-from vecctx.validation import validate_k, validate_vector
+from vecctx.contract.validation import validate_k, validate_vector
 from vecctx_weaviate.config import WeaviateConfig
 from vecctx_weaviate.filters import Compiled
 from vecctx_weaviate.schema import (

@@ -30,8 +30,8 @@ import httpx
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 from weaviate.connect import ConnectionParams
 
-from vecctx.errors import ConfigError
-from vecctx.front_checks import redacted
+from vecctx.contract.checks import redacted
+from vecctx.contract.errors import ConfigError
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 from vecctx_weaviate.errors import translate
 

@@ -15,7 +15,7 @@ from weaviate.exceptions import (
     WeaviateTimeoutError,
 )
 
-from vecctx.errors import BackendError, TransientBackendError, VecctxError
+from vecctx.contract.errors import BackendError, TransientBackendError, VecctxError
 
 #: ``grpc.RpcError`` (grpcio ships no type stubs).
 RpcError: type[BaseException] = importlib.import_module("grpc").RpcError

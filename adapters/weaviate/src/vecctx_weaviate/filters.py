@@ -1,6 +1,6 @@
 """Compile vecctx filters (in negation normal form) into weaviate-client v4 ``Filter`` objects.
 
-The reference semantics (:mod:`vecctx.filters`) map onto the schema of :mod:`.schema` as:
+The reference semantics (:mod:`vecctx.contract.filters`) map onto the schema of :mod:`.schema` as:
 
 ============  ===========================================================================
 ``eq v``      ``<typed prop of v's type>`` ContainsAny [v] (the documented operator for
@@ -31,9 +31,9 @@ from typing import TypeAlias
 from weaviate.classes.query import Filter as WFilter
 from weaviate.classes.query import FilterReturn
 
-from vecctx import compiler
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import Cmp, Exists, In, Op, Scalar
+from vecctx.contract import compiler
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import Cmp, Exists, In, Op, Scalar
 from vecctx_weaviate.schema import PROP_KEYS, Kind, key_token, prop_name, wrap_text
 
 #: A compiled filter: a Weaviate filter, or a constant.

@@ -2,7 +2,7 @@
 
 * A collection ``name`` maps to the class :func:`class_name` (capitalised, reversible, only
   ``[A-Z][a-z0-9_]*`` so Weaviate's case rules cannot make two names collide); the
-  :class:`~vecctx.types.CollectionSpec` is stored as JSON in the class description.
+  :class:`~vecctx.contract.types.CollectionSpec` is stored as JSON in the class description.
 * Each object holds bookkeeping properties (all prefixed ``vecctx_``): the user's id, the text
   (BM25-searchable), the metadata as a JSON string (the exact round trip) and ``vecctx_keys``,
   the list of metadata paths that *exist* in the reference sense (present, not null, not an
@@ -26,8 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from vecctx.errors import BackendError, ConfigError, UnsupportedFeatureError
-from vecctx.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric
+from vecctx.contract.errors import BackendError, ConfigError, UnsupportedFeatureError
+from vecctx.contract.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric
 
 #: Named vector holding the dense vectors.
 VECTOR_NAME = "default"

@@ -19,11 +19,11 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.errors import FilterError
 
 import vecctx
-from vecctx.errors import InvalidFilterError, UnsupportedFeatureError
-from vecctx.filters import Cmp as _Cmp
-from vecctx.filters import Filter, Op
-from vecctx.store import VectorStore
-from vecctx.types import CollectionSpec, Hit, Metric, Record, SparseVector
+from vecctx.contract.errors import InvalidFilterError, UnsupportedFeatureError
+from vecctx.contract.filters import Cmp as _Cmp
+from vecctx.contract.filters import Filter, Op
+from vecctx.contract.store import VectorStore
+from vecctx.contract.types import CollectionSpec, Hit, Metric, Record, SparseVector
 from vecctx_haystack.filters import (
     BLOB_KEY,
     DATES_KEY,

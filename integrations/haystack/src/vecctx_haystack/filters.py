@@ -8,7 +8,7 @@ Haystack's :class:`~haystack.errors.FilterError` before any I/O.
 
 Constants are folded while translating: a comparison that can match nothing (``> None``,
 ``in []``) is ``False`` and one that matches everything (``not in []``) is ``True``, so the
-result of a whole filter is a :class:`~vecctx.filters.Filter`, ``True`` (no filter) or
+result of a whole filter is a :class:`~vecctx.contract.filters.Filter`, ``True`` (no filter) or
 ``False`` (nothing matches: the store is not queried).
 
 Dates: a metadata string that is an ISO 8601 date (``YYYY-MM-DD``, optionally followed by a time
@@ -26,8 +26,8 @@ from typing import Any, TypeAlias
 
 from haystack.errors import FilterError
 
-from vecctx.errors import InvalidFilterError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
+from vecctx.contract.errors import InvalidFilterError
+from vecctx.contract.filters import And, Cmp, Exists, Filter, In, Not, Op, Or, Scalar
 
 #: Prefix of the metadata keys this integration writes for itself (user keys may not use it).
 RESERVED_PREFIX = "_haystack"

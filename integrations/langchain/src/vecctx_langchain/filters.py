@@ -41,8 +41,8 @@ from langchain_core.structured_query import (
     Visitor,
 )
 
-from vecctx.errors import InvalidFilterError
-from vecctx.filters import Filter, parse_filter
+from vecctx.contract.errors import InvalidFilterError
+from vecctx.contract.filters import Filter, parse_filter
 
 
 def to_vecctx_filter(spec: Filter | Mapping[str, Any] | None) -> Filter | None:

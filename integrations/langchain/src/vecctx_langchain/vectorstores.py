@@ -27,13 +27,13 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore as LangChainVectorStore
 
-from vecctx.errors import CollectionNotFoundError, ConfigError
-from vecctx.filters import Filter
+from vecctx.contract.errors import CollectionNotFoundError, ConfigError
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import AsyncVectorStore, SearchParams, VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Hit, Metric, Record, relevance_of, score_kind
 from vecctx.memory import AsyncMemoryStore, MemoryStore
 from vecctx.registry import connect, connect_async, default_url, scheme_of
-from vecctx.rerank import mmr_order
-from vecctx.store import AsyncVectorStore, SearchParams, VectorStore
-from vecctx.types import CollectionSpec, FieldType, Hit, Metric, Record, relevance_of, score_kind
+from vecctx.retrieval.rerank import mmr_order
 from vecctx_langchain.filters import to_vecctx_filter
 
 FilterLike = Filter | Mapping[str, Any] | None

@@ -1,4 +1,4 @@
-"""LlamaIndex ``MetadataFilters`` translated into vecctx's filter tree (:mod:`vecctx.filters`).
+"""LlamaIndex ``MetadataFilters`` translated into vecctx's filter tree (:mod:`vecctx.contract.filters`).
 
 The translation is total for what vecctx can express and refuses the rest with
 :class:`UnsupportedFilterError` before any I/O; nothing is filtered in Python after a fetch.
@@ -32,8 +32,8 @@ from llama_index.core.vector_stores.types import (
     MetadataFilters,
 )
 
-from vecctx.errors import InvalidFilterError, UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.errors import InvalidFilterError, UnsupportedFeatureError
+from vecctx.contract.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
 
 
 class UnsupportedFilterError(UnsupportedFeatureError, ValueError):

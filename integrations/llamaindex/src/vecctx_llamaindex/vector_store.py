@@ -35,11 +35,11 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
 import vecctx
-from vecctx.errors import ConfigError, UnsupportedFeatureError
-from vecctx.filters import Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.errors import ConfigError, UnsupportedFeatureError
+from vecctx.contract.filters import Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.store import AsyncVectorStore, VectorStore
+from vecctx.contract.types import CollectionSpec, FieldType, Hit, Metric, Record, VectorLike
 from vecctx.memory import AsyncMemoryStore, MemoryStore
-from vecctx.store import AsyncVectorStore, VectorStore
-from vecctx.types import CollectionSpec, FieldType, Hit, Metric, Record, VectorLike
 from vecctx_llamaindex.filters import all_of, translate_filters
 
 #: Metadata key holding the node id (``node_ids`` restrictions and ``delete_nodes`` filter on it).

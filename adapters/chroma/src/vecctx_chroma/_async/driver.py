@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vecctx.driver import CheckedSearch, Page
-from vecctx.errors import CollectionNotFoundError, TransientBackendError, VecctxError
-from vecctx.filters import Filter
-from vecctx.types import CollectionSpec, FloatArray, Hit, Record
+from vecctx.contract.driver import CheckedSearch, Page
+from vecctx.contract.errors import CollectionNotFoundError, TransientBackendError, VecctxError
+from vecctx.contract.filters import Filter
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record
 from vecctx_chroma import common
 from vecctx_chroma.clients import aclose_client, aopen_client
 from vecctx_chroma.config import ChromaConfig

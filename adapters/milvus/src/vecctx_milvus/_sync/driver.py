@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Any
 
-from vecctx.driver import CheckedSearch, Page
-from vecctx.errors import TransientBackendError, VecctxError
-from vecctx.filters import Filter
-from vecctx.types import CollectionSpec, FloatArray, Hit, Record
+from vecctx.contract.driver import CheckedSearch, Page
+from vecctx.contract.errors import TransientBackendError, VecctxError
+from vecctx.contract.filters import Filter
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record
 from vecctx_milvus import common as c
 from vecctx_milvus import lite
 from vecctx_milvus.config import MilvusConfig

@@ -17,10 +17,10 @@ from typing import Any, cast
 from qdrant_client import QdrantClient
 
 from vecctx._sync.front import Store
-from vecctx.driver import CheckedSearch, Page
-from vecctx.errors import TransientBackendError
-from vecctx.front_checks import redacted
-from vecctx.types import CollectionSpec, FloatArray, Hit, Record
+from vecctx.contract.checks import redacted
+from vecctx.contract.driver import CheckedSearch, Page
+from vecctx.contract.errors import TransientBackendError
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record
 from vecctx_qdrant._common import point_ids, to_hits, to_record, vector_selector
 from vecctx_qdrant.client import ClientCore
 from vecctx_qdrant.config import ClientOptions

@@ -27,8 +27,9 @@ import weaviate
 from weaviate.collections import Collection
 from weaviate.exceptions import UnexpectedStatusCodeError
 
-from vecctx.driver import CheckedSearch, Page
-from vecctx.errors import (
+from vecctx.contract.checks import check_collection_name, check_filter, redacted
+from vecctx.contract.driver import CheckedSearch, Page
+from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
@@ -36,10 +37,9 @@ from vecctx.errors import (
     TransientBackendError,
     VecctxError,
 )
-from vecctx.filters import Filter
-from vecctx.front_checks import check_collection_name, check_filter, redacted
-from vecctx.store import FilterArg, Fusion
-from vecctx.types import CollectionSpec, FloatArray, Hit, IndexKind, Record, VectorLike
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import FilterArg, Fusion
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, IndexKind, Record, VectorLike
 from vecctx_weaviate import _core
 from vecctx_weaviate._core import CollState, TextFusion
 from vecctx_weaviate.config import WeaviateConfig

@@ -1,7 +1,7 @@
 """The exact in-memory reference store (``memory://``).
 
 Vectorised numpy brute force, every filter operator (by the reference evaluator in
-:mod:`vecctx.filters`), sparse dot products, native RRF/DBSF fusion and exact top-k with
+:mod:`vecctx.contract.filters`), sparse dot products, native RRF/DBSF fusion and exact top-k with
 deterministic tie-breaking (score, then id). Every adapter is compared with it and the
 benchmarks use it as ground truth.
 """
@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vecctx.driver import CheckedSearch, DriverBase, InProcessAsyncDriver, Page
-from vecctx.errors import CollectionNotFoundError
-from vecctx.filters import Filter
-from vecctx.front import AsyncStore, Store
-from vecctx.fusion import dbsf, rrf
-from vecctx.store import Capabilities, Fusion, HybridSupport
-from vecctx.types import (
+from vecctx.contract.driver import CheckedSearch, DriverBase, InProcessAsyncDriver, Page
+from vecctx.contract.errors import CollectionNotFoundError
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport
+from vecctx.contract.types import (
     CollectionSpec,
     FloatArray,
     Hit,
@@ -33,6 +31,8 @@ from vecctx.types import (
     relevance_array,
     score_kind,
 )
+from vecctx.front import AsyncStore, Store
+from vecctx.retrieval.fusion import dbsf, rrf
 
 CAPABILITIES = Capabilities(
     name="memory",

@@ -20,7 +20,7 @@ Steps (:meth:`PromptAssembler.assemble`):
 
 Retrieved text is data: any ``<source``/``</source`` (and every other tag name the template
 uses) in a passage or a title is neutralised (``<`` -> ``&lt;``) so a passage cannot close its
-block, and any citation-shaped marker (``[2]``, ``[1-3]``...; see :mod:`vecctx.citations`) is
+block, and any citation-shaped marker (``[2]``, ``[1-3]``...; see :mod:`vecctx.prompt.citations`) is
 rewritten with parentheses (``(2)``), so only the assembler emits markers.
 """
 
@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, TypedDict, TypeVar
 
-from vecctx.citations import neutralise_markers
-from vecctx.errors import ConfigError, InvalidInputError
-from vecctx.rerank import reorder_lost_in_the_middle
-from vecctx.tokens import TokenCounter, get_counter
-from vecctx.types import Hit, ScoreKind
+from vecctx.contract.errors import ConfigError, InvalidInputError
+from vecctx.contract.types import Hit, ScoreKind
+from vecctx.prompt.citations import neutralise_markers
+from vecctx.prompt.tokens import TokenCounter, get_counter
+from vecctx.retrieval.rerank import reorder_lost_in_the_middle
 
 T = TypeVar("T")
 
@@ -476,7 +476,7 @@ class PromptAssembler:
     """Builds :class:`AugmentedPrompt` objects; configure once, call :meth:`assemble` per question.
 
     ``budget``: tokens for the whole prompt. ``counter``: a :class:`TokenCounter` or a spec for
-    :func:`vecctx.tokens.get_counter`. ``dedupe_threshold``: shingle-Jaccard similarity from
+    :func:`vecctx.prompt.tokens.get_counter`. ``dedupe_threshold``: shingle-Jaccard similarity from
     which a passage is a near-duplicate (None: only repeated ids and exact duplicates are
     removed). ``min_passage_tokens``: a cut passage shorter than this is dropped instead.
     ``cut``: ``"sentence"`` cuts the last passage at a sentence end only; ``"word"`` falls back

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from vecctx.errors import ConfigError
+from vecctx.contract.errors import ConfigError
 
 ENV = {
     "store": "VECCTX_STORE",

@@ -14,10 +14,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from vecctx.errors import ConfigError, InvalidInputError
-from vecctx.fusion import rrf
-from vecctx.retriever import Query
-from vecctx.types import FloatArray, Hit, ScoreKind
+from vecctx.contract.errors import ConfigError, InvalidInputError
+from vecctx.contract.types import FloatArray, Hit, ScoreKind
+from vecctx.retrieval.fusion import rrf
+from vecctx.retrieval.retriever import Query
 
 T = TypeVar("T")
 

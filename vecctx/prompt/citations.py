@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vecctx.errors import InvalidInputError
+from vecctx.contract.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from vecctx.prompt import AugmentedPrompt, Source

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
 
 C = TypeVar("C")
 
@@ -97,7 +97,7 @@ class FilterCompiler(Generic[C]):
 
 def flatten_metadata(metadata: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     """``(dotted path, value)`` for every non-object value in ``metadata``; lists are values
-    (paths do not descend into lists, as in :mod:`vecctx.filters`)."""
+    (paths do not descend into lists, as in :mod:`vecctx.contract.filters`)."""
     for key, value in metadata.items():
         path = f"{prefix}{key}"
         if isinstance(value, Mapping):

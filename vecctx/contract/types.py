@@ -143,7 +143,7 @@ class CollectionSpec:
     index: IndexParams = field(default_factory=IndexParams)
 
     def __post_init__(self) -> None:
-        from vecctx.errors import ConfigError
+        from vecctx.contract.errors import ConfigError
 
         if not self.name or not isinstance(self.name, str):
             raise ConfigError("collection name must be a non-empty string")

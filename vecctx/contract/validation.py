@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from vecctx.batch import RecordBatch
-from vecctx.errors import DimensionMismatchError, InvalidInputError
-from vecctx.filters import Filter, as_filter
-from vecctx.store import FilterArg, SearchParams
-from vecctx.types import CollectionSpec, FloatArray, Record, SparseVector, VectorLike
+from vecctx.contract.batch import RecordBatch
+from vecctx.contract.errors import DimensionMismatchError, InvalidInputError
+from vecctx.contract.filters import Filter, as_filter
+from vecctx.contract.store import FilterArg, SearchParams
+from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector, VectorLike
 
 #: Largest metadata object accepted per record, in approximate serialised bytes.
 MAX_METADATA_BYTES = 64 * 1024

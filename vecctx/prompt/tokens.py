@@ -13,7 +13,7 @@ Counters (choose one with :func:`get_counter`):
 - ``"model:gpt-4o"``: the bpe-openai encoding of a named OpenAI model.
 - ``"tiktoken:NAME"``: ``tiktoken.get_encoding(NAME)``. tiktoken downloads its vocabulary on
   first use (cached under ``TIKTOKEN_CACHE_DIR``); offline without a cache this fails and is
-  reported as :class:`~vecctx.errors.ConfigError`.
+  reported as :class:`~vecctx.contract.errors.ConfigError`.
 - a path to a Hugging Face ``tokenizer.json`` (or a directory holding one; ``"hf:PATH"`` is
   accepted too): counted with ``tokenizers`` without special tokens, truncation or padding.
   Nothing is downloaded from a hub.
@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from vecctx.errors import ConfigError, InvalidInputError
+from vecctx.contract.errors import ConfigError, InvalidInputError
 
 # bpe-openai refuses texts of 1,000,000 characters or more and outputs above 200,000 tokens;
 # longer texts are counted in pieces split where a BPE pre-token boundary is certain.

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vecctx.config import Settings
-from vecctx.errors import ConfigError
+from vecctx.cli.settings import Settings
+from vecctx.contract.errors import ConfigError
 
 
 def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3, budget: int = 1200) -> None:
     from rich.console import Console
 
+    from vecctx.cli.render import print_prompt
+    from vecctx.cli.session import open_session
     from vecctx.eval.beir import load_judgements
     from vecctx.loaders import data_root, load_beir
     from vecctx.registry import default_url
-    from vecctx.render import print_prompt
-    from vecctx.session import open_session
 
     con = Console(highlight=False)
     root = Path(settings.data) if settings.data else data_root()

@@ -6,12 +6,12 @@ checks, capability checks, the collection-spec cache, ``ensure_collection``, the
 ``search_batch`` fallback, retries under the deadline, error translation, secret redaction
 and the closed state. A backend is a **driver**: it receives only checked input (validated
 records with their float32 matrix, a :class:`CheckedSearch`, a filter already parsed into
-negation normal form and compiled by the driver's own :class:`~vecctx.compiler.FilterCompiler`)
-and returns plain rows (:class:`~vecctx.types.Record`, :class:`~vecctx.types.Hit`).
+negation normal form and compiled by the driver's own :class:`~vecctx.contract.compiler.FilterCompiler`)
+and returns plain rows (:class:`~vecctx.contract.types.Record`, :class:`~vecctx.contract.types.Hit`).
 
 A driver raises its client's own exceptions freely; the front passes each one through
 :meth:`Driver.translate` and retries those it maps to
-:class:`~vecctx.errors.TransientBackendError`. ``AsyncDriver`` is the same interface with
+:class:`~vecctx.contract.errors.TransientBackendError`. ``AsyncDriver`` is the same interface with
 ``async`` methods, for backends whose client is natively async; write it once and let
 ``scripts/unasync.py`` generate the synchronous driver (see ``docs/architecture.md``).
 """
@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from vecctx.errors import TransientBackendError, VecctxError
-from vecctx.filters import Filter
+from vecctx.contract.errors import TransientBackendError, VecctxError
+from vecctx.contract.filters import Filter
+from vecctx.contract.store import Capabilities, Fusion
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record, SparseVector
 from vecctx.retry import RetryPolicy
-from vecctx.store import Capabilities, Fusion
-from vecctx.types import CollectionSpec, FloatArray, Hit, Record, SparseVector
 
 
 @dataclass(slots=True, unsafe_hash=True)  # treated as immutable; not frozen, whose __init__ is slow

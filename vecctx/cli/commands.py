@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from vecctx.config import Settings, load_settings
-from vecctx.errors import ConfigError, VecctxError
+from vecctx.cli.settings import Settings, load_settings
+from vecctx.contract.errors import ConfigError, VecctxError
 
 app = typer.Typer(
     name="vecctx",
@@ -65,7 +65,7 @@ def demo(
     budget: Annotated[int, typer.Option(help="Token budget of each prompt.")] = 1200,
 ) -> None:
     """Ingest SciFact into the embedded default store and show cited prompts for sample claims."""
-    from vecctx.demo import run_demo
+    from vecctx.cli.demo import run_demo
 
     run_demo(
         _settings(store=store, data=data, collection="scifact"),
@@ -88,7 +88,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Chunk, embed (offline model) and upsert documents, idempotently and resumably."""
-    from vecctx.session import open_session, read_documents
+    from vecctx.cli.session import open_session, read_documents
 
     s = _settings(store=store, collection=collection or path.name)
     docs = read_documents(path, limit=limit, text_field=text_field, id_field=id_field)
@@ -119,8 +119,8 @@ def query(
     ] = False,
 ) -> None:
     """Retrieve, rerank and assemble a cited prompt for QUESTION."""
-    from vecctx.filters import parse_filter
-    from vecctx.session import open_session
+    from vecctx.cli.session import open_session
+    from vecctx.contract.filters import parse_filter
 
     flt = parse_filter(_json_arg(filter, "--filter")) if filter else None
     s = _settings(collection=collection, store=store, budget=budget)
@@ -129,7 +129,7 @@ def query(
     if as_json:
         print(json.dumps(prompt.to_dict(), default=str))
         return
-    from vecctx.render import print_prompt
+    from vecctx.cli.render import print_prompt
 
     print_prompt(_console(), prompt)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vecctx.compiler import to_nnf
-from vecctx.driver import CheckedSearch
-from vecctx.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError
-from vecctx.filters import Filter, as_filter
-from vecctx.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, SearchRequest
-from vecctx.types import CollectionSpec, Metric, Record, SparseVector, VectorLike
-from vecctx.validation import validate_search
+from vecctx.contract.compiler import to_nnf
+from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError
+from vecctx.contract.filters import Filter, as_filter
+from vecctx.contract.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, SearchRequest
+from vecctx.contract.types import CollectionSpec, Metric, Record, SparseVector, VectorLike
+from vecctx.contract.validation import validate_search
 
 
 def check_collection_name(name: object) -> str:

@@ -6,8 +6,8 @@ normalised scores (which no backend offers natively). The result says which it w
 Backends without sparse vectors can still run hybrid search when given a
 ``sparse_store`` that holds the sparse side (e.g. a :class:`~vecctx.memory.MemoryStore`).
 
-:class:`Retriever` (over a :class:`~vecctx.store.VectorStore`) and :class:`AsyncRetriever`
-(over an :class:`~vecctx.store.AsyncVectorStore`) are one class written once
+:class:`Retriever` (over a :class:`~vecctx.contract.store.VectorStore`) and :class:`AsyncRetriever`
+(over an :class:`~vecctx.contract.store.AsyncVectorStore`) are one class written once
 (``vecctx/_async/retriever.py``; ``scripts/unasync.py`` generates the synchronous twin): the
 same modes, checks and fusion. This module holds what they share without I/O.
 """
@@ -21,10 +21,10 @@ from typing import Protocol
 
 import numpy as np
 
-from vecctx.errors import ConfigError, UnsupportedFeatureError
-from vecctx.fusion import convex, dbsf, rrf
-from vecctx.store import Capabilities, Fusion, HybridSupport, SearchParams
-from vecctx.types import FloatArray, Hit, Record, SparseVector
+from vecctx.contract.errors import ConfigError, UnsupportedFeatureError
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport, SearchParams
+from vecctx.contract.types import FloatArray, Hit, Record, SparseVector
+from vecctx.retrieval.fusion import convex, dbsf, rrf
 
 
 class Mode(StrEnum):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecctx.types import Hit, ScoreKind, relevance_of
+from vecctx.contract.types import Hit, ScoreKind, relevance_of
 
 
 def rrf(rankings: Sequence[Sequence[Hit]], *, k: int, rrf_k: int = 60) -> list[Hit]:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import Embedder, TextTokenizer
-from vecctx.errors import ConfigError
-from vecctx.types import FloatArray
 
 
 def default_cache_dir() -> Path:

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vecctx.contract.errors import ConfigError
+from vecctx.contract.types import SparseVector
 from vecctx.embedders.offline import require
-from vecctx.errors import ConfigError
-from vecctx.types import SparseVector
 
 FORMAT = "vecctx-bm25/1"
 _MAX_ID = 2**32 - 1

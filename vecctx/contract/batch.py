@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import Any, overload
 
-from vecctx.errors import InvalidInputError
-from vecctx.types import Metadata, Record, SparseVector
+from vecctx.contract.errors import InvalidInputError
+from vecctx.contract.types import Metadata, Record, SparseVector
 
 
 class RecordBatch(Sequence[Record]):

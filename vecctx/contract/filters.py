@@ -9,7 +9,7 @@ or parse the same from a JSON/dict syntax with :func:`parse_filter`::
     {"year": {"$gte": 2020}, "lang": {"$in": ["en", "de"]}, "$not": {"draft": {"$exists": true}}}
 
 Python binds ``&`` tighter than ``>=``: write comparisons in parentheses. A bare value on
-the left of ``&``/``|`` raises :class:`~vecctx.errors.InvalidFilterError` saying so.
+the left of ``&``/``|`` raises :class:`~vecctx.contract.errors.InvalidFilterError` saying so.
 
 Semantics, defined once here by :meth:`Filter.matches` and followed by every adapter:
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NoReturn, TypeAlias
 
-from vecctx.errors import InvalidFilterError
+from vecctx.contract.errors import InvalidFilterError
 
 Scalar: TypeAlias = str | int | float | bool
 

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +57,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, delay: float = 0.0) -> str:
-    args = [
+def _args(script: Path, db: Path, stats: Path, cache: Path, changed: int, delay: float) -> list[str]:
+    return [
         sys.executable,
         str(script),
         str(db),
@@ -66,15 +68,39 @@ def _run(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, dela
         str(changed),
         str(delay),
     ]
+
+
+def _run(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, delay: float = 0.0) -> str:
+    args = _args(script, db, stats, cache, changed, delay)
     out = subprocess.run(args, capture_output=True, text=True, env=_env(), timeout=300)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
 
-def _kill_halfway(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, after: int) -> None:
-    args = [sys.executable, str(script), str(db), str(stats), str(cache), str(N_DOCS), str(changed), "0.3"]
+@contextmanager
+def _ingesting(
+    script: Path, db: Path, stats: Path, cache: Path, *, changed: int, delay: float
+) -> Iterator[subprocess.Popen[str]]:
+    """An ingest process, reaped on the way out whatever happened."""
+    args = _args(script, db, stats, cache, changed, delay)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _sigkill(proc: subprocess.Popen[str]) -> bool:
+    """SIGKILL: no cleanup, no flush, no close. Whether it died of it."""
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    return proc.returncode == -signal.SIGKILL
+
+
+def _kill_halfway(script: Path, db: Path, stats: Path, cache: Path, *, changed: int, after: int) -> None:
+    with _ingesting(script, db, stats, cache, changed=changed, delay=0.3) as proc:
         assert proc.stdout is not None
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
@@ -84,13 +110,7 @@ def _kill_halfway(script: Path, db: Path, stats: Path, cache: Path, *, changed: 
                 total = int(line.split("/")[1])
                 assert total > after + 2, "the corpus is too small to be killed halfway"
                 break
-        os.kill(proc.pid, signal.SIGKILL)  # no cleanup, no flush, no close
-        proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert _sigkill(proc)
 
 
 def _snapshot(db: Path) -> dict[str, Any]:
@@ -201,9 +221,7 @@ def _kill_at(script: Path, db: Path, stats: Path, cache: Path, *, after_s: float
     """Start an ingest and SIGKILL it ``after_s`` seconds after its first batch was written:
     a point that is not a batch boundary (mid-embedding, mid-upsert, mid-save of the BM25
     statistics). Returns whether it was killed (False: it finished first)."""
-    args = [sys.executable, str(script), str(db), str(stats), str(cache), str(N_DOCS), "0", "0.05"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    try:
+    with _ingesting(script, db, stats, cache, changed=0, delay=0.05) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line.startswith("batch "):  # nothing left to write: it finished at once
@@ -212,13 +230,7 @@ def _kill_at(script: Path, db: Path, stats: Path, cache: Path, *, after_s: float
         time.sleep(after_s)
         if proc.poll() is not None:
             return False
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        return proc.returncode == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        return _sigkill(proc)
 
 
 def test_sigkill_at_random_points_then_rerun_equals_clean_run(tmp_path: Path) -> None:

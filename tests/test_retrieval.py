@@ -9,18 +9,25 @@ import numpy as np
 import pytest
 
 from vecctx import (
+    AsyncRetriever,
     CollectionSpec,
     ConfigError,
     F,
     Hit,
+    HybridFusion,
     MemoryStore,
+    Mode,
+    Query,
     Record,
+    Retrieval,
+    Retriever,
+    RetrieverConfig,
     ScoreKind,
     SparseVector,
     UnsupportedFeatureError,
 )
 from vecctx.contract.driver import CheckedSearch, InProcessAsyncDriver
-from vecctx.contract.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, VectorStore
+from vecctx.contract.store import Capabilities, Fusion, HybridSupport, SearchParams, VectorStore
 from vecctx.contract.types import FloatArray
 from vecctx.front import AsyncStore, Store
 from vecctx.memory import CAPABILITIES, MemoryDriver
@@ -32,15 +39,6 @@ from vecctx.retrieval.rerank import (
     MMRReranker,
     RRFReranker,
     mmr_order,
-)
-from vecctx.retrieval.retriever import (
-    AsyncRetriever,
-    HybridFusion,
-    Mode,
-    Query,
-    Retrieval,
-    Retriever,
-    RetrieverConfig,
 )
 
 WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey"]
@@ -135,15 +133,7 @@ RRF_ONLY = replace(CAPABILITIES, fusions=frozenset({Fusion.RRF}))
 
 
 class Retrieves(Protocol):
-    def retrieve(
-        self,
-        text: str,
-        *,
-        filter: FilterArg = None,
-        k: int | None = None,
-        mode: Mode | None = None,
-        with_vectors: bool = False,
-    ) -> Retrieval: ...
+    def retrieve(self, text: str, **kw: Any) -> Retrieval: ...
 
 
 class BlockingRetriever:

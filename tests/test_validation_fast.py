@@ -23,7 +23,8 @@ from vecctx.contract.errors import DimensionMismatchError, InvalidInputError
 from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector
 
 # --- reference: the implementation before the fast paths, copied verbatim --------------------
-# (limits are read from ``V`` at call time, so monkeypatching them affects both sides)
+# (limits are read from ``V`` at call time, so monkeypatching them affects both sides; the
+# metadata and sparse checks are the same functions on both sides, so the reference calls them)
 
 
 def _ref_validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatArray:
@@ -51,7 +52,7 @@ def _ref_validate_records(records: Sequence[Record], spec: CollectionSpec) -> Fl
             raise InvalidInputError(f"record {rid!r}: text must be a string or None")
         if not isinstance(r.metadata, Mapping):
             raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
-        size = _ref_check_json(r.metadata, f"record {rid!r} metadata", 0)
+        size = V._check_json(r.metadata, f"record {rid!r} metadata", 0)
         if size > V.MAX_METADATA_BYTES:
             raise InvalidInputError(
                 f"record {rid!r}: metadata is about {size} bytes, over the {V.MAX_METADATA_BYTES} limit"
@@ -62,7 +63,7 @@ def _ref_validate_records(records: Sequence[Record], spec: CollectionSpec) -> Fl
                     f"record {rid!r} has a sparse vector but collection {spec.name!r} "
                     "was created without sparse=True"
                 )
-            _ref_validate_sparse(r.sparse, f"record {rid!r} sparse vector")
+            V.validate_sparse(r.sparse, f"record {rid!r} sparse vector")
     matrix = _ref_stack(records, spec.dimension)
     if not np.isfinite(matrix).all():
         bad = int(np.nonzero(~np.isfinite(matrix).all(axis=1))[0][0])
@@ -82,62 +83,6 @@ def _ref_stack(records: Sequence[Record], dim: int) -> FloatArray:
         return np.asarray(vecs, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"vectors must hold numbers: {exc}") from exc
-
-
-def _ref_validate_sparse(sparse: SparseVector, where: str = "sparse vector") -> None:
-    if not isinstance(sparse, SparseVector):
-        raise InvalidInputError(f"{where} must be a SparseVector")
-    if len(sparse.indices) != len(sparse.values):
-        raise InvalidInputError(f"{where}: indices and values differ in length")
-    if len(set(sparse.indices)) != len(sparse.indices):
-        raise InvalidInputError(f"{where}: duplicate indices")
-    for i, v in zip(sparse.indices, sparse.values, strict=True):
-        if not isinstance(i, int) or isinstance(i, bool) or i < 0 or i >= 2**32:
-            raise InvalidInputError(f"{where}: index {i!r} is not an unsigned 32-bit int")
-        if not isinstance(v, int | float) or not math.isfinite(v):
-            raise InvalidInputError(f"{where}: value {v!r} is not a finite number")
-
-
-def _ref_check_json(value: Any, where: str, depth: int) -> int:
-    """Check that ``value`` is JSON data vecctx can store; return its approximate size."""
-    if depth > V.MAX_METADATA_DEPTH:
-        raise InvalidInputError(f"{where}: nested deeper than {V.MAX_METADATA_DEPTH} levels")
-    t = type(value)
-    if t is str:  # exact-type fast paths first: this runs for every value of every record
-        return len(value) + 2
-    if t is bool:
-        return 5
-    if t is int and -(2**63) <= value < 2**63:
-        return 20
-    if t is float and math.isfinite(value):
-        return 24
-    if isinstance(value, str):
-        return len(value) + 2
-    if isinstance(value, bool) or value is None:
-        return 5
-    if isinstance(value, int):
-        if not -(2**63) <= value < 2**63:
-            raise InvalidInputError(f"{where}: integer {value} does not fit in 64 bits")
-        return 20
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{where}: {value!r} is not a finite number")
-        return 24
-    if isinstance(value, Mapping):
-        size = 2
-        for key, item in value.items():
-            if not isinstance(key, str) or not key:
-                raise InvalidInputError(f"{where}: key {key!r} must be a non-empty string")
-            if "." in key or key.startswith("$"):
-                raise InvalidInputError(
-                    f"{where}: key {key!r} may not contain '.' or start with '$' "
-                    "(dots address nested objects in filters)"
-                )
-            size += len(key) + 4 + _ref_check_json(item, f"{where}.{key}", depth + 1)
-        return size
-    if isinstance(value, list | tuple):
-        return 2 + sum(_ref_check_json(v, f"{where}[]", depth + 1) for v in value)
-    raise InvalidInputError(f"{where}: {type(value).__name__} value {value!r} is not JSON data")
 
 
 # --- harness ----------------------------------------------------------------------------------
@@ -526,7 +471,7 @@ def _mutate(
     elif kind == "size":
         # One string sized so the record lands just under, on, or just over the limit.
         d = {k: v for k, v in _as_dict(r.metadata).items() if k != "big"}
-        base = _ref_check_json(d, "x", 0) + len("big") + 4 + 2
+        base = V._check_json(d, "x", 0) + len("big") + 4 + 2
         d["big"] = "x" * max(0, V.MAX_METADATA_BYTES - base + rnd.choice([-1, 0, 1, 2]))
         r.metadata = d
     elif kind == "vector":

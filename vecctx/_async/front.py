@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from vecctx.contract.checks import (
     check_batch_size,
@@ -30,11 +29,11 @@ from vecctx.contract.errors import (
     CollectionNotFoundError,
     ConfigError,
     DimensionMismatchError,
-    StoreClosedError,
     TransientBackendError,
     VecctxError,
 )
 from vecctx.contract.filters import Filter
+from vecctx.contract.lifetime import AsyncClosingContext
 from vecctx.contract.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.contract.validation import validate_ids, validate_records
@@ -43,14 +42,13 @@ from vecctx.retry import acall_with_retry
 T = TypeVar("T")
 
 
-class AsyncStore:
+class AsyncStore(AsyncClosingContext):
     """A vector store: one front over one backend driver, as ``vecctx.connect`` returns."""
 
     def __init__(self, driver: AsyncDriver) -> None:
         self._driver = driver
         self._specs: dict[str, CollectionSpec] = {}
         self._operations: dict[tuple[str, str | None], str] = {}
-        self._closed = False
 
     @property
     def capabilities(self) -> Capabilities:
@@ -61,18 +59,10 @@ class AsyncStore:
         """The backend driver under this front (for backend-specific extras)."""
         return self._driver
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._driver.target}, closed={self._closed})"
 
     # -- plumbing ------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreClosedError(f"{type(self).__name__} over {self._driver.target} is closed")
-
     async def _call(
         self,
         action: str,
@@ -350,17 +340,6 @@ class AsyncStore:
             await self._call("close", None, self._driver.close, idempotent=False)
         finally:
             self._closed = True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 __all__ = ["AsyncStore"]

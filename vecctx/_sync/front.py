@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from vecctx.contract.checks import (
     check_batch_size,
@@ -31,11 +30,11 @@ from vecctx.contract.errors import (
     CollectionNotFoundError,
     ConfigError,
     DimensionMismatchError,
-    StoreClosedError,
     TransientBackendError,
     VecctxError,
 )
 from vecctx.contract.filters import Filter
+from vecctx.contract.lifetime import ClosingContext
 from vecctx.contract.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
 from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
 from vecctx.contract.validation import validate_ids, validate_records
@@ -44,14 +43,13 @@ from vecctx.retry import call_with_retry
 T = TypeVar("T")
 
 
-class Store:
+class Store(ClosingContext):
     """A vector store: one front over one backend driver, as ``vecctx.connect`` returns."""
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
         self._specs: dict[str, CollectionSpec] = {}
         self._operations: dict[tuple[str, str | None], str] = {}
-        self._closed = False
 
     @property
     def capabilities(self) -> Capabilities:
@@ -62,18 +60,10 @@ class Store:
         """The backend driver under this front (for backend-specific extras)."""
         return self._driver
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._driver.target}, closed={self._closed})"
 
     # -- plumbing ------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreClosedError(f"{type(self).__name__} over {self._driver.target} is closed")
-
     def _call(
         self,
         action: str,
@@ -345,17 +335,6 @@ class Store:
             self._call("close", None, self._driver.close, idempotent=False)
         finally:
             self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 __all__ = ["Store"]

@@ -103,15 +103,7 @@ class Retriever:
         n = k or cfg.k
         t0 = time.perf_counter()
         if m is Mode.DENSE:
-            hits = self.store.search(
-                self.collection,
-                vector=query.vector,
-                filter=filter,
-                k=n,
-                params=cfg.params,
-                with_vectors=with_vectors,
-            )
-            out = Retrieval(query, hits, m)
+            out = Retrieval(query, self._dense(query, filter, n, with_vectors), m)
         elif m is Mode.SPARSE:
             hits = self._sparse_side().search(
                 self.collection, sparse=sparse, filter=filter, k=n, with_vectors=with_vectors
@@ -136,6 +128,16 @@ class Retriever:
         out.timings["search_ms"] = (time.perf_counter() - t0) * 1000
         return out
 
+    def _dense(self, query: Query, flt: FilterArg, k: int, with_vectors: bool) -> list[Hit]:
+        return self.store.search(
+            self.collection,
+            vector=query.vector,
+            filter=flt,
+            k=k,
+            params=self.config.params,
+            with_vectors=with_vectors,
+        )
+
     def _sparse_side(self) -> VectorStore:
         """The store holding the sparse vectors: the main one when it can."""
         if self.store.capabilities.sparse:
@@ -149,14 +151,7 @@ class Retriever:
     ) -> list[Hit]:
         cfg = self.config
         depth = max(cfg.candidates, k)
-        dense_hits = self.store.search(
-            self.collection,
-            vector=query.vector,
-            filter=flt,
-            k=depth,
-            params=cfg.params,
-            with_vectors=with_vectors,
-        )
+        dense_hits = self._dense(query, flt, depth, with_vectors)
         sparse_hits = self._sparse_side().search(
             self.collection, sparse=sparse, filter=flt, k=depth, with_payload=False
         )

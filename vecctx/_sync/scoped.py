@@ -8,33 +8,25 @@ which holds the translation both share (:class:`~vecctx.scoped._Scope`) and expo
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from types import TracebackType
-from typing import Self
+from typing import Unpack
 
-from vecctx.contract.errors import StoreClosedError
 from vecctx.contract.filters import Filter
-from vecctx.contract.store import (
-    Capabilities,
-    FilterArg,
-    Fusion,
-    SearchParams,
-    SearchRequest,
-    VectorStore,
-)
-from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
+from vecctx.contract.lifetime import ClosingContext
+from vecctx.contract.store import Capabilities, FilterArg, SearchOptions, SearchRequest, VectorStore
+from vecctx.contract.types import CollectionSpec, Hit, Record
 from vecctx.scoped import DEFAULT_TENANT_FIELD, _drop_refused, _Scope
 
 
-class TenantScopedStore:
+class TenantScopedStore(ClosingContext):
     """A store confined to one tenant of a shared store, with the wrapped store's interface.
 
     See :mod:`vecctx.scoped` for the exact semantics; build one with :func:`~vecctx.scoped.scoped`.
+    Closing the view leaves the wrapped store open (it belongs to the caller).
     """
 
     def __init__(self, store: VectorStore, *, tenant: str, field: str = DEFAULT_TENANT_FIELD) -> None:
         self._scope = _Scope(tenant, field)
         self._store = store
-        self._closed = False
 
     @property
     def tenant(self) -> str:
@@ -58,8 +50,7 @@ class TenantScopedStore:
         return f"{type(self).__name__}({self._scope!r}, store={self._store!r})"
 
     def _inner(self) -> VectorStore:
-        if self._closed:
-            raise StoreClosedError(f"{type(self).__name__} is closed")
+        self._check_open()
         return self._store
 
     # -- collections (shared) --------------------------------------------------------------
@@ -112,32 +103,10 @@ class TenantScopedStore:
         store = self._inner()
         return store.count(collection, filter=self._scope.filter(filter))
 
-    def search(
-        self,
-        collection: str,
-        *,
-        vector: VectorLike | None = None,
-        sparse: SparseVector | None = None,
-        filter: FilterArg = None,
-        k: int = 10,
-        params: SearchParams | None = None,
-        fusion: Fusion = Fusion.RRF,
-        with_payload: bool = True,
-        with_vectors: bool = False,
-    ) -> list[Hit]:
+    def search(self, collection: str, **options: Unpack[SearchOptions]) -> list[Hit]:
         store = self._inner()
-        hits = store.search(
-            collection,
-            vector=vector,
-            sparse=sparse,
-            filter=self._scope.filter(filter),
-            k=k,
-            params=params,
-            fusion=fusion,
-            with_payload=with_payload,
-            with_vectors=with_vectors,
-        )
-        return self._scope.hits(hits)
+        options["filter"] = self._scope.filter(options.get("filter"))
+        return self._scope.hits(store.search(collection, **options))
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         store = self._inner()
@@ -164,22 +133,6 @@ class TenantScopedStore:
             mine = scope.record(r)
             if mine is not None:
                 yield mine
-
-    # -- lifetime --------------------------------------------------------------------------
-    def close(self) -> None:
-        """Close this view; the wrapped store stays open (it belongs to the caller)."""
-        self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 __all__ = ["TenantScopedStore"]

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeAlias, runtime_checkable
+from typing import Any, Protocol, Self, TypeAlias, TypedDict, Unpack, runtime_checkable
 
 from vecctx.contract.errors import UnsupportedFeatureError
 from vecctx.contract.filters import ALL_OPS, Filter, Op
@@ -59,6 +59,22 @@ class SearchRequest:
     fusion: Fusion = Fusion.RRF
     with_payload: bool = True
     with_vectors: bool = False
+
+
+class SearchOptions(TypedDict, total=False):
+    """The keyword arguments of ``search``, each optional: ``vector`` (dense query), ``sparse``
+    (sparse query; both for a hybrid search fused by ``fusion``, default RRF), ``filter``, ``k``
+    (default 10), ``params`` (:class:`SearchParams`), ``with_payload`` (default true: metadata
+    and text on each hit) and ``with_vectors`` (default false)."""
+
+    vector: VectorLike | None
+    sparse: SparseVector | None
+    filter: FilterArg
+    k: int
+    params: SearchParams | None
+    fusion: Fusion
+    with_payload: bool
+    with_vectors: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,19 +161,9 @@ class VectorStore(Protocol):
 
     def count(self, collection: str, *, filter: FilterArg = None) -> int: ...
 
-    def search(
-        self,
-        collection: str,
-        *,
-        vector: VectorLike | None = None,
-        sparse: SparseVector | None = None,
-        filter: FilterArg = None,
-        k: int = 10,
-        params: SearchParams | None = None,
-        fusion: Fusion = Fusion.RRF,
-        with_payload: bool = True,
-        with_vectors: bool = False,
-    ) -> list[Hit]: ...
+    def search(self, collection: str, **options: Unpack[SearchOptions]) -> list[Hit]:
+        """The ``k`` nearest records; the options are those of :class:`SearchOptions`."""
+        ...
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
 
@@ -219,19 +225,7 @@ class AsyncVectorStore(Protocol):
 
     async def count(self, collection: str, *, filter: FilterArg = None) -> int: ...
 
-    async def search(
-        self,
-        collection: str,
-        *,
-        vector: VectorLike | None = None,
-        sparse: SparseVector | None = None,
-        filter: FilterArg = None,
-        k: int = 10,
-        params: SearchParams | None = None,
-        fusion: Fusion = Fusion.RRF,
-        with_payload: bool = True,
-        with_vectors: bool = False,
-    ) -> list[Hit]: ...
+    async def search(self, collection: str, **options: Unpack[SearchOptions]) -> list[Hit]: ...
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
 
@@ -265,6 +259,7 @@ __all__ = [
     "Fusion",
     "HybridSupport",
     "SearchParams",
+    "SearchOptions",
     "SearchRequest",
     "VectorStore",
 ]

@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from vecctx.contract.lifetime import ClosingContext
 from vecctx.contract.store import AsyncVectorStore, Capabilities
 from vecctx.contract.types import Record
 
 
-class BlockingStore:
+class BlockingStore(ClosingContext):
     """A synchronous :class:`~vecctx.contract.store.VectorStore` over an async store, for tests: every
     coroutine method of the async store is run to completion on the wrapper's own loop, and
     ``scroll`` becomes a plain iterator."""
@@ -74,17 +74,13 @@ class BlockingStore:
 
         return gen()
 
-    def __enter__(self) -> Self:
-        return self
+    def close(self) -> None:
+        self._runner.run(self.inner.close())
+        self._closed = True
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         try:
-            self._runner.run(self.inner.close())
+            self.close()
         finally:
             self._runner.close()
 

@@ -46,15 +46,4 @@ class ConformanceSuite(
     """Pytest mixin: the whole contract every :class:`~vecctx.contract.store.VectorStore` must meet."""
 
 
-__all__ = [
-    "CollectionTests",
-    "ConformanceSuite",
-    "ErrorTests",
-    "FilterTests",
-    "PersistenceTests",
-    "ReadTests",
-    "SearchTests",
-    "SparseHybridTests",
-    "SuiteBase",
-    "WriteTests",
-]
+__all__ = ["ConformanceSuite", "SuiteBase"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -18,23 +20,27 @@ class FilterTests(SuiteBase):
     """count, scroll and search under each filter case agree with the reference; an operator
     the backend does not declare is refused before any I/O."""
 
-    @pytest.mark.parametrize(("case", "flt"), FLAT_CASES, ids=[c for c, _ in FLAT_CASES])
-    def test_filter_flat(self, store: VectorStore, collection: str, case: str, flt: Filter) -> None:
-        ref = self._fill(store, collection, records_for(FLAT_METADATA, DIM))
-        self._check_filter(store, collection, ref, flt)
-
-    @pytest.mark.parametrize(("case", "flt"), NESTED_CASES, ids=[c for c, _ in NESTED_CASES])
-    def test_filter_nested(self, store: VectorStore, collection: str, case: str, flt: Filter) -> None:
-        if not self.caps(store).nested_keys:
-            pytest.skip("backend declares nested_keys=False")
-        ref = self._fill(store, collection, records_for(NESTED_METADATA, DIM))
-        self._check_filter(store, collection, ref, flt)
-
-    @pytest.mark.parametrize(("case", "flt"), LIST_CASES, ids=[c for c, _ in LIST_CASES])
-    def test_filter_lists(self, store: VectorStore, collection: str, case: str, flt: Filter) -> None:
-        if not self.caps(store).list_values:
-            pytest.skip("backend declares list_values=False")
-        ref = self._fill(store, collection, records_for(LIST_METADATA, DIM))
+    @pytest.mark.parametrize(
+        ("needs", "metadata", "case", "flt"),
+        [(None, FLAT_METADATA, *c) for c in FLAT_CASES]
+        + [("nested_keys", NESTED_METADATA, *c) for c in NESTED_CASES]
+        + [("list_values", LIST_METADATA, *c) for c in LIST_CASES],
+        ids=[f"flat-{c}" for c, _ in FLAT_CASES]
+        + [f"nested-{c}" for c, _ in NESTED_CASES]
+        + [f"lists-{c}" for c, _ in LIST_CASES],
+    )
+    def test_filter_case(
+        self,
+        store: VectorStore,
+        collection: str,
+        needs: str | None,
+        metadata: list[dict[str, Any]],
+        case: str,
+        flt: Filter,
+    ) -> None:
+        if needs is not None and not getattr(self.caps(store), needs):
+            pytest.skip(f"backend declares {needs}=False")
+        ref = self._fill(store, collection, records_for(metadata, DIM))
         self._check_filter(store, collection, ref, flt)
 
     def test_filter_on_indexed_fields(self, store: VectorStore, collection: str) -> None:

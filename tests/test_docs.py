@@ -6,14 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vecctx.contract.capmatrix import declared, render
+from vecctx.capmatrix import declared, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_capability_matrix_is_current() -> None:
     text = (ROOT / "docs" / "backends.md").read_text(encoding="utf-8")
-    assert render(text) == text, "docs/backends.md is stale: run python -m vecctx.contract.capmatrix"
+    assert render(text) == text, "docs/backends.md is stale: run python -m vecctx.capmatrix"
 
 
 def test_every_installed_adapter_declares_capabilities() -> None:

@@ -196,28 +196,13 @@ class InProcessAsyncDriver:
 
     def __init__(self, driver: Driver) -> None:
         self.sync = driver
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.sync.capabilities
-
-    @property
-    def target(self) -> str:
-        return self.sync.target
-
-    @property
-    def secrets(self) -> Sequence[str]:
-        return self.sync.secrets
-
-    @property
-    def retry(self) -> RetryPolicy:
-        return self.sync.retry
-
-    def translate(self, exc: Exception, action: str, collection: str | None) -> VecctxError:
-        return self.sync.translate(exc, action, collection)
-
-    def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Any:
-        return self.sync.compile_filter(spec, flt)
+        # declared data and the pure methods are the synchronous driver's own
+        self.capabilities: Capabilities = driver.capabilities
+        self.target: str = driver.target
+        self.secrets: Sequence[str] = driver.secrets
+        self.retry: RetryPolicy = driver.retry
+        self.translate = driver.translate
+        self.compile_filter = driver.compile_filter
 
     async def collection_spec(self, name: str) -> CollectionSpec | None:
         return self.sync.collection_spec(name)

@@ -12,10 +12,8 @@ import os
 from urllib.parse import parse_qs, urlsplit
 
 import vecctx
-from vecctx import CollectionSpec, Record
-from vecctx.embedders import default_embedder
+from vecctx import Augmenter, CollectionSpec, Record, default_embedder
 from vecctx.loaders import data_root, load_beir
-from vecctx.pipeline import Augmenter
 
 URL = os.environ.get("VECCTX_ASYNC_STORE", "qdrant+local://:memory:")
 

@@ -8,9 +8,7 @@ Run: python examples/bulk_load.py   (reads ../shared/data/scifact or $VECCTX_DAT
 """
 
 import vecctx
-from vecctx import CollectionSpec, F, FieldType, RecordBatch
-from vecctx.contract.errors import InvalidInputError
-from vecctx.embedders import default_embedder
+from vecctx import CollectionSpec, F, FieldType, InvalidInputError, RecordBatch, default_embedder
 from vecctx.loaders import data_root, load_beir
 
 store = vecctx.connect()  # $VECCTX_STORE, else embedded Qdrant in ./.vecctx/qdrant

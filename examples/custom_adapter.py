@@ -15,11 +15,8 @@ import numpy as np
 import pytest
 
 import vecctx
-from vecctx import Capabilities, CollectionSpec, Hit, Record
-from vecctx.contract.driver import CheckedSearch, DriverBase, Page
-from vecctx.contract.filters import Filter
+from vecctx import Capabilities, CheckedSearch, CollectionSpec, DriverBase, Filter, Hit, Page, Record, Store
 from vecctx.contract.types import FloatArray, Metric, ScoreKind, make_hits
-from vecctx.front import Store
 from vecctx.testing import ConformanceSuite
 
 

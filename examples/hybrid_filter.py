@@ -6,13 +6,8 @@ Run: python examples/hybrid_filter.py
 import tempfile
 
 import vecctx
-from vecctx import F
-from vecctx.chunking import Document
-from vecctx.embedders import default_embedder
-from vecctx.ingest import Ingestor
+from vecctx import Augmenter, BM25Encoder, Document, F, Ingestor, default_embedder
 from vecctx.loaders import data_root, load_beir
-from vecctx.pipeline import Augmenter
-from vecctx.retrieval.sparse import BM25Encoder
 
 store = vecctx.connect(f"qdrant:///{tempfile.mkdtemp()}")
 embedder, bm25 = default_embedder(), BM25Encoder()

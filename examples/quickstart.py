@@ -4,10 +4,8 @@ Run: python examples/quickstart.py   (reads ../shared/data/scifact or $VECCTX_DA
 """
 
 import vecctx
-from vecctx.embedders import default_embedder
-from vecctx.ingest import Ingestor
+from vecctx import Augmenter, Ingestor, default_embedder
 from vecctx.loaders import data_root, load_beir
-from vecctx.pipeline import Augmenter
 
 store = vecctx.connect()  # $VECCTX_STORE, else embedded Qdrant in ./.vecctx/qdrant
 embedder = default_embedder()  # all-MiniLM-L6-v2, offline

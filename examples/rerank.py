@@ -4,11 +4,8 @@ Run: python examples/rerank.py
 """
 
 import vecctx
-from vecctx.embedders import default_embedder
-from vecctx.ingest import Ingestor
+from vecctx import Augmenter, Ingestor, LateInteractionReranker, MMRReranker, default_embedder
 from vecctx.loaders import data_root, load_beir
-from vecctx.pipeline import Augmenter
-from vecctx.retrieval.rerank import LateInteractionReranker, MMRReranker
 
 store = vecctx.connect("memory://")
 embedder = default_embedder()

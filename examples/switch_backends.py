@@ -7,11 +7,8 @@ import tempfile
 from importlib.util import find_spec
 
 import vecctx
-from vecctx import F
-from vecctx.embedders import default_embedder
-from vecctx.ingest import Ingestor
+from vecctx import Augmenter, F, Ingestor, default_embedder
 from vecctx.loaders import data_root, load_beir
-from vecctx.pipeline import Augmenter
 
 tmp = tempfile.mkdtemp(prefix="vecctx-switch-")
 urls = ["memory://", f"qdrant:///{tmp}/qdrant"]

@@ -6,10 +6,8 @@ Run: python examples/tenant_scope.py
 import tempfile
 
 import vecctx
-from vecctx.embedders import default_embedder
-from vecctx.ingest import Ingestor
+from vecctx import Augmenter, Ingestor, default_embedder
 from vecctx.loaders import data_root, load_beir
-from vecctx.pipeline import Augmenter
 
 store = vecctx.connect(f"qdrant:///{tempfile.mkdtemp()}")
 embedder = default_embedder()

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecctx.chunking import Chunk, Chunker, Document, sentence_spans
+import vecctx.prompt
+from vecctx.chunking import Chunk, Chunker, Document, sentence_ends, sentence_spans
 from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.embedders import HashingEmbedder, HFTokenizer, RegexTokenizer
 from vecctx.embedders.offline import minilm_path
@@ -40,15 +41,52 @@ def _check(doc: Document, chunker: Chunker) -> list[Chunk]:
     return chunks
 
 
-def test_sentence_spans() -> None:
-    text = "First one. Second (really)! Third?\n\nPara two without end"
-    spans = sentence_spans(text)
-    assert [text[s:e] for s, e in spans] == [
-        "First one.",
-        "Second (really)!",
-        "Third?",
-        "Para two without end",
+def test_sentence_ends() -> None:
+    def sentences(t: str, **options: bool) -> list[str]:
+        return [t[:e] for e in sentence_ends(t, **options)]
+
+    assert vecctx.prompt.sentence_ends is sentence_ends  # one splitter for chunks and prompts
+    assert sentences("Dr. Smith went home. He slept.") == [
+        "Dr. Smith went home.",
+        "Dr. Smith went home. He slept.",
     ]
+    t = "Values were 3.5 and 4.2. Next, e.g. this one; see Li et al. for more. Done?"
+    assert sentences(t) == [
+        "Values were 3.5 and 4.2.",
+        "Values were 3.5 and 4.2. Next, e.g. this one; see Li et al. for more.",
+        t,
+    ]
+    cjk = "\u7b2c\u4e00\u53e5\u3002\u7b2c\u4e8c\u53e5\uff01\u7b2c\u4e09"  # 3 sentences, 2 full stops
+    assert sentences(cjk) == [cjk[:4], cjk[:8], cjk]
+    assert sentences('He said "stop." Then left.') == ['He said "stop."', 'He said "stop." Then left.']
+    assert sentences("Line one\nLine two  ") == ["Line one\n", "Line one\nLine two"]
+    assert sentence_ends("") == []
+    # The chunker's rule: every full stop before a space ends a sentence, and only blank lines
+    # (not single line breaks) do; closing brackets stay with their sentence either way.
+    plain = {"abbreviations": False, "line_breaks": False}
+    assert sentences("Dr. Smith went home (see Fig. 2.) today\nnext line.\n\nPara.", **plain) == [
+        "Dr.",
+        "Dr. Smith went home (see Fig.",
+        "Dr. Smith went home (see Fig. 2.)",
+        "Dr. Smith went home (see Fig. 2.) today\nnext line.",
+        "Dr. Smith went home (see Fig. 2.) today\nnext line.\n\n",
+        "Dr. Smith went home (see Fig. 2.) today\nnext line.\n\nPara.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, ["First one.", "Second (really)!", "Third?", "Para e.g. two", "lines no end"]),
+        (
+            {"abbreviations": False, "line_breaks": False},
+            ["First one.", "Second (really)!", "Third?", "Para e.g.", "two\nlines no end"],
+        ),
+    ],
+)
+def test_sentence_spans(options: dict[str, bool], expected: list[str]) -> None:
+    text = "First one. Second (really)! Third?\n\nPara e.g. two\nlines no end"
+    assert [text[s:e] for s, e in sentence_spans(text, **options)] == expected
 
 
 def test_minilm_budget_accounts_for_special_tokens(minilm_tok: HFTokenizer) -> None:
@@ -91,6 +129,14 @@ def test_prefers_sentence_boundaries() -> None:
         assert c.text.startswith("Sentence") and c.text.endswith(".")
     assert len(chunks) == 4  # 3 sentences (27 tokens) per chunk, 10 sentences
     assert chunks[0].text == " ".join(sentences[:3])
+
+
+def test_chunker_packs_sentences_by_its_own_rule() -> None:
+    # Every full stop before a space ends a sentence for the chunker (the rule its published
+    # SciFact figures were measured with), and a closing bracket stays with its sentence.
+    text = "Dr. Smith went home (Fig. 2.) Then he slept."
+    chunks = _check(Document("d", text), Chunker(RegexTokenizer(), max_tokens=6))
+    assert [c.text for c in chunks] == ["Dr.", "Smith went home (Fig.", "2.)", "Then he slept."]
 
 
 def test_overlap_repeats_whole_trailing_sentences() -> None:

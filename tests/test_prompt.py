@@ -16,6 +16,7 @@ from vecctx.contract.types import Hit, ScoreKind
 from vecctx.prompt import (
     DEFAULT_TEMPLATE,
     AugmentedPrompt,
+    DedupeIndex,
     DropReason,
     PromptAssembler,
     PromptTemplate,
@@ -135,6 +136,13 @@ def test_invalid_arguments() -> None:
         PromptAssembler(budget=500, order="random")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         PromptAssembler(budget=500, counter="no-such-counter")
+    for bad in ({"shingle_size": 0}, {"min_passage_tokens": -1}, {"max_sources": -1}, {"max_sources": True}):
+        with pytest.raises(ConfigError):
+            PromptAssembler(budget=500, **bad)
+    with pytest.raises(ConfigError):  # the dedupe index checks its own options
+        near_duplicates(["a", "b"], threshold=0.0)
+    with pytest.raises(ConfigError):
+        DedupeIndex(k=0)
 
 
 # --- order -------------------------------------------------------------------------------------
@@ -291,27 +299,6 @@ def test_no_sentence_fits_sentence_mode_drops_word_mode_cuts_at_word() -> None:
 
 def budget_left(p: AugmentedPrompt) -> int:
     return p.budget - p.token_count
-
-
-def test_sentence_ends() -> None:
-    def sentences(t: str) -> list[str]:
-        return [t[:e] for e in sentence_ends(t)]
-
-    assert sentences("Dr. Smith went home. He slept.") == [
-        "Dr. Smith went home.",
-        "Dr. Smith went home. He slept.",
-    ]
-    t = "Values were 3.5 and 4.2. Next, e.g. this one; see Li et al. for more. Done?"
-    assert sentences(t) == [
-        "Values were 3.5 and 4.2.",
-        "Values were 3.5 and 4.2. Next, e.g. this one; see Li et al. for more.",
-        t,
-    ]
-    cjk = "\u7b2c\u4e00\u53e5\u3002\u7b2c\u4e8c\u53e5\uff01\u7b2c\u4e09"  # 3 sentences, 2 full stops
-    assert sentences(cjk) == [cjk[:4], cjk[:8], cjk]
-    assert sentences('He said "stop." Then left.') == ['He said "stop."', 'He said "stop." Then left.']
-    assert sentences("Line one\nLine two  ") == ["Line one\n", "Line one\nLine two"]
-    assert sentence_ends("") == []
 
 
 # --- escaping ----------------------------------------------------------------------------------

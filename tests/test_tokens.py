@@ -111,6 +111,9 @@ def test_whitespace_and_char_counters() -> None:
     assert ch.truncate("abcdefghi", 2) == "abcdefgh"
     assert get_counter("whitespace:1.3").name == "whitespace:1.3"
     assert get_counter("chars:3.5").name == "chars:3.5"
+    assert (w.name, ch.name) == ("whitespace", "chars")  # the default ratios
+    assert repr(get_counter("whitespace:1.3")) == "WhitespaceCounter(tokens_per_word=1.3)"
+    assert repr(ch) == "CharRatioCounter(chars_per_token=4.0)"
 
 
 def test_get_counter_specs_and_errors(tmp_path: Path) -> None:

@@ -61,9 +61,17 @@ class TokenCounter(Protocol):
         ...
 
 
-def _check_max_tokens(max_tokens: int) -> None:
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
-        raise InvalidInputError(f"max_tokens must be a non-negative int, got {max_tokens!r}")
+def check_count(
+    value: object,
+    name: str,
+    *,
+    minimum: int = 0,
+    error: type[ConfigError] | type[InvalidInputError] = InvalidInputError,
+) -> int:
+    """``value`` if it is an int (not a bool) of at least ``minimum``, else ``error``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise error(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
 
 
 def _check_text(text: str) -> None:
@@ -148,7 +156,7 @@ class _TokenizerCounter:
 
     def truncate(self, text: str, max_tokens: int) -> str:
         _check_text(text)
-        _check_max_tokens(max_tokens)
+        check_count(max_tokens, "max_tokens")
         if self.count(text) <= max_tokens:
             return text
         return _shrink_until_fits(text, max_tokens, self.count, self._cut)
@@ -302,7 +310,26 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _WORD_RE = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
 
 
-class WhitespaceCounter:
+class _RatioCounter:
+    """What the dependency-free approximations share: one positive ratio, the ``name``
+    ``label`` (``label:RATIO`` when it is not the default ratio) and a repr."""
+
+    def __init__(self, ratio: float, *, parameter: str, label: str, default: float) -> None:
+        if not (isinstance(ratio, int | float) and math.isfinite(ratio)) or ratio <= 0:
+            raise ConfigError(f"{parameter} must be a positive number, got {ratio!r}")
+        self._ratio = float(ratio)
+        self._parameter = parameter
+        self._name = label if self._ratio == default else f"{label}:{self._ratio:g}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._parameter}={self._ratio!r})"
+
+
+class WhitespaceCounter(_RatioCounter):
     """Approximate: words times ``tokens_per_word``, rounded up. No dependency.
 
     Real BPE tokenizers use about 1.3 tokens per English word; pick a ratio that
@@ -310,16 +337,7 @@ class WhitespaceCounter:
     """
 
     def __init__(self, *, tokens_per_word: float = 1.0) -> None:
-        if not (isinstance(tokens_per_word, int | float) and math.isfinite(tokens_per_word)) or (
-            tokens_per_word <= 0
-        ):
-            raise ConfigError(f"tokens_per_word must be a positive number, got {tokens_per_word!r}")
-        self._ratio = float(tokens_per_word)
-        self._name = "whitespace" if self._ratio == 1.0 else f"whitespace:{self._ratio:g}"
-
-    @property
-    def name(self) -> str:
-        return self._name
+        super().__init__(tokens_per_word, parameter="tokens_per_word", label="whitespace", default=1.0)
 
     def count(self, text: str) -> int:
         _check_text(text)
@@ -328,7 +346,7 @@ class WhitespaceCounter:
 
     def truncate(self, text: str, max_tokens: int) -> str:
         _check_text(text)
-        _check_max_tokens(max_tokens)
+        check_count(max_tokens, "max_tokens")
         keep = math.floor(max_tokens / self._ratio + 1e-9)
         if keep <= 0:
             return ""
@@ -340,24 +358,12 @@ class WhitespaceCounter:
             end = m.end()
         return text
 
-    def __repr__(self) -> str:
-        return f"WhitespaceCounter(tokens_per_word={self._ratio!r})"
 
-
-class CharRatioCounter:
+class CharRatioCounter(_RatioCounter):
     """Approximate: characters divided by ``chars_per_token``, rounded up. No dependency."""
 
     def __init__(self, *, chars_per_token: float = 4.0) -> None:
-        if not (isinstance(chars_per_token, int | float) and math.isfinite(chars_per_token)) or (
-            chars_per_token <= 0
-        ):
-            raise ConfigError(f"chars_per_token must be a positive number, got {chars_per_token!r}")
-        self._ratio = float(chars_per_token)
-        self._name = "chars" if self._ratio == 4.0 else f"chars:{self._ratio:g}"
-
-    @property
-    def name(self) -> str:
-        return self._name
+        super().__init__(chars_per_token, parameter="chars_per_token", label="chars", default=4.0)
 
     def count(self, text: str) -> int:
         _check_text(text)
@@ -365,11 +371,8 @@ class CharRatioCounter:
 
     def truncate(self, text: str, max_tokens: int) -> str:
         _check_text(text)
-        _check_max_tokens(max_tokens)
+        check_count(max_tokens, "max_tokens")
         return text[: math.floor(max_tokens * self._ratio + 1e-9)]
-
-    def __repr__(self) -> str:
-        return f"CharRatioCounter(chars_per_token={self._ratio!r})"
 
 
 def _ratio(spec: str, value: str) -> float:
@@ -438,5 +441,6 @@ __all__ = [
     "TiktokenCounter",
     "TokenCounter",
     "WhitespaceCounter",
+    "check_count",
     "get_counter",
 ]

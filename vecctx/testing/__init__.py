@@ -6,17 +6,7 @@ Importing this module needs pytest (a dev dependency); ``import vecctx`` does no
 from vecctx.testing.backends import LOCAL_BACKENDS, closing_all, local_store_url
 from vecctx.testing.blocking import BlockingStore
 from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
-from vecctx.testing.conformance import (
-    CollectionTests,
-    ConformanceSuite,
-    ErrorTests,
-    FilterTests,
-    PersistenceTests,
-    ReadTests,
-    SearchTests,
-    SparseHybridTests,
-    WriteTests,
-)
+from vecctx.testing.conformance import ConformanceSuite
 from vecctx.testing.data import (
     FLAT_METADATA,
     LIST_METADATA,
@@ -26,6 +16,12 @@ from vecctx.testing.data import (
     recall_at_k,
     records_for,
 )
+from vecctx.testing.servers import BackendServer, ServerError, ServerProcess, free_port, http_ok
+from vecctx.testing.suite_collections import CollectionTests, PersistenceTests
+from vecctx.testing.suite_errors import ErrorTests
+from vecctx.testing.suite_filters import FilterTests
+from vecctx.testing.suite_records import ReadTests, WriteTests
+from vecctx.testing.suite_search import SearchTests, SparseHybridTests
 
 __all__ = [
     "LOCAL_BACKENDS",
@@ -51,4 +47,9 @@ __all__ = [
     "lowrank_queries",
     "recall_at_k",
     "records_for",
+    "BackendServer",
+    "ServerError",
+    "ServerProcess",
+    "free_port",
+    "http_ok",
 ]

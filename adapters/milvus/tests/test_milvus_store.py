@@ -3,11 +3,9 @@ text, errors, the Lite lock, and persistence across a real server restart."""
 
 from __future__ import annotations
 
-import os
-import signal
+import dataclasses
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from vecctx.contract.errors import (
     UnsupportedFeatureError,
 )
 from vecctx.contract.store import Fusion
+from vecctx.testing import BackendServer, free_port
 
 DIM = 8
 
@@ -68,23 +67,27 @@ def test_parse_url_forms(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "why"),
     [
-        "qdrant://h",
-        "milvus://h?bogus=1",
-        "milvus:///tmp/x.db?token=t",
-        "milvus://h?timeout=-1",
-        "milvus://h?flush_threshold=x",
-        "milvus://h/path",
-        "milvus://file.db",
-        "milvus+https:///tmp/x.db",
-        "milvus+https://h?tls=false",
-        "milvus://h?db=a&db=b",
-        "milvus://",
+        ("qdrant://h", "not a milvus URL"),
+        (5, "not a milvus URL"),
+        ("milvus://h?bogus=1", "'bogus'] are unknown"),
+        ("milvus:///tmp/x.db?token=t", "'token'] do not apply to Milvus Lite"),
+        ("milvus://h?timeout=-1", "timeout must be positive"),
+        ("milvus://h?flush_threshold=x", "flush_threshold='x' is not a number"),
+        ("milvus://h?flush_threshold=-1", "flush_threshold must be >= 0"),
+        ("milvus://h?tls=maybe", "tls='maybe' must be true or false"),
+        ("milvus://h/path", "takes no path"),
+        ("milvus://h:99999", "invalid port"),
+        ("milvus://file.db", "looks like a Milvus Lite file"),
+        ("milvus+https:///tmp/x.db", "needs a host"),
+        ("milvus+https://h?tls=false", "contradictory"),
+        ("milvus://h?db=a&db=b", "'db' is given 2 times"),
+        ("milvus://", "needs a host .* or a path"),
     ],
 )
-def test_parse_url_rejects(url: str) -> None:
-    with pytest.raises(ConfigError):
+def test_parse_url_rejects(url: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
         parse_url(url)
 
 
@@ -263,13 +266,8 @@ def test_second_process_gets_store_locked(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_is_a_transient_error() -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises((TransientBackendError, BackendError)) as info:
-        open_store(f"milvus://127.0.0.1:{port}?timeout=2")
+        open_store(f"milvus://127.0.0.1:{free_port()}?timeout=2")
     assert isinstance(info.value, TransientBackendError), repr(info.value)
 
 
@@ -291,74 +289,21 @@ def test_reconnect_replaces_the_client_from_the_third_retry(milvus_server: str) 
 # -- a real restart ------------------------------------------------------------------------------
 
 
-def _start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
-    from pymilvus import MilvusClient
-
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "milvus_lite",
-            "server",
-            "--data-dir",
-            str(data),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2)
-            client.get_server_version()
-            client.close()
-            return proc
-        except Exception:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("milvus-lite server did not start") from None
-            time.sleep(0.2)
-
-
-def _stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def test_data_survives_a_server_restart(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = tmp_path / "srv"
-    url = f"milvus://127.0.0.1:{port}"
     spec = CollectionSpec(name="keep", dimension=DIM, metric=Metric.DOT, sparse=True)
     rng = np.random.default_rng(9)
     recs = [
         Record(id=f"k{i}", vector=rng.standard_normal(DIM), text=f"t{i}", metadata={"i": i, "tags": ["x", i]})
         for i in range(50)
     ]
-    proc = _start_server(data, port)
-    try:
-        with open_store(url) as s:
+    with BackendServer("milvus", tmp_path / "srv") as server:
+        with open_store(server.url()) as s:
             s.create_collection(spec)
             s.upsert("keep", recs)
             before = [h.id for h in s.search("keep", vector=recs[0].vector, k=5, filter=F("tags") == "x")]
-    finally:
-        _stop_server(proc)
-    proc = _start_server(data, port)
-    try:
-        with open_store(url) as s:
+        server.stop()
+        server.start()  # the same port and data directory
+        with open_store(server.url()) as s:
             assert s.collection_spec("keep") == spec
             assert s.count("keep") == 50
             assert [
@@ -367,8 +312,6 @@ def test_data_survives_a_server_restart(tmp_path: Path) -> None:
             assert s.count("keep", filter=F("tags") == 7) == 1
             (r,) = s.get("keep", ["k3"])
             assert r.metadata == {"i": 3, "tags": ["x", 3]} and r.text == "t3"
-    finally:
-        _stop_server(proc)
 
 
 def test_search_batch_matches_single_searches(lite: MilvusStore) -> None:
@@ -399,18 +342,7 @@ def test_search_batch_matches_single_searches(lite: MilvusStore) -> None:
     ]
     reqs.insert(2, SearchRequest(vector=qs[5], k=5, with_payload=False))
     got = lite.search_batch("sb", reqs)
-    want = [
-        lite.search(
-            "sb",
-            vector=r.vector,
-            sparse=r.sparse,
-            filter=r.filter,
-            k=r.k,
-            params=r.params,
-            with_payload=r.with_payload,
-        )
-        for r in reqs
-    ]
+    want = [lite.search("sb", **{f.name: getattr(r, f.name) for f in dataclasses.fields(r)}) for r in reqs]
     assert [[(h.id, round(h.score, 5), h.metadata) for h in hs] for hs in got] == [
         [(h.id, round(h.score, 5), h.metadata) for h in hs] for hs in want
     ]
@@ -424,6 +356,9 @@ def test_flush_sequencing_race_is_transient() -> None:
 
     exc = MilvusException(code=1, message="current_seq is monotonic; tried to set 2797 < 2846")
     assert isinstance(translate(exc, "flush", "c"), TransientBackendError)
+    assert isinstance(
+        MilvusDriver(parse_url("milvus://h")).translate(exc, "flush", None), TransientBackendError
+    )
     assert not isinstance(
         translate(MilvusException(code=1, message="bad expr"), "query", "c"), TransientBackendError
     )

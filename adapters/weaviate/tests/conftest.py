@@ -44,9 +44,7 @@ def hybrid(store: AnyStore, collection: str, **kwargs: Any) -> list[Hit]:
     return store.driver.hybrid(collection, **kwargs)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeWeaviate]:
-    """A fresh fake server (REST + gRPC on 127.0.0.1, free ports) for one test."""
+def _serve_fake() -> Iterator[FakeWeaviate]:
     server = FakeWeaviate().start()
     try:
         yield server
@@ -54,14 +52,10 @@ def fake() -> Iterator[FakeWeaviate]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def shared_fake() -> Iterator[FakeWeaviate]:
-    """One fake server for tests that only need unique collections (saves start/stop time)."""
-    server = FakeWeaviate().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+#: A fresh fake server (REST + gRPC on 127.0.0.1, free ports) for one test.
+fake = pytest.fixture(_serve_fake, name="fake")
+#: One fake server for tests that only need unique collections (saves start/stop time).
+shared_fake = pytest.fixture(_serve_fake, scope="session", name="shared_fake")
 
 
 @pytest.fixture(params=["sync", "async"])

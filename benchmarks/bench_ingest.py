@@ -14,41 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import vecctx
-from vecctx.chunking import Chunker
 from vecctx.embedders import default_embedder
 from vecctx.embedders.cache import CachedEmbedder
+from vecctx.eval.beir import load_judgements
+from vecctx.eval.metrics import evaluate_run
+from vecctx.eval.runner import doc_scores
 from vecctx.ingest import Ingestor
 from vecctx.loaders import data_root, load_beir
 from vecctx.retrieval.sparse import BM25Encoder
-
-
-def _qrels(root: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
-    queries = {}
-    for line in (root / "queries.jsonl").open():
-        row = json.loads(line)
-        queries[row["_id"]] = row["text"]
-    qrels: dict[str, dict[str, int]] = {}
-    for i, line in enumerate((root / "qrels" / "test.tsv").open()):
-        parts = line.split()
-        if i == 0 and not parts[-1].isdigit():
-            continue
-        qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
-    return queries, qrels
-
-
-def _ndcg(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
-    dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
-    ideal = sorted(rel.values(), reverse=True)[:k]
-    return dcg / sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
 
 
 def run(
@@ -68,7 +48,6 @@ def run(
         store,
         "scifact",
         embedder=embedder,
-        chunker=Chunker.for_embedder(embedder),
         sparse=BM25Encoder(),
         sparse_path=os.path.join(tmp, "scifact.bm25.json"),
         cache=cache_arg,
@@ -106,19 +85,14 @@ def run(
         if emb.misses:
             out["model_ms_per_chunk"] = round(1000 * r.embed_seconds / emb.misses, 1)
     if bm25_eval and limit is None:
-        queries, qrels = _qrels(root)
+        judged = load_judgements(root)
         enc = r.bm25
         assert enc is not None
-        scores = []
-        for q, rel in qrels.items():
-            hits = store.search("scifact", sparse=enc.encode_query(queries[q]), k=100)
-            ranked: list[str] = []
-            for h in hits:  # a document ranks by its best chunk
-                d = str((h.metadata or {})["doc_id"])
-                if d not in ranked:
-                    ranked.append(d)
-            scores.append(_ndcg(ranked, rel))
-        out["bm25_chunks_ndcg@10"] = round(sum(scores) / len(scores), 4)
+        run = {  # a document ranks by its best chunk
+            q: doc_scores(store.search("scifact", sparse=enc.encode_query(judged.queries[q]), k=100))
+            for q in judged.qrels
+        }
+        out["bm25_chunks_ndcg@10"] = round(evaluate_run(run, judged.qrels)["ndcg@10"], 4)
     store.close()
     return out
 

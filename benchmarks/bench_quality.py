@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from vecctx_bench import cache_dir, scifact_dir
-from vecctx_bench.quality import RECIPES, HeadReranker, subset
+from vecctx_bench.quality import RECIPES, subset
 
 from vecctx.cli.settings import Settings
 from vecctx.eval.beir import load_judgements
@@ -51,17 +51,17 @@ def test_recipe(benchmark: Any, session: Any, recipe: str) -> None:
     retriever = sess.augmenter(mode=mode, fusion=fusion, k=DEPTH, candidates=DEPTH).retriever
     rerankers: list[Reranker] = []
     asked = judged
+    depth = min(int(os.environ.get("VECCTX_BENCH_RERANK_DEPTH", "10")), RERANK_DEPTH)
     if rerank:
         asked = dict(list(judged.items())[: int(os.environ.get("VECCTX_BENCH_RERANK_QUERIES", "50"))])
-        depth = min(int(os.environ.get("VECCTX_BENCH_RERANK_DEPTH", "10")), RERANK_DEPTH)
         late = LateInteractionReranker()
         first = next(iter(asked.values()))
         late.rerank(Query(first), retriever.retrieve(first, k=2).hits, k=2)  # loads the model
-        rerankers.append(late if depth >= RERANK_DEPTH else HeadReranker(late, depth))
+        rerankers.append(late)
     retriever.retrieve(next(iter(asked.values())), k=DEPTH)  # warm-up
     benchmark.group = "SciFact recipes: all judged queries per round"
     run, lat = benchmark.pedantic(
-        lambda: run_queries(retriever, asked, rerankers=rerankers), rounds=1, iterations=1
+        lambda: run_queries(retriever, asked, rerankers=rerankers, rerank_depth=depth), rounds=1, iterations=1
     )
     metrics = evaluate_run(run, {q: qrels[q] for q in asked})
     benchmark.extra_info.update({"recipe": recipe, "queries": len(asked), **metrics})

@@ -59,16 +59,12 @@ def spec_for(kind: Kind, name: str) -> CollectionSpec:
 @pytest.fixture(scope="module", params=KINDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     kind: Kind = request.param
-    srv = Server(kind, Path(tmp_path_factory.mktemp(f"{kind}-faults")))
-    srv.start()
-    try:
+    with Server(kind, Path(tmp_path_factory.mktemp(f"{kind}-faults"))) as srv:
         yield srv
-    finally:
-        srv.stop()
-        print(
-            f"\n[faults] {kind}: {srv.starts} starts, {srv.kills} SIGKILLs, "
-            f"start times {[round(t, 1) for t in srv.start_times]} s"
-        )
+    print(
+        f"\n[faults] {kind}: {srv.starts} starts, {srv.kills} SIGKILLs, "
+        f"start times {[round(t, 1) for t in srv.start_times]} s"
+    )
 
 
 @pytest.fixture

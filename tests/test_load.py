@@ -236,22 +236,14 @@ def test_load_qdrant_edge(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server("chroma", Path(tmp_path_factory.mktemp("chroma-load")))
-    srv.start()
-    try:
+    with Server("chroma", Path(tmp_path_factory.mktemp("chroma-load"))) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server("milvus", Path(tmp_path_factory.mktemp("milvus-load")))
-    srv.start()
-    try:
+    with Server("milvus", Path(tmp_path_factory.mktemp("milvus-load"))) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_load_chroma_http(chroma_server: Server) -> None:

@@ -16,7 +16,8 @@ import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -27,11 +28,11 @@ from vecctx_bench.data import FILTERS, buckets, exact_top_k, lowrank_chunked, re
 from vecctx_bench.measures import MemoryWatch, concurrent_loop, spread, summary, timed_loop
 from vecctx_bench.overhead import uuid5_ids
 from vecctx_bench.profiles import QUICK, TINY, Profile, get_profile
-from vecctx_bench.quality import HeadReranker
 from vecctx_bench.report import render
 from vecctx_bench.suite import backend_names
 
 from vecctx import CollectionSpec, ConfigError, Hit, MemoryStore, Query, Record, ScoreKind
+from vecctx.eval.runner import run_queries
 from vecctx.testing import lowrank
 
 PLOTS = ("recall_qps.png", "latency_size.png", "concurrency.png", "quality_latency.png")
@@ -238,7 +239,10 @@ def test_stats_and_loops() -> None:
     del blob
 
 
-def test_head_reranker_reorders_only_the_head() -> None:
+def test_reranked_recipes_reorder_only_the_head() -> None:
+    """The quality run reranks the top ``rerank_depth`` hits (``run_queries``); the rest keep
+    their order."""
+
     class Reverse:
         name = "reverse"
 
@@ -246,8 +250,14 @@ def test_head_reranker_reorders_only_the_head() -> None:
             return list(reversed(hits))[:k]
 
     hits = [Hit(id=str(i), score=1.0 - i / 10, relevance=0.5, kind=ScoreKind.COSINE) for i in range(6)]
-    out = HeadReranker(Reverse(), 3).rerank(Query("q"), hits, k=6)
-    assert [h.id for h in out] == ["2", "1", "0", "3", "4", "5"]
+
+    class Fixed:
+        def retrieve(self, text: str, *, k: int, with_vectors: bool = False) -> SimpleNamespace:
+            return SimpleNamespace(query=Query(text), hits=hits[:k])
+
+    run, latencies = run_queries(cast(Any, Fixed()), {"q": "text"}, rerankers=[Reverse()], rerank_depth=3)
+    assert sorted(run["q"], key=run["q"].__getitem__, reverse=True) == ["2", "1", "0", "3", "4", "5"]
+    assert len(latencies) == 1
 
 
 def test_profiles() -> None:
@@ -353,10 +363,13 @@ def test_cli_says_how_to_install_the_benchmark(
 
 
 def test_adapters_only_through_public_entry_points() -> None:
-    """No adapter module is imported and no private attribute of a store is read: adapters are
-    reached through ``vecctx.connect`` and ``store.driver.<extra>``."""
+    """No adapter module (nor a private ``_common``, ``_sync`` or ``_async`` one) is imported and
+    no private attribute of a store or driver is read: adapters are reached through
+    ``vecctx.connect`` and ``store.driver.<extra>``."""
     src = Path(vecctx_bench.__file__).parent
-    pattern = re.compile(r"vecctx_(qdrant|milvus|chroma|weaviate)\b|\b_common\b|store\._|\._driver\b")
+    pattern = re.compile(
+        r"vecctx_(qdrant|milvus|chroma|weaviate)\b|\b_(common|sync|async)\b|(store|driver)\._|\._driver\b"
+    )
     found = [
         f"{path.name}:{i}: {line.strip()}"
         for path in sorted(src.glob("*.py"))

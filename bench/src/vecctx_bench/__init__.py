@@ -65,6 +65,16 @@ def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def two_paths(argv: Sequence[str] | None, usage: str) -> tuple[Path, Path] | None:
+    """The two arguments of ``python -m vecctx_bench.<module> A B`` as paths; None, with the
+    usage printed, when there are not two."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(f"usage: python -m vecctx_bench.{usage}", file=sys.stderr)
+        return None
+    return Path(args[0]), Path(args[1])
+
+
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "platform": platform.platform(),

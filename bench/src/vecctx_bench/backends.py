@@ -16,7 +16,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
@@ -24,11 +24,8 @@ from typing import Any, Literal, Protocol, cast
 import numpy as np
 
 from vecctx import (
-    CollectionSpec,
     ConfigError,
-    FieldType,
     Filter,
-    Metric,
     RecordBatch,
     SearchParams,
     UnsupportedFeatureError,
@@ -38,7 +35,7 @@ from vecctx import (
 from vecctx.contract.types import FloatArray
 from vecctx.registry import available_schemes
 
-from .data import BUCKET, row_id
+from .data import BUCKET, collection_spec, row_id
 
 Sweep = Literal["per_query", "reopen", "none"]
 
@@ -50,8 +47,10 @@ UPSERT_BATCH = 5_000
 class BackendDef:
     """How to open one backend and what its recall-vs-QPS sweep can vary.
 
-    A vecctx backend is available when an installed adapter registers its URL ``scheme``
-    (:func:`vecctx.registry.available_schemes`); ``module`` names a library a baseline needs.
+    A vecctx backend opens ``url`` (``{dir}``: the store directory), the URL of the local
+    ``server`` the run starts, or ``$env``; it is available when an installed adapter registers
+    its ``scheme`` (default: its name; :func:`vecctx.registry.available_schemes`). A ``faiss``
+    backend is a library baseline, available when faiss is installed.
 
     ``sweep``: ``per_query`` passes ``SearchParams(ef=...)``; ``reopen`` changes the
     collection's ``ef_search`` and reopens the store (Chroma embedded: a loaded index keeps
@@ -60,133 +59,87 @@ class BackendDef:
 
     name: str
     label: str
+    distributions: tuple[str, ...]
+    note: str
     kind: Literal["vecctx", "faiss"] = "vecctx"
     url: str = ""
     server: Literal["milvus", "chroma"] | None = None
-    sweep: Sweep = "per_query"
-    module: str | None = None
-    scheme: str | None = None
     env: str | None = None
-    distributions: tuple[str, ...] = ()
-    note: str = ""
+    scheme: str | None = None
+    sweep: Sweep = "per_query"
 
     def available(self) -> tuple[bool, str]:
         """Whether this backend can run here, and why not."""
         if self.env is not None and not os.environ.get(self.env):
             return False, f"${self.env} is not set"
-        if self.module is not None and importlib.util.find_spec(self.module) is None:
-            return False, f"{self.module} is not installed"
-        if self.scheme is not None and self.scheme not in available_schemes():
+        if self.kind == "faiss":
+            return _importable("faiss", "faiss")
+        scheme = self.scheme or self.name
+        if scheme not in available_schemes():
             adapter = next((d for d in self.distributions if d.startswith("vecctx-")), "its adapter")
-            return False, f"no vecctx adapter registers {self.scheme}:// (pip install {adapter})"
-        if self.server == "milvus" and importlib.util.find_spec("milvus_lite") is None:
-            return False, "milvus-lite is not installed"
-        if self.server == "chroma" and importlib.util.find_spec("chromadb") is None:
-            return False, "chromadb is not installed"
+            return False, f"no vecctx adapter registers {scheme}:// (pip install {adapter})"
+        if self.server is not None:
+            return _importable(*_SERVER_MODULES[self.server])
         return True, ""
 
     def store_url(self, directory: Path, server_url: str | None) -> str:
+        """The URL to open; a store that keeps its data in ``directory`` gets it created."""
         if self.server is not None:
             assert server_url is not None
             return server_url
         if self.env is not None:
             return os.environ[self.env]
+        if "{dir}" in self.url:
+            directory.mkdir(parents=True, exist_ok=True)
         return self.url.format(dir=directory)
 
     def versions(self) -> dict[str, str]:
         return {d: dist_version(d) for d in self.distributions}
 
 
-BACKENDS: dict[str, BackendDef] = {
-    b.name: b
-    for b in (
-        BackendDef(
-            "memory",
-            "reference (numpy)",
-            url="memory://",
-            sweep="none",
-            scheme="memory",
-            distributions=("vecctx", "numpy"),
-            note="exact brute force in numpy; the oracle every adapter is compared to",
-        ),
-        BackendDef(
-            "qdrant",
-            "Qdrant Edge",
-            url="qdrant://{dir}",
-            scheme="qdrant",
-            distributions=("qdrant-edge-py", "vecctx-qdrant"),
-            note="the Rust Qdrant engine in-process (default backend)",
-        ),
-        BackendDef(
-            "qdrant+local",
-            "qdrant-client local",
-            url="qdrant+local://{dir}",
-            sweep="none",
-            scheme="qdrant+local",
-            distributions=("qdrant-client", "vecctx-qdrant"),
-            note="pure-Python brute force on a directory; slow, so its size is capped",
-        ),
-        BackendDef(
-            "milvus",
-            "Milvus Lite",
-            url="milvus://{dir}/milvus.db",
-            scheme="milvus",
-            distributions=("pymilvus", "milvus-lite", "vecctx-milvus"),
-            note="Milvus Lite's gRPC server as a thread of the benchmark process",
-        ),
-        BackendDef(
-            "milvus+server",
-            "Milvus Lite server",
-            server="milvus",
-            scheme="milvus",
-            distributions=("pymilvus", "milvus-lite", "vecctx-milvus"),
-            note="`milvus-lite server` on 127.0.0.1, over gRPC (memory and disk are the server's)",
-        ),
-        BackendDef(
-            "chroma",
-            "Chroma",
-            url="chroma://{dir}",
-            sweep="reopen",
-            scheme="chroma",
-            distributions=("chromadb", "vecctx-chroma"),
-            note="embedded PersistentClient; ef_search is fixed per loaded index",
-        ),
-        BackendDef(
-            "chroma+http",
-            "Chroma HTTP",
-            server="chroma",
-            sweep="none",
-            scheme="chroma+http",
-            distributions=("chromadb", "vecctx-chroma"),
-            note="`chroma run` on 127.0.0.1 over HTTP; no per-query ef (default and exact only)",
-        ),
-        BackendDef(
-            "weaviate",
-            "Weaviate",
-            env="VECCTX_WEAVIATE_URL",
-            scheme="weaviate",
-            distributions=("weaviate-client", "vecctx-weaviate"),
-            note="only when $VECCTX_WEAVIATE_URL points at a running server",
-        ),
-        BackendDef(
-            "faiss-flat",
-            "faiss IndexFlatIP",
-            kind="faiss",
-            sweep="none",
-            module="faiss",
-            distributions=("faiss-cpu",),
-            note="library baseline (no vecctx, no payloads, no filters), one OpenMP thread",
-        ),
-        BackendDef(
-            "faiss-hnsw",
-            "faiss IndexHNSWFlat",
-            kind="faiss",
-            module="faiss",
-            distributions=("faiss-cpu",),
-            note="library baseline, M=16, efConstruction=128, one OpenMP thread",
-        ),
-    )
-}
+#: What a local server needs installed: (module, distribution).
+_SERVER_MODULES = {"milvus": ("milvus_lite", "milvus-lite"), "chroma": ("chromadb", "chromadb")}
+
+
+def _importable(module: str, distribution: str) -> tuple[bool, str]:
+    if importlib.util.find_spec(module) is None:
+        return False, f"{distribution} is not installed"
+    return True, ""
+
+
+# One backend a row: name, label, the distributions whose versions the run records, the note
+# the report shows, then how it is opened and swept.
+# fmt: off
+BACKENDS: dict[str, BackendDef] = {b.name: b for b in (
+    BackendDef("memory", "reference (numpy)", ("vecctx", "numpy"),
+               "exact brute force in numpy; the oracle every adapter is compared to",
+               url="memory://", sweep="none"),
+    BackendDef("qdrant", "Qdrant Edge", ("qdrant-edge-py", "vecctx-qdrant"),
+               "the Rust Qdrant engine in-process (default backend)", url="qdrant://{dir}"),
+    BackendDef("qdrant+local", "qdrant-client local", ("qdrant-client", "vecctx-qdrant"),
+               "pure-Python brute force on a directory; slow, so its size is capped",
+               url="qdrant+local://{dir}", sweep="none"),
+    BackendDef("milvus", "Milvus Lite", ("pymilvus", "milvus-lite", "vecctx-milvus"),
+               "Milvus Lite's gRPC server as a thread of the benchmark process",
+               url="milvus://{dir}/milvus.db"),
+    BackendDef("milvus+server", "Milvus Lite server", ("pymilvus", "milvus-lite", "vecctx-milvus"),
+               "`milvus-lite server` on 127.0.0.1, over gRPC (memory and disk are the server's)",
+               server="milvus", scheme="milvus"),
+    BackendDef("chroma", "Chroma", ("chromadb", "vecctx-chroma"),
+               "embedded PersistentClient; ef_search is fixed per loaded index",
+               url="chroma://{dir}", sweep="reopen"),
+    BackendDef("chroma+http", "Chroma HTTP", ("chromadb", "vecctx-chroma"),
+               "`chroma run` on 127.0.0.1 over HTTP; no per-query ef (default and exact only)",
+               server="chroma", sweep="none"),
+    BackendDef("weaviate", "Weaviate", ("weaviate-client", "vecctx-weaviate"),
+               "only when $VECCTX_WEAVIATE_URL points at a running server", env="VECCTX_WEAVIATE_URL"),
+    BackendDef("faiss-flat", "faiss IndexFlatIP", ("faiss-cpu",),
+               "library baseline (no vecctx, no payloads, no filters), one OpenMP thread",
+               kind="faiss", sweep="none"),
+    BackendDef("faiss-hnsw", "faiss IndexHNSWFlat", ("faiss-cpu",),
+               "library baseline, M=16, efConstruction=128, one OpenMP thread", kind="faiss"),
+)}
+# fmt: on
 
 #: The order backends run and appear in the report.
 ORDER = tuple(BACKENDS)
@@ -256,38 +209,28 @@ class Target(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+@dataclass
 class VecctxTarget:
-    """One collection of one store opened with :func:`vecctx.connect`."""
+    """One collection of one store opened with :func:`vecctx.connect`; ``data_dir`` is where
+    its data lands on disk (None: nowhere this process can measure)."""
 
-    def __init__(
-        self, backend: BackendDef, url: str, *, collection: str, data_dir: Path | None, metric: Metric
-    ) -> None:
-        self.backend = backend
-        self.url = url
-        self.collection = collection
-        self.data_dir = data_dir
-        self.metric = metric
-        self.store: VectorStore = connect(url)
-        self._dim = 0
+    backend: BackendDef
+    url: str
+    collection: str
+    data_dir: Path | None
+    filters: bool = field(default=True, init=False)
+    store: VectorStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = connect(self.url)
 
     @property
     def approximate(self) -> bool:
         return self.store.capabilities.approximate
 
-    @property
-    def filters(self) -> bool:
-        return True
-
     def create(self, dim: int) -> None:
-        self._dim = dim
         self.store.drop_collection(self.collection, missing_ok=True)
-        spec = CollectionSpec(
-            name=self.collection,
-            dimension=dim,
-            metric=self.metric,
-            indexed_fields={BUCKET: FieldType.INTEGER},
-        )
-        self.store.create_collection(spec)
+        self.store.create_collection(collection_spec(self.collection, dim))
 
     def upsert(self, X: FloatArray, start: int, stop: int) -> None:
         rows = range(start, stop)
@@ -343,30 +286,27 @@ class VecctxTarget:
         return {"url": _redact(self.url), "capabilities": self.store.capabilities.as_row()}
 
 
+@dataclass
 class FaissTarget:
-    """A faiss index over unit vectors (inner product = cosine), ids are row numbers."""
+    """A faiss index over unit vectors (inner product = cosine), ids are row numbers:
+    ``IndexHNSWFlat`` when ``approximate``, else ``IndexFlatIP``."""
 
-    def __init__(self, backend: BackendDef, *, hnsw: bool, m: int = 16, ef_construction: int = 128) -> None:
-        self.backend = backend
-        self.faiss: Any = importlib.import_module("faiss")
+    backend: BackendDef
+    approximate: bool
+    m: int = 16
+    ef_construction: int = 128
+    filters: bool = field(default=False, init=False)
+    index: Any = field(default=None, init=False)
+    default_ef: int = field(default=16, init=False)
+    faiss: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.faiss = importlib.import_module("faiss")
         self.faiss.omp_set_num_threads(1)
-        self.hnsw = hnsw
-        self.m = m
-        self.ef_construction = ef_construction
-        self.index: Any = None
-        self.default_ef = 16
-
-    @property
-    def approximate(self) -> bool:
-        return self.hnsw
-
-    @property
-    def filters(self) -> bool:
-        return False
 
     def create(self, dim: int) -> None:
         faiss = self.faiss
-        if self.hnsw:
+        if self.approximate:
             self.index = faiss.IndexHNSWFlat(dim, self.m, faiss.METRIC_INNER_PRODUCT)
             self.index.hnsw.efConstruction = self.ef_construction
             self.default_ef = int(self.index.hnsw.efSearch)
@@ -387,13 +327,13 @@ class FaissTarget:
             raise UnsupportedFeatureError("the faiss baseline takes no filter")
         qq = np.asarray(q, dtype=np.float32).reshape(1, -1)
         qq = qq / max(float(np.linalg.norm(qq)), 1e-12)
-        if self.hnsw:
+        if self.approximate:
             self.index.hnsw.efSearch = max(params.ef or self.default_ef, k)
         _, labels = self.index.search(qq, k)
         return [row_id(int(i)) for i in labels[0] if i >= 0]
 
     def settings(self, efs: Sequence[int]) -> list[tuple[str, SearchParams]]:
-        if not self.hnsw:
+        if not self.approximate:
             return [("exact", SearchParams(exact=True))]
         return [("default", SearchParams()), *((f"ef={e}", SearchParams(ef=e)) for e in efs)]
 
@@ -412,7 +352,7 @@ class FaissTarget:
     def describe(self) -> dict[str, Any]:
         kind = (
             f"IndexHNSWFlat(M={self.m}, efConstruction={self.ef_construction})"
-            if self.hnsw
+            if self.approximate
             else "IndexFlatIP"
         )
         return {"url": None, "index": kind, "omp_threads": 1}
@@ -428,18 +368,10 @@ def open_target(
 ) -> Target:
     """A target for ``backend`` storing under ``directory`` (embedded) or on the server."""
     if backend.kind == "faiss":
-        return FaissTarget(backend, hnsw=backend.name == "faiss-hnsw")
+        return FaissTarget(backend, approximate=backend.name == "faiss-hnsw")
     url = backend.store_url(directory, server_url)
-    if backend.server is None and backend.env is None and backend.name != "memory":
-        directory.mkdir(parents=True, exist_ok=True)
-    data_dir: Path | None
-    if backend.server is not None:
-        data_dir = server_dir
-    elif backend.name in ("memory", "weaviate"):
-        data_dir = None
-    else:
-        data_dir = directory
-    return VecctxTarget(backend, url, collection=collection, data_dir=data_dir, metric=Metric.COSINE)
+    data_dir = server_dir if backend.server is not None else directory if "{dir}" in backend.url else None
+    return VecctxTarget(backend, url, collection, data_dir)
 
 
 def _redact(url: str) -> str:

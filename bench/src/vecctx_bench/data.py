@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vecctx import F, Filter
+from vecctx import CollectionSpec, F, FieldType, Filter, Metric
 from vecctx.contract.types import FloatArray
 from vecctx.testing import lowrank, lowrank_queries
 
@@ -58,19 +58,21 @@ def row_id(i: int) -> str:
     return f"d{i}"
 
 
+def collection_spec(name: str, dim: int) -> CollectionSpec:
+    """A cosine collection of ``dim``-d vectors whose ``bucket`` is an indexed integer."""
+    return CollectionSpec(
+        name=name, dimension=dim, metric=Metric.COSINE, indexed_fields={BUCKET: FieldType.INTEGER}
+    )
+
+
 def row_of(rid: str) -> int:
     return int(rid[1:])
 
 
-@dataclass
-class Dataset:
-    """Vectors, queries and exact ground truth of one benchmark data set."""
+class Vectors:
+    """Row vectors ``X``: ``n`` of them, of ``dim`` dimensions."""
 
-    name: str
     X: FloatArray
-    Q: FloatArray
-    gt: dict[str, IntArray]
-    source: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -79,6 +81,17 @@ class Dataset:
     @property
     def dim(self) -> int:
         return int(self.X.shape[1])
+
+
+@dataclass
+class Dataset(Vectors):
+    """Vectors, queries and exact ground truth of one benchmark data set."""
+
+    name: str
+    X: FloatArray
+    Q: FloatArray
+    gt: dict[str, IntArray]
+    source: dict[str, Any] = field(default_factory=dict)
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -254,7 +267,9 @@ __all__ = [
     "FILTERS",
     "Dataset",
     "FilterCase",
+    "Vectors",
     "buckets",
+    "collection_spec",
     "exact_top_k",
     "ground_truth",
     "lowrank_chunked",

@@ -10,28 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .report import (
-    HEADLINE,
-    OVERHEAD_COLUMNS,
-    QUALITY_COLUMNS,
-    _when,
-    datasets_in,
-    filtered_rows,
-    fmt,
-    growth_rows,
-    headline_rows,
-    overhead_rows,
-    primary_dataset,
-    problems,
-    quality_rows,
-    sweep_rows,
-    table,
-)
+from . import report, two_paths
 
 PLOTS = ("recall_qps", "latency_size", "concurrency", "quality_latency")
 
@@ -113,9 +96,9 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
     out.append(RUN)
     out += ["## The run shown here", ""]
     out.append(
-        f"`{results.get('command', 'vecctx bench')}` on {_when(results.get('started'))}: "
+        f"`{results.get('command', 'vecctx bench')}` on {report.fmt_when(results.get('started'))}: "
         f"{m.get('cpus')} vCPUs ({m.get('cpu', '?')}), {m.get('memory_gb', '?')} GB RAM, Python "
-        f"{m.get('python', '?')}, git `{m.get('git_commit') or '?'}`; {fmt(results.get('seconds'))} s in all."
+        f"{m.get('python', '?')}, git `{m.get('git_commit') or '?'}`; {report.fmt(results.get('seconds'))} s in all."
     )
     out.append("")
     out.append(
@@ -132,58 +115,30 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
         f"{prof.get('repeats')} repeats of the concurrency runs."
     )
     out.append("")
-    for note in results.get("notes") or []:
-        out.append(f"- {note}")
-    if results.get("notes"):
-        out.append("")
-    primary = primary_dataset(results)
+    out += report.bullets(results.get("notes") or [])
+    primary = report.primary_dataset(results)
     if primary:
-        n = dict(datasets_in(results)).get(primary, 0)
+        n = dict(report.datasets_in(results)).get(primary, 0)
         out += [f"### Headline: {primary} ({n:,} vectors, k = 10)", ""]
-        out.append(table(HEADLINE, headline_rows(results, primary)))
+        out.append(report.table(report.HEADLINE, report.headline_rows(results, primary)))
         out.append(
             "*ready* = upsert + optimize; QPS (threads) = the best thread count's median; recall@10 at "
             "the default settings; peak RSS = growth of the process (and server) peak resident set.\n"
         )
     out += ["### Recall vs throughput", "", f"![recall vs QPS]({img}recall_qps.png)", ""]
-    for ds, n in datasets_in(results):
-        if ds == "scifact":
-            rows = sweep_rows(results, ds)
-            if rows:
-                out += [f"On SciFact's real embeddings ({n:,} chunks, 300 claims):", ""]
-                out.append(
-                    table(
-                        [
-                            "backend",
-                            "setting",
-                            "recall@10",
-                            "recall@100",
-                            "QPS",
-                            "p50 (ms)",
-                            "p95 (ms)",
-                            "queries",
-                        ],
-                        rows,
-                    )
-                )
-    header, grows = growth_rows(results)
+    n = dict(report.datasets_in(results)).get("scifact", 0)
+    rows = report.sweep_rows(results, "scifact")
+    if rows:
+        out += [f"On SciFact's real embeddings ({n:,} chunks, 300 claims):", ""]
+        out.append(report.table(report.SWEEP_COLUMNS, rows))
+    header, grows = report.growth_rows(results)
     if grows:
         out += ["### Latency as the collection grows", "", f"![latency vs size]({img}latency_size.png)", ""]
-        out.append(table(header, grows))
+        out.append(report.table(header, grows))
     if primary:
-        out += [
-            "### Concurrency and filtered search",
-            "",
-            f"![QPS vs threads]({img}concurrency.png)",
-            "",
-        ]
-        out.append(
-            table(
-                ["backend", "selectivity", "p50 (ms)", "p95 (ms)", "recall@10", "p50 / unfiltered"],
-                filtered_rows(results, primary),
-            )
-        )
-    qrows = quality_rows(results)
+        out += ["### Concurrency and filtered search", "", f"![QPS vs threads]({img}concurrency.png)", ""]
+        out.append(report.table(report.FILTERED_COLUMNS, report.filtered_rows(results, primary)))
+    qrows = report.quality_rows(results)
     if qrows:
         out += [
             "### Retrieval quality on SciFact",
@@ -191,13 +146,8 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
             f"![quality vs latency]({img}quality_latency.png)",
             "",
         ]
-        out.append(
-            table(
-                QUALITY_COLUMNS,
-                qrows,
-            )
-        )
-    orows = overhead_rows(results)
+        out.append(report.table(report.QUALITY_COLUMNS, qrows))
+    orows = report.overhead_rows(results)
     if orows:
         ov = results.get("overhead") or {}
         out += ["### What vecctx costs over the native clients", ""]
@@ -206,17 +156,10 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
             "side goes first) on the same engine instance; ratio = vecctx / native (search p50; upsert "
             "throughput).\n"
         )
-        out.append(
-            table(
-                OVERHEAD_COLUMNS,
-                orows,
-            )
-        )
-    probs = problems(results)
+        out.append(report.table(report.OVERHEAD_COLUMNS, orows))
+    probs = report.problems(results)
     if probs:
-        out += ["### Not measured in this run", ""]
-        out += [f"- {p}" for p in probs]
-        out.append("")
+        out += ["### Not measured in this run", "", *report.bullets(probs)]
     out.append(METHOD)
     return "\n".join(out).rstrip() + "\n"
 
@@ -235,11 +178,10 @@ def write_docs(run_dir: Path, docs_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m vecctx_bench.docs RUN_DIR DOCS_DIR", file=sys.stderr)
+    paths = two_paths(argv, "docs RUN_DIR DOCS_DIR")
+    if paths is None:
         return 2
-    print(write_docs(Path(args[0]), Path(args[1])))
+    print(write_docs(*paths))
     return 0
 
 

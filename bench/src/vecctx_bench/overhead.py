@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from vecctx import CollectionSpec, FieldType, Metric, Record, RecordBatch, connect
+from vecctx import Record, RecordBatch, VectorStore, connect
 from vecctx.contract.types import FloatArray
 
 from .backends import BACKENDS, driver_extra, remove_tree
-from .data import BUCKET, row_id
+from .data import BUCKET, Vectors, collection_spec, row_id
 from .measures import load_average, spread, summary
 from .servers import Server, start_milvus
 
@@ -52,15 +52,19 @@ WARMUP = 50
 
 @dataclass
 class ABCase:
-    """Both sides of one backend's comparison."""
+    """Both sides of one backend's comparison; ``store`` holds the collection :data:`COLL` that
+    both sides search (:func:`searched_store`)."""
 
     backend: str
     native: str
+    store: VectorStore
     search_native: Callable[[FloatArray], Any]
-    search_vecctx: Callable[[FloatArray], Any]
     upsert_native: Callable[[int], float]
     upsert_vecctx: Callable[[int], float]
     cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def search_vecctx(self, q: FloatArray) -> Any:
+        return self.store.search(COLL, vector=q, k=10)
 
     def close(self) -> None:
         for fn in reversed(self.cleanup):
@@ -69,16 +73,14 @@ class ABCase:
 
 
 @dataclass
-class Data:
+class Data(Vectors):
+    """The records both sides write and the queries both sides run."""
+
     X: FloatArray
     Q: FloatArray
     ids: list[str]
     texts: list[str]
     metas: list[dict[str, Any]]
-
-    @property
-    def n(self) -> int:
-        return int(self.X.shape[0])
 
     def records(self) -> list[Record]:
         X, ids, texts, metas = self.X, self.ids, self.texts, self.metas
@@ -100,17 +102,39 @@ def make_data(n: int, queries: int, *, dim: int = 384, seed: int = 0) -> Data:
     )
 
 
-def _spec(name: str, dim: int) -> CollectionSpec:
-    return CollectionSpec(
-        name=name, dimension=dim, metric=Metric.COSINE, indexed_fields={BUCKET: FieldType.INTEGER}
-    )
-
-
 def _timed(fn: Callable[[], object]) -> float:
     gc.collect()
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+def searched_store(url: str, data: Data) -> VectorStore:
+    """A store at ``url`` whose collection :data:`COLL` holds ``data``, written and optimised
+    through vecctx: the one engine instance both sides of the search comparison query."""
+    store = connect(url)
+    try:
+        store.create_collection(collection_spec(COLL, data.dim))
+        store.upsert(COLL, data.records())
+        store.optimize(COLL)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def upsert_beside(store: VectorStore, data: Data) -> Callable[[int], float]:
+    """vecctx's upsert side: round ``r`` writes ``data`` into a fresh collection of ``store``
+    (beside the one the native side writes in the same engine) and drops it."""
+
+    def upsert(r: int) -> float:
+        name = f"vecctx{r}"
+        store.create_collection(collection_spec(name, data.dim))
+        s = _timed(lambda: store.upsert(name, data.batch()))
+        store.drop_collection(name)
+        return s
+
+    return upsert
 
 
 # -- Qdrant Edge ----------------------------------------------------------------------------------
@@ -139,21 +163,14 @@ def uuid5_ids(ids: Sequence[str], namespace: uuid.UUID = uuid.NAMESPACE_URL) -> 
 
 def qdrant_case(data: Data, work: Path) -> ABCase:
     qe: Any = importlib.import_module("qdrant_edge")
-    dim = data.X.shape[1]
-    store = connect(f"qdrant://{work / 'search'}")
-    case_cleanup: list[Callable[[], None]] = [store.close]
-    store.create_collection(_spec(COLL, dim))
-    store.upsert(COLL, data.records())
-    store.optimize(COLL)
+    dim = data.dim
+    store = searched_store(f"qdrant://{work / 'search'}", data)
     shard = driver_extra(store, "native_shard")(COLL)  # the very EdgeShard vecctx searches
     QR, NEAR = qe.QueryRequest, qe.Query.Nearest
 
     def native(q: FloatArray) -> Any:
         res = shard.query(QR(limit=10, query=NEAR(q.tolist(), using="dense"), with_payload=True))
         return [(p.id, p.score, p.payload) for p in res]
-
-    def vecctx(q: FloatArray) -> Any:
-        return store.search(COLL, vector=q, k=10)
 
     def up_native(r: int) -> float:
         path = work / f"native-{r}"
@@ -184,24 +201,20 @@ def qdrant_case(data: Data, work: Path) -> ABCase:
     def up_vecctx(r: int) -> float:
         path = work / f"vecctx-{r}"
         st = connect(f"qdrant://{path}?auto_optimize=0")
-        st.create_collection(_spec(COLL, dim))
+        st.create_collection(collection_spec(COLL, dim))
         s = _timed(lambda: st.upsert(COLL, data.batch()))
         st.close()
         remove_tree(path)
         return s
 
-    return ABCase("qdrant", "qdrant_edge EdgeShard", native, vecctx, up_native, up_vecctx, case_cleanup)
+    return ABCase("qdrant", "qdrant_edge EdgeShard", store, native, up_native, up_vecctx, [store.close])
 
 
 # -- Chroma ---------------------------------------------------------------------------------------
 
 
 def chroma_case(data: Data, work: Path) -> ABCase:
-    dim = data.X.shape[1]
-    store = connect(f"chroma://{work / 'chroma'}")
-    store.create_collection(_spec(COLL, dim))
-    store.upsert(COLL, data.records())
-    store.optimize(COLL)
+    store = searched_store(f"chroma://{work / 'chroma'}", data)
     client = driver_extra(store, "client")  # the driver's chromadb client
     col = client.get_collection(COLL, embedding_function=None)  # a valid Chroma name: kept as is
     include = ["metadatas", "documents", "distances"]
@@ -210,9 +223,6 @@ def chroma_case(data: Data, work: Path) -> ABCase:
     def native(q: FloatArray) -> Any:
         r = col.query(query_embeddings=q.reshape(1, -1), n_results=10, include=include)
         return list(zip(r["ids"][0], r["distances"][0], r["metadatas"][0], r["documents"][0], strict=True))
-
-    def vecctx(q: FloatArray) -> Any:
-        return store.search(COLL, vector=q, k=10)
 
     def up_native(r: int) -> float:
         name = f"native{r}"
@@ -230,14 +240,8 @@ def chroma_case(data: Data, work: Path) -> ABCase:
         client.delete_collection(name)
         return s
 
-    def up_vecctx(r: int) -> float:
-        name = f"vecctx{r}"
-        store.create_collection(_spec(name, dim))
-        s = _timed(lambda: store.upsert(name, data.batch()))
-        store.drop_collection(name)
-        return s
-
-    return ABCase("chroma", "chromadb Collection", native, vecctx, up_native, up_vecctx, [store.close])
+    up_vecctx = upsert_beside(store, data)
+    return ABCase("chroma", "chromadb Collection", store, native, up_native, up_vecctx, [store.close])
 
 
 # -- Milvus (a milvus-lite server; both clients talk to it over gRPC) -----------------------------
@@ -248,12 +252,8 @@ def milvus_case(data: Data, work: Path) -> ABCase:
     server: Server = start_milvus(work / "milvus-data")
     cleanup: list[Callable[[], None]] = [server.stop]
     try:
-        dim = data.X.shape[1]
-        store = connect(server.url)
+        store = searched_store(server.url, data)
         cleanup.append(store.close)
-        store.create_collection(_spec(COLL, dim))
-        store.upsert(COLL, data.records())
-        store.optimize(COLL)
         uri = server.url.replace("milvus://", "http://", 1)
         client = pymilvus.MilvusClient(uri=uri)
         cleanup.append(client.close)
@@ -266,13 +266,15 @@ def milvus_case(data: Data, work: Path) -> ABCase:
             )
             return [(h["id"], h["distance"], h["entity"]) for h in res[0]]
 
-        def vecctx(q: FloatArray) -> Any:
-            return store.search(COLL, vector=q, k=10)
-
         def up_native(r: int) -> float:
             name = f"native{r}"
             client.create_collection(
-                name, dimension=dim, metric_type="COSINE", id_type="string", max_length=64, auto_id=False
+                name,
+                dimension=data.dim,
+                metric_type="COSINE",
+                id_type="string",
+                max_length=64,
+                auto_id=False,
             )
             X, ids, texts, metas = data.X, data.ids, data.texts, data.metas
 
@@ -285,18 +287,12 @@ def milvus_case(data: Data, work: Path) -> ABCase:
             client.drop_collection(name)
             return s
 
-        def up_vecctx(r: int) -> float:
-            name = f"vecctx{r}"
-            store.create_collection(_spec(name, dim))
-            s = _timed(lambda: store.upsert(name, data.batch()))
-            store.drop_collection(name)
-            return s
-
     except BaseException:
         for fn in reversed(cleanup):
             fn()
         raise
-    return ABCase("milvus+server", "pymilvus MilvusClient", native, vecctx, up_native, up_vecctx, cleanup)
+    up_vecctx = upsert_beside(store, data)
+    return ABCase("milvus+server", "pymilvus MilvusClient", store, native, up_native, up_vecctx, cleanup)
 
 
 CASES: dict[str, Callable[[Data, Path], ABCase]] = {
@@ -313,32 +309,24 @@ def search_ab(case: ABCase, Q: FloatArray) -> dict[str, list[float]]:
     for q in Q[: min(WARMUP, len(Q))]:
         case.search_native(q)
         case.search_vecctx(q)
-    tn: list[float] = []
-    tv: list[float] = []
+    out: dict[str, list[float]] = {"native": [], "vecctx": []}
+    sides = [("native", case.search_native), ("vecctx", case.search_vecctx)]
     clock = time.perf_counter_ns
     gc.collect()
     gc.disable()
     try:
-        for i, q in enumerate(Q):
-            if i % 2 == 0:
-                t0 = clock()
-                case.search_native(q)
-                t1 = clock()
-                case.search_vecctx(q)
-                t2 = clock()
-                tn.append((t1 - t0) / 1e6)
-                tv.append((t2 - t1) / 1e6)
-            else:
-                t0 = clock()
-                case.search_vecctx(q)
-                t1 = clock()
-                case.search_native(q)
-                t2 = clock()
-                tv.append((t1 - t0) / 1e6)
-                tn.append((t2 - t1) / 1e6)
+        for i, q in enumerate(Q):  # alternate which side goes first
+            (first, search_first), (second, search_second) = sides if i % 2 == 0 else sides[::-1]
+            t0 = clock()
+            search_first(q)
+            t1 = clock()
+            search_second(q)
+            t2 = clock()
+            out[first].append((t1 - t0) / 1e6)
+            out[second].append((t2 - t1) / 1e6)
     finally:
         gc.enable()
-    return {"native": tn, "vecctx": tv}
+    return out
 
 
 def upsert_ab(case: ABCase, rounds: int) -> dict[str, list[float]]:
@@ -363,7 +351,7 @@ def bench_overhead(
     data = make_data(n, queries)
     out: dict[str, Any] = {
         "n": n,
-        "dim": int(data.X.shape[1]),
+        "dim": data.dim,
         "queries": queries,
         "rounds": rounds,
         "cases": {},

@@ -26,14 +26,11 @@ PINNED_ENV = {
     "ANONYMIZED_TELEMETRY": "False",
 }
 
-#: Query settings swept for the recall-vs-QPS curve (HNSW beam width).
-QUICK_EFS = (16, 32, 64, 128, 256)
-FULL_EFS = (8, 16, 32, 64, 128, 256, 512)
-
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """Sizes, query counts and time budgets of one benchmark run.
+    """Sizes, query counts and time budgets of one benchmark run; the defaults are the
+    ``quick`` profile's.
 
     Every timed loop stops after ``budget_s`` seconds once ``min_queries`` queries ran, so a
     slow backend (or a loaded machine) shortens a measure instead of stalling the run; the
@@ -41,19 +38,20 @@ class Profile:
     """
 
     name: str
-    sizes: tuple[int, ...]
+    sizes: tuple[int, ...] = (10_000, 100_000)
     dim: int = 384
     queries: int = 200
     min_queries: int = 20
-    efs: tuple[int, ...] = QUICK_EFS
+    #: query settings swept for the recall-vs-QPS curve (HNSW beam width)
+    efs: tuple[int, ...] = (16, 64, 256)
     concurrency: tuple[int, ...] = (1, 4, 16)
     repeats: int = 3
     ingest_repeats: int = 1
-    budget_s: float = 4.0
+    budget_s: float = 1.0
     #: a backend skips a larger size when its projected ingest exceeds this
-    ingest_budget_s: float = 150.0
+    ingest_budget_s: float = 90.0
     #: largest synthetic size per backend (slow backends), by backend name
-    caps: dict[str, int] = field(default_factory=dict)
+    caps: dict[str, int] = field(default_factory=lambda: {"qdrant+local": 1_000})
     #: SciFact: documents ingested (None: the whole corpus) and test queries (None: all)
     scifact_docs: int | None = None
     scifact_queries: int | None = None
@@ -61,8 +59,8 @@ class Profile:
     quality_backends: tuple[str, ...] = ("qdrant",)
     #: reranked recipes: candidates reranked per query, and how many judged queries they run
     #: on (None: all; the report then compares with the base recipe on the same queries)
-    rerank_depth: int = 30
-    rerank_queries: int | None = None
+    rerank_depth: int = 10
+    rerank_queries: int | None = 20
     recipes: tuple[str, ...] = (
         "dense",
         "bm25",
@@ -72,8 +70,8 @@ class Profile:
         "hybrid-rrf+late",
     )
     overhead_backends: tuple[str, ...] = ("qdrant", "chroma", "milvus+server")
-    overhead_n: int = 10_000
-    overhead_queries: int = 400
+    overhead_n: int = 5_000
+    overhead_queries: int = 300
     overhead_rounds: int = 2
     #: run every measure on every data set (else the filtered searches and the concurrency
     #: levels above 1 run on the first synthetic size only)
@@ -81,14 +79,22 @@ class Profile:
     #: the whole run's time budget (seconds; None: none): each backend gets a share, with
     #: what earlier backends leave over carried forward, for the data sets beyond its first;
     #: ``tail_reserve_s`` of it is kept for the quality and overhead measures
-    total_budget_s: float | None = None
+    total_budget_s: float | None = 540.0
     tail_reserve_s: float = 150.0
     #: backends that also run the SciFact ANN data set (None: all)
-    scifact_ann_backends: tuple[str, ...] | None = None
+    scifact_ann_backends: tuple[str, ...] | None = (
+        "memory",
+        "qdrant",
+        "milvus",
+        "chroma",
+        "weaviate",
+        "faiss-flat",
+        "faiss-hnsw",
+    )
     #: worker processes run at once (1 for any timing worth reading)
     parallel: int = 1
     #: per worker subprocess (seconds); a worker over it is stopped and reported as such
-    worker_timeout_s: float = 900.0
+    worker_timeout_s: float = 420.0
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +119,8 @@ class Profile:
         return min(size, cap) if cap is not None else size
 
 
+QUICK = Profile("quick")
+
 TINY = Profile(
     name="tiny",
     sizes=(300,),
@@ -127,47 +135,28 @@ TINY = Profile(
     scifact_queries=8,
     rerank_depth=5,
     rerank_queries=3,
-    recipes=("dense", "bm25", "hybrid-rrf", "hybrid-convex", "hybrid-dbsf", "hybrid-rrf+late"),
     overhead_n=300,
     overhead_queries=20,
     overhead_rounds=1,
+    total_budget_s=None,
+    scifact_ann_backends=None,
     parallel=3,
     worker_timeout_s=240.0,
 )
 
-QUICK = Profile(
-    name="quick",
-    sizes=(10_000, 100_000),
-    queries=200,
-    min_queries=20,
-    efs=(16, 64, 256),
-    repeats=3,
-    budget_s=1.0,
-    ingest_budget_s=90.0,
-    caps={"qdrant+local": 1_000},
-    rerank_depth=10,
-    rerank_queries=20,
-    total_budget_s=540.0,
-    tail_reserve_s=150.0,
-    scifact_ann_backends=("memory", "qdrant", "milvus", "chroma", "weaviate", "faiss-flat", "faiss-hnsw"),
-    overhead_n=5_000,
-    overhead_queries=300,
-    overhead_rounds=2,
-    worker_timeout_s=420.0,
-)
-
 FULL = Profile(
     name="full",
-    sizes=(10_000, 100_000),
     queries=1_000,
     min_queries=100,
-    efs=FULL_EFS,
+    efs=(8, 16, 32, 64, 128, 256, 512),
     repeats=5,
     ingest_repeats=3,
     budget_s=60.0,
     ingest_budget_s=3_600.0,
     caps={"qdrant+local": 20_000},
     quality_backends=("qdrant", "milvus", "chroma", "memory"),
+    rerank_depth=30,
+    rerank_queries=None,
     recipes=(
         "dense",
         "bm25",
@@ -182,6 +171,8 @@ FULL = Profile(
     overhead_queries=2_000,
     overhead_rounds=3,
     every_measure_everywhere=True,
+    total_budget_s=None,
+    scifact_ann_backends=None,
     worker_timeout_s=14_400.0,
 )
 

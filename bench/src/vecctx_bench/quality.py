@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vecctx import Document, Hit, LateInteractionReranker, Query, Reranker
+from vecctx import Document, LateInteractionReranker, Query, Reranker
 from vecctx.cli.settings import Settings
 from vecctx.eval.beir import load_judgements
 from vecctx.eval.metrics import evaluate_run
@@ -56,24 +56,6 @@ def subset(
     return out, judged
 
 
-class HeadReranker:
-    """Reranks the first ``depth`` hits it is given with ``inner``; the rest keep their order
-    (``run_queries`` hands rerankers its top 30; a profile may rerank fewer to stay quick)."""
-
-    def __init__(self, inner: Reranker, depth: int) -> None:
-        self.inner = inner
-        self.depth = depth
-
-    @property
-    def name(self) -> str:
-        return f"{self.inner.name}@{self.depth}"
-
-    def rerank(self, query: Query, hits: Sequence[Hit], *, k: int) -> list[Hit]:
-        head = list(hits[: self.depth])
-        ranked = self.inner.rerank(query, head, k=len(head)) if head else []
-        return (ranked + list(hits[self.depth :]))[:k]
-
-
 def bench_quality(
     backend: BackendDef,
     *,
@@ -85,9 +67,10 @@ def bench_quality(
 ) -> dict[str, Any]:
     """Ingest SciFact into ``backend`` and score every recipe on the judged test queries.
 
-    Reranked recipes (``+late``) rerank ``prof.rerank_depth`` candidates (at most the 30
-    that ``run_queries`` passes on) on the first ``prof.rerank_queries`` queries; their row
-    then also holds the base recipe's figures on those same queries."""
+    Reranked recipes (``+late``) rerank the top ``prof.rerank_depth`` candidates (at most
+    :data:`~vecctx.eval.runner.RERANK_DEPTH`; the rest keep their order) on the first
+    ``prof.rerank_queries`` queries; their row then also holds the base recipe's figures on
+    those same queries."""
     recipes, docs, queries = prof.recipes, prof.scifact_docs, prof.scifact_queries
     from vecctx.cli.session import Session
 
@@ -105,8 +88,6 @@ def bench_quality(
         if backend.server is not None:
             server = STARTERS[backend.server](work / "server-data")
         url = backend.store_url(store_dir, server.url if server else None)
-        if backend.server is None and backend.env is None and backend.name != "memory":
-            store_dir.mkdir(parents=True, exist_ok=True)
         documents, judged = subset(directory, docs=docs, queries=queries)
         qrels = load_judgements(directory).qrels
         qrels = {q: qrels[q] for q in judged}
@@ -129,6 +110,7 @@ def bench_quality(
             out["sparse"] = sess.bm25 is not None
             out["native_hybrid"] = sess.store.capabilities.hybrid.value
             late: LateInteractionReranker | None = None
+            depth = min(prof.rerank_depth, RERANK_DEPTH)
             runs: dict[str, dict[str, dict[str, float]]] = {}
             for name in recipes:
                 mode, fusion, rerank = RECIPES[name]
@@ -150,9 +132,8 @@ def bench_quality(
                         if late is None:
                             late = LateInteractionReranker()
                             late.rerank(Query(first), warm.hits[:2], k=2)  # loads the model
-                        depth = min(prof.rerank_depth, RERANK_DEPTH)
-                        rerankers.append(late if depth >= RERANK_DEPTH else HeadReranker(late, depth))
-                    run, lat = run_queries(retriever, asked, rerankers=rerankers)
+                        rerankers.append(late)
+                    run, lat = run_queries(retriever, asked, rerankers=rerankers, rerank_depth=depth)
                     runs[name] = run
                     metrics = evaluate_run(run, {q: qrels[q] for q in asked})
                     native = (
@@ -165,7 +146,7 @@ def bench_quality(
                         "mode": mode,
                         "fusion": fusion if mode == "hybrid" else None,
                         "rerank": "late-interaction" if rerank else None,
-                        "rerank_depth": min(prof.rerank_depth, RERANK_DEPTH) if rerank else None,
+                        "rerank_depth": depth if rerank else None,
                         "native_fusion": native,
                         "queries": len(asked),
                         "latency_ms": summary(lat),
@@ -196,4 +177,4 @@ def bench_quality(
     return out
 
 
-__all__ = ["RECIPES", "HeadReranker", "bench_quality", "subset"]
+__all__ = ["RECIPES", "bench_quality", "subset"]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .data import FILTERS
 
+#: Columns of the recall-vs-QPS sweep table (report.md and docs/benchmarks.md).
+SWEEP_COLUMNS = ["backend", "setting", "recall@10", "recall@100", "QPS", "p50 (ms)", "p95 (ms)", "queries"]
+#: Columns of the filtered-search table (report.md and docs/benchmarks.md).
+FILTERED_COLUMNS = ["backend", "selectivity", "p50 (ms)", "p95 (ms)", "recall@10", "p50 / unfiltered"]
 #: Columns of the retrieval-quality table (report.md and docs/benchmarks.md).
 QUALITY_COLUMNS = [
     "backend",
@@ -82,6 +86,16 @@ def fmt_spread(d: Mapping[str, Any] | None, formatter: Callable[[Any], str] = fm
     return med
 
 
+def _ms(lat: Mapping[str, Any], *keys: str) -> list[str]:
+    """The cells ``keys`` (``p50``, ``p95``, ...) of a ``latency_ms`` summary."""
+    return [fmt_ms(lat.get(key)) for key in keys]
+
+
+def bullets(items: Sequence[str]) -> list[str]:
+    """Markdown list lines of ``items`` and a blank line (nothing when there are none)."""
+    return [*(f"- {item}" for item in items), ""] if items else []
+
+
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     rows = [list(r) for r in rows]
     if not rows:
@@ -109,6 +123,14 @@ def _backends(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]
     return list(results.get("backends", {}).items())
 
 
+def _runs(results: Mapping[str, Any], dataset: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(backend name, its figures on ``dataset``) of every backend that ran ``dataset``."""
+    for name, b in _backends(results):
+        d = (b.get("datasets") or {}).get(dataset)
+        if d:
+            yield name, d
+
+
 def primary_dataset(results: Mapping[str, Any]) -> str | None:
     """The data set that got every measure (the first synthetic size most backends ran)."""
     counts: dict[str, int] = {}
@@ -131,10 +153,7 @@ def _default_point(d: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 def headline_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
     rows = []
-    for name, b in _backends(results):
-        d = (b.get("datasets") or {}).get(dataset)
-        if not d:
-            continue
+    for name, d in _runs(results, dataset):
         ing = d.get("ingest", {})
         conc = d.get("concurrency", {})
         c1 = conc.get("1", {})
@@ -146,8 +165,7 @@ def headline_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
                 label(results, name),
                 fmt(ing.get("upsert_per_s")),
                 fmt(ing.get("ready_s", {}).get("median")),
-                fmt_ms(c1.get("latency_ms", {}).get("p50")),
-                fmt_ms(c1.get("latency_ms", {}).get("p99")),
+                *_ms(c1.get("latency_ms", {}), "p50", "p99"),
                 fmt(c1.get("qps", {}).get("median")),
                 fmt(cmax.get("qps", {}).get("median")) + (f" ({cmax.get('threads')})" if cmax else ""),
                 fmt(point.get("recall@10"), 3),
@@ -177,9 +195,8 @@ HEADLINE = [
 def ingest_rows(results: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for ds, n in datasets_in(results):
-        for name, b in _backends(results):
-            d = (b.get("datasets") or {}).get(ds)
-            if not d or "ingest" not in d:
+        for name, d in _runs(results, ds):
+            if "ingest" not in d:
                 continue
             ing = d["ingest"]
             rows.append(
@@ -200,73 +217,43 @@ def ingest_rows(results: Mapping[str, Any]) -> list[list[str]]:
 
 def concurrency_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
     rows = []
-    for name, b in _backends(results):
-        d = (b.get("datasets") or {}).get(dataset)
-        if not d:
-            continue
+    for name, d in _runs(results, dataset):
         for _key, c in sorted((d.get("concurrency") or {}).items(), key=lambda kv: int(kv[0])):
             lat = c.get("latency_ms", {})
-            rows.append(
-                [
-                    label(results, name),
-                    str(c.get("threads")),
-                    fmt_spread(c.get("qps")),
-                    fmt_ms(lat.get("p50")),
-                    fmt_ms(lat.get("p95")),
-                    fmt_ms(lat.get("p99")),
-                    fmt_ms(lat.get("iqr")),
-                    str(lat.get("n", 0)),
-                ]
-            )
+            cells = [str(c.get("threads")), fmt_spread(c.get("qps")), *_ms(lat, "p50", "p95", "p99", "iqr")]
+            rows.append([label(results, name), *cells, str(lat.get("n", 0))])
     return rows
 
 
 def sweep_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
     rows = []
-    for name, b in _backends(results):
-        d = (b.get("datasets") or {}).get(dataset)
-        if not d:
-            continue
+    for name, d in _runs(results, dataset):
         for p in d.get("sweep") or []:
             lat = p.get("latency_ms", {})
-            rows.append(
-                [
-                    label(results, name),
-                    str(p.get("setting")),
-                    fmt(p.get("recall@10"), 3),
-                    fmt(p.get("recall@100"), 3),
-                    fmt(p.get("qps")),
-                    fmt_ms(lat.get("p50")),
-                    fmt_ms(lat.get("p95")),
-                    str(lat.get("n", 0)),
-                ]
-            )
+            recall = [fmt(p.get("recall@10"), 3), fmt(p.get("recall@100"), 3)]
+            cells = [*recall, fmt(p.get("qps")), *_ms(lat, "p50", "p95"), str(lat.get("n", 0))]
+            rows.append([label(results, name), str(p.get("setting")), *cells])
     return rows
 
 
 def filtered_rows(results: Mapping[str, Any], dataset: str) -> list[list[str]]:
     rows = []
-    for name, b in _backends(results):
-        d = (b.get("datasets") or {}).get(dataset)
-        if not d or not d.get("filtered"):
+    for name, d in _runs(results, dataset):
+        if not d.get("filtered"):
             continue
         unfiltered = (d.get("concurrency") or {}).get("1", {}).get("latency_ms", {}).get("p50")
         for case in FILTERS:
             f = d["filtered"].get(case.label, {})
             if "skipped" in f:
-                rows.append([label(results, name), case.label, "-", "-", "-", f["skipped"]])
+                rows.append([label(results, name), case.label, *["-"] * 3, f["skipped"]])
                 continue
             lat = f.get("latency_ms", {})
-            rows.append(
-                [
-                    label(results, name),
-                    case.label,
-                    fmt_ms(lat.get("p50")),
-                    fmt_ms(lat.get("p95")),
-                    fmt(f.get("recall@10"), 3),
-                    fmt(_ratio(lat.get("p50"), unfiltered)),
-                ]
-            )
+            cells = [
+                *_ms(lat, "p50", "p95"),
+                fmt(f.get("recall@10"), 3),
+                fmt(_ratio(lat.get("p50"), unfiltered)),
+            ]
+            rows.append([label(results, name), case.label, *cells])
     return rows
 
 
@@ -304,7 +291,7 @@ def quality_rows(results: Mapping[str, Any]) -> list[list[str]]:
         for recipe, r in (q.get("recipes") or {}).items():
             if "skipped" in r or "error" in r:
                 why = str(r.get("skipped") or r.get("error", ""))
-                rows.append([label(results, name), recipe, "-", "-", "-", "-", "-", "-", "-", why])
+                rows.append([label(results, name), recipe, *["-"] * 7, why])
                 continue
             lat = r.get("latency_ms", {})
             how = "native" if r.get("native_fusion") else ("client-side" if r.get("mode") == "hybrid" else "")
@@ -318,8 +305,7 @@ def quality_rows(results: Mapping[str, Any]) -> list[list[str]]:
                     fmt(r.get("ndcg@10"), 4),
                     fmt(r.get("recall@100"), 3),
                     fmt(r.get("mrr@10"), 3),
-                    fmt_ms(lat.get("p50")),
-                    fmt_ms(lat.get("p95")),
+                    *_ms(lat, "p50", "p95"),
                     str(r.get("queries", "")),
                     f"{fmt(base.get('ndcg@10'), 4)} ({base.get('recipe')})" if base else "",
                     how,
@@ -333,19 +319,7 @@ def overhead_rows(results: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for name, c in (ov.get("cases") or {}).items():
         if "search_ratio" not in c:
-            rows.append(
-                [
-                    label(results, name),
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    c.get("skipped") or c.get("error", ""),
-                ]
-            )
+            rows.append([label(results, name), *["-"] * 7, c.get("skipped") or c.get("error", "")])
             continue
         s = c["search_ms"]
         u = c["upsert_per_s"]
@@ -390,7 +364,7 @@ def problems(results: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _when(ts: Any) -> str:
+def fmt_when(ts: Any) -> str:
     v = _num(ts)
     if v is None:
         return "?"
@@ -407,7 +381,7 @@ def render(
     lines: list[str] = ["# vecctx benchmark report", ""]
     lines.append(f"Command: `{results.get('command', 'vecctx bench')}`  ")
     lines.append(
-        f"Run {_when(results.get('started'))}, {fmt(results.get('seconds'))} s; "
+        f"Run {fmt_when(results.get('started'))}, {fmt(results.get('seconds'))} s; "
         f"{m.get('cpus')} CPUs ({m.get('cpu', '?')}), {m.get('memory_gb', '?')} GB; "
         f"{m.get('platform', '')}, Python {m.get('python', '')}; git {m.get('git_commit') or '?'}.  "
     )
@@ -427,10 +401,7 @@ def render(
         "(median [p25-p75] where repeated). Recall is against exact numpy ground truth."
     )
     lines.append("")
-    for note in results.get("notes") or []:
-        lines.append(f"- {note}")
-    if results.get("notes"):
-        lines.append("")
+    lines += bullets(results.get("notes") or [])
 
     primary = primary_dataset(results)
     dsets = datasets_in(results)
@@ -449,21 +420,7 @@ def render(
         rows = sweep_rows(results, ds)
         if rows:
             lines += [f"### Sweep on {ds} ({n:,} vectors)", ""]
-            lines.append(
-                table(
-                    [
-                        "backend",
-                        "setting",
-                        "recall@10",
-                        "recall@100",
-                        "QPS",
-                        "p50 (ms)",
-                        "p95 (ms)",
-                        "queries",
-                    ],
-                    rows,
-                )
-            )
+            lines.append(table(SWEEP_COLUMNS, rows))
     lines += ["## Ingest", ""]
     lines.append(
         table(
@@ -496,12 +453,7 @@ def render(
             "An integer `bucket = row % 100` in every record's metadata, declared in "
             "`CollectionSpec.indexed_fields`: `bucket == 7` (1 %), `bucket < 50` (50 %), `bucket < 99` (99 %).\n"
         )
-        lines.append(
-            table(
-                ["backend", "selectivity", "p50 (ms)", "p95 (ms)", "recall@10", "p50 / unfiltered"],
-                filtered_rows(results, primary),
-            )
-        )
+        lines.append(table(FILTERED_COLUMNS, filtered_rows(results, primary)))
     header, rows = growth_rows(results)
     if rows:
         lines += ["## Latency growth with collection size", ""]
@@ -521,12 +473,7 @@ def render(
             )
         if "quality_latency" in plots:
             lines += [f"![quality vs latency]({img_prefix}{plots['quality_latency']})", ""]
-        lines.append(
-            table(
-                QUALITY_COLUMNS,
-                qrows,
-            )
-        )
+        lines.append(table(QUALITY_COLUMNS, qrows))
     orows = overhead_rows(results)
     if orows:
         ov = results.get("overhead") or {}
@@ -539,12 +486,7 @@ def render(
             if isinstance(ov.get("n"), int)
             else ""
         )
-        lines.append(
-            table(
-                OVERHEAD_COLUMNS,
-                orows,
-            )
-        )
+        lines.append(table(OVERHEAD_COLUMNS, orows))
     lines += ["## Backends and versions", ""]
     vrows = []
     for name, b in _backends(results):
@@ -560,9 +502,7 @@ def render(
     lines.append(table(["backend", "name", "versions", "how it runs"], vrows))
     probs = problems(results)
     if probs:
-        lines += ["## Not measured, skipped or failed", ""]
-        lines += [f"- {p}" for p in probs]
-        lines.append("")
+        lines += ["## Not measured, skipped or failed", "", *bullets(probs)]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .backends import BackendDef, Target, open_target, select
+from .backends import UPSERT_BATCH, BackendDef, Target, open_target, select
 from .data import Dataset
 from .servers import Server
 
 #: qdrant-client local mode is pure Python: its collection is capped at this size.
 LOCAL_CAP = 2_000
-UPSERT_BATCH = 5_000
 
 
 def bench_n() -> int:

@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-
-def _log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+from . import _log, two_paths
 
 
 def _write(path: Path, obj: Any) -> None:
@@ -54,33 +51,25 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
         from .data import Dataset, scifact, synthetic
 
         made: dict[str, Any] = {}
+
+        def save(ds: Dataset, started: float) -> None:
+            ds.save(work / ds.name)
+            seconds = time.perf_counter() - started
+            made[ds.name] = {"dir": str(work / ds.name), "n": ds.n, "seconds": seconds, **ds.source}
+
         sci = task.get("scifact")
         if sci:
             t = time.perf_counter()
+            cache = Path(sci["cache"]) if sci.get("cache") else None
             ds = scifact(
-                Path(sci["directory"]),
-                cache_dir=Path(sci["cache"]) if sci.get("cache") else None,
-                limit=sci.get("docs"),
-                queries=sci.get("queries"),
+                Path(sci["directory"]), cache_dir=cache, limit=sci.get("docs"), queries=sci.get("queries")
             )
-            ds.save(work / ds.name)
-            made[ds.name] = {
-                "dir": str(work / ds.name),
-                "n": ds.n,
-                "seconds": time.perf_counter() - t,
-                **ds.source,
-            }
+            save(ds, t)
             _log(f"data: scifact {ds.n:,} chunks, {ds.Q.shape[0]} queries ({ds.source})")
         for n in task["sizes"]:
             t = time.perf_counter()
-            d: Dataset = synthetic(int(n), dim=prof.dim, queries=prof.queries, seed=prof.seed)
-            d.save(work / d.name)
-            made[d.name] = {
-                "dir": str(work / d.name),
-                "n": d.n,
-                "seconds": time.perf_counter() - t,
-                **d.source,
-            }
+            d = synthetic(int(n), dim=prof.dim, queries=prof.queries, seed=prof.seed)
+            save(d, t)
             _log(f"data: {d.name} in {time.perf_counter() - t:.1f} s")
         result["datasets"] = made
     elif kind == "backend":
@@ -133,13 +122,12 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m vecctx_bench.worker TASK.json OUT.json", file=sys.stderr)
+    paths = two_paths(argv, "worker TASK.json OUT.json")
+    if paths is None:
         return 2
     signal.signal(signal.SIGTERM, _on_term)
-    task = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    out = Path(args[1])
+    task_path, out = paths
+    task = json.loads(task_path.read_text(encoding="utf-8"))
     try:
         result = run_task(task, out)
     except BaseException as exc:

@@ -209,10 +209,12 @@ async def test_from_texts(url: str, async_native: bool, monkeypatch: pytest.Monk
     finally:
         await vs.aclose()
     monkeypatch.setenv("VECCTX_STORE", "memory://")
-    default = await VecctxVectorStore.afrom_texts(["same"], TableEmbeddings(), ids=["x"])
+    default = await VecctxVectorStore.afrom_texts(["same"], TableEmbeddings(), ids=["x"], collection="aft")
     assert isinstance(default.store, vecctx.MemoryStore) and default.async_native
-    assert default.get_by_ids(["x"])[0].page_content == "same"
+    assert default.collection == "aft" and default.get_by_ids(["x"])[0].page_content == "same"
+    assert not default.closed
     await default.aclose()
+    assert default.closed
 
 
 # -- native async: no thread pool ------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import threading
@@ -24,6 +24,8 @@ from vecctx.contract.filters import Cmp as _Cmp
 from vecctx.contract.filters import Filter, Op
 from vecctx.contract.store import VectorStore
 from vecctx.contract.types import CollectionSpec, Hit, Metric, Record, SparseVector
+from vecctx.prompt.tokens import check_count
+from vecctx_haystack._threads import on_worker_thread
 from vecctx_haystack.filters import (
     BLOB_KEY,
     DATES_KEY,
@@ -62,6 +64,9 @@ class VecctxDocumentStore:
     :class:`~vecctx_haystack.VecctxEmbeddingRetriever`) always excludes them, so they never
     appear in, or displace anything from, search results. They come back with
     ``embedding=None``.
+
+    Each ``<method>_async`` runs ``<method>`` on a worker thread (vecctx's embedded backends
+    are synchronous); one call at a time reaches the vecctx store.
     """
 
     def __init__(
@@ -76,11 +81,9 @@ class VecctxDocumentStore:
     ) -> None:
         if (url is None) == (store is None):
             raise ValueError("give exactly one of url= (a vecctx store URL) or store= (an open vecctx store)")
-        if not isinstance(embedding_dim, int) or isinstance(embedding_dim, bool) or embedding_dim <= 0:
-            raise ValueError(f"embedding_dim must be a positive int, got {embedding_dim!r}")
         self.url = url
         self.collection = collection
-        self.embedding_dim = embedding_dim
+        self.embedding_dim = check_count(embedding_dim, "embedding_dim", minimum=1)
         self.metric = Metric(metric)
         self.use_sparse_embeddings = use_sparse_embeddings
         self._spec = CollectionSpec(
@@ -124,9 +127,6 @@ class VecctxDocumentStore:
         with self._lock:
             return fn(self.store)
 
-    async def _acall(self, fn: Callable[[], T]) -> T:
-        return await asyncio.to_thread(fn)
-
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Serialise the store's settings (the URL, not the data)."""
@@ -152,6 +152,8 @@ class VecctxDocumentStore:
     def count_documents(self) -> int:
         return self._call(lambda s: s.count(self.collection))
 
+    count_documents_async = on_worker_thread(count_documents)
+
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """Documents matching Haystack ``filters`` (evaluated by the backend), in no set order."""
         flt = self._translate(filters)
@@ -162,6 +164,8 @@ class VecctxDocumentStore:
             lambda: self._call(lambda s: list(s.scroll(self.collection, filter=where, with_vectors=True)))
         )
         return [record_to_document(r) for r in records]
+
+    filter_documents_async = on_worker_thread(filter_documents)
 
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
@@ -197,11 +201,15 @@ class VecctxDocumentStore:
                 self.store.upsert(self.collection, list(chosen.values()))
             return len(chosen)
 
+    write_documents_async = on_worker_thread(write_documents)
+
     def delete_documents(self, document_ids: list[str]) -> None:
         """Delete the documents with these ids; ids that are not stored are ignored."""
         ids = _ids(document_ids)
         if ids:
             self._call(lambda s: s.delete(self.collection, ids=ids))
+
+    delete_documents_async = on_worker_thread(delete_documents)
 
     # -- beyond the protocol (Haystack's extended tests) -----------------------------------
     def get_documents_by_id(self, document_ids: list[str]) -> list[Document]:
@@ -219,6 +227,8 @@ class VecctxDocumentStore:
         where = None if flt is True else flt
         return self._guard(lambda: self._call(lambda s: s.count(self.collection, filter=where)))
 
+    count_documents_by_filter_async = on_worker_thread(count_documents_by_filter)
+
     def delete_all_documents(self, recreate_collection: bool = False) -> None:
         """Delete every document; with ``recreate_collection`` drop and recreate the collection."""
         with self._lock:
@@ -230,6 +240,8 @@ class VecctxDocumentStore:
             ids = [r.id for r in store.scroll(self.collection)]
             for start in range(0, len(ids), _ID_CHUNK):
                 store.delete(self.collection, ids=ids[start : start + _ID_CHUNK])
+
+    delete_all_documents_async = on_worker_thread(delete_all_documents)
 
     def delete_by_filter(self, filters: dict[str, Any]) -> int:
         """Delete the documents matching ``filters``; returns how many there were."""
@@ -246,6 +258,8 @@ class VecctxDocumentStore:
             if n:
                 store.delete(self.collection, filter=flt)
             return n
+
+    delete_by_filter_async = on_worker_thread(delete_by_filter)
 
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """Merge ``meta`` into the metadata of every document matching ``filters``."""
@@ -264,11 +278,15 @@ class VecctxDocumentStore:
                 return 0
             docs = [record_to_document(r) for r in records]
             updated = [
-                document_to_record(_replace_meta(d, {**d.meta, **meta}), self._spec, vector=r.vector)
+                document_to_record(
+                    dataclasses.replace(d, meta={**d.meta, **meta}), self._spec, vector=r.vector
+                )
                 for d, r in zip(docs, records, strict=True)
             ]
             store.upsert(self.collection, updated)
             return len(updated)
+
+    update_by_filter_async = on_worker_thread(update_by_filter)
 
     # -- metadata aggregation (the filter runs in the backend; the counting here) -----------
     def _matching_metadata(self, filters: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -290,6 +308,8 @@ class VecctxDocumentStore:
             out[name.removeprefix("meta.")] = len({_value_key(v) for m in metas for v in _values(m, key)})
         return out
 
+    count_unique_metadata_by_filter_async = on_worker_thread(count_unique_metadata_by_filter)
+
     def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
         """Every top-level meta key with the type of its values (``keyword``, ``long``,
         ``float``, ``boolean``, ``object``, ``list``; ``mixed`` when they differ)."""
@@ -302,6 +322,8 @@ class VecctxDocumentStore:
                 info[key] = kind if info.get(key, kind) == kind else "mixed"
         return {k: {"type": t} for k, t in sorted(info.items())}
 
+    get_metadata_fields_info_async = on_worker_thread(get_metadata_fields_info)
+
     def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
         """The smallest and largest number (else string) a meta field holds; ``None`` when none."""
         key = meta_key(metadata_field)
@@ -311,6 +333,8 @@ class VecctxDocumentStore:
         if not pool:
             return {"min": None, "max": None}
         return {"min": min(pool), "max": max(pool)}
+
+    get_metadata_field_min_max_async = on_worker_thread(get_metadata_field_min_max)
 
     def get_metadata_field_unique_values(
         self,
@@ -333,6 +357,8 @@ class VecctxDocumentStore:
         ordered = [unique[k] for k in sorted(unique, key=lambda k: _sort_key(unique[k]))]
         return ordered[from_ : from_ + size], len(ordered)
 
+    get_metadata_field_unique_values_async = on_worker_thread(get_metadata_field_unique_values)
+
     # -- retrieval ------------------------------------------------------------------------
     def embedding_retrieval(
         self,
@@ -350,9 +376,7 @@ class VecctxDocumentStore:
         similarity, dot product, or Euclidean distance, where lower is closer). Documents
         stored without an embedding are never returned.
         """
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
-            raise ValueError(f"top_k must be an int >= 0, got {top_k!r}")
-        if top_k == 0:
+        if check_count(top_k, "top_k") == 0:
             return []
         flt = self._translate(filters)
         if flt is False:
@@ -368,74 +392,7 @@ class VecctxDocumentStore:
         )
         return [hit_to_document(h, scale_score=scale_score, return_embedding=return_embedding) for h in hits]
 
-    # -- async twins (a worker thread; vecctx's embedded backends are synchronous) ---------
-    async def count_unique_metadata_by_filter_async(
-        self, filters: dict[str, Any] | None, metadata_fields: list[str]
-    ) -> dict[str, int]:
-        return await self._acall(lambda: self.count_unique_metadata_by_filter(filters, metadata_fields))
-
-    async def get_metadata_fields_info_async(self) -> dict[str, dict[str, str]]:
-        return await self._acall(self.get_metadata_fields_info)
-
-    async def get_metadata_field_min_max_async(self, metadata_field: str) -> dict[str, Any]:
-        return await self._acall(lambda: self.get_metadata_field_min_max(metadata_field))
-
-    async def get_metadata_field_unique_values_async(
-        self,
-        metadata_field: str,
-        search_term: str | None = None,
-        from_: int = 0,
-        size: int = 10,
-        filters: dict[str, Any] | None = None,
-    ) -> tuple[list[Any], int]:
-        return await self._acall(
-            lambda: self.get_metadata_field_unique_values(metadata_field, search_term, from_, size, filters)
-        )
-
-    async def count_documents_async(self) -> int:
-        return await self._acall(self.count_documents)
-
-    async def filter_documents_async(self, filters: dict[str, Any] | None = None) -> list[Document]:
-        return await self._acall(lambda: self.filter_documents(filters))
-
-    async def write_documents_async(
-        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
-    ) -> int:
-        return await self._acall(lambda: self.write_documents(documents, policy))
-
-    async def delete_documents_async(self, document_ids: list[str]) -> None:
-        await self._acall(lambda: self.delete_documents(document_ids))
-
-    async def count_documents_by_filter_async(self, filters: dict[str, Any]) -> int:
-        return await self._acall(lambda: self.count_documents_by_filter(filters))
-
-    async def delete_all_documents_async(self, recreate_collection: bool = False) -> None:
-        await self._acall(lambda: self.delete_all_documents(recreate_collection))
-
-    async def delete_by_filter_async(self, filters: dict[str, Any]) -> int:
-        return await self._acall(lambda: self.delete_by_filter(filters))
-
-    async def update_by_filter_async(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
-        return await self._acall(lambda: self.update_by_filter(filters, meta))
-
-    async def embedding_retrieval_async(
-        self,
-        query_embedding: Sequence[float],
-        *,
-        filters: dict[str, Any] | None = None,
-        top_k: int = 10,
-        scale_score: bool = True,
-        return_embedding: bool = False,
-    ) -> list[Document]:
-        return await self._acall(
-            lambda: self.embedding_retrieval(
-                query_embedding,
-                filters=filters,
-                top_k=top_k,
-                scale_score=scale_score,
-                return_embedding=return_embedding,
-            )
-        )
+    embedding_retrieval_async = on_worker_thread(embedding_retrieval)
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
@@ -468,17 +425,6 @@ def _ids(document_ids: Iterable[str]) -> list[str]:
     if isinstance(document_ids, str):
         raise ValueError("document_ids must be a list of ids, not one string")
     return [str(i) for i in document_ids]
-
-
-def _replace_meta(doc: Document, meta: dict[str, Any]) -> Document:
-    return Document(
-        id=doc.id,
-        content=doc.content,
-        blob=doc.blob,
-        meta=meta,
-        embedding=doc.embedding,
-        sparse_embedding=doc.sparse_embedding,
-    )
 
 
 def _values(meta: Mapping[str, Any], key: str) -> list[Any]:

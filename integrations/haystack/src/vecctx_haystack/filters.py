@@ -46,9 +46,9 @@ DOCUMENT_FIELDS = frozenset({"id", "content", "blob", "meta", "score", "embeddin
 
 Translated: TypeAlias = Filter | bool
 
-_COMPARISONS = frozenset({"==", "!=", ">", ">=", "<", "<=", "in", "not in"})
+_COMPARISONS = ("==", "!=", ">", ">=", "<", "<=", "in", "not in")
 _RANGES = {">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
-_LOGIC = frozenset({"AND", "OR", "NOT"})
+_LOGIC = ("AND", "OR", "NOT")
 
 
 def looks_like_iso_date(value: object) -> bool:
@@ -127,39 +127,38 @@ def _node(node: Any) -> Translated:
         raise FilterError(f"a filter condition must be a dict, got {node!r}")
     if "field" in node:
         return _comparison(node)
-    if "operator" not in node:
-        raise FilterError(f"'operator' key missing in {dict(node)}")
-    if "conditions" not in node:
-        raise FilterError(f"'conditions' key missing in {dict(node)}")
-    op = node["operator"]
-    if op not in _LOGIC:
-        raise FilterError(f"unknown logical operator {op!r}; valid operators are AND, OR, NOT")
+    op = _operator(node, "logical", _LOGIC, "conditions")
     conditions = node["conditions"]
     if not isinstance(conditions, list):
         raise FilterError(f"'conditions' of {op} must be a list, got {type(conditions).__name__}")
     parts = [_node(c) for c in conditions]
     if op == "OR":
-        return _or(parts)
-    both = _and(parts)
+        return _junction(Or, parts)
+    both = _junction(And, parts)
     return _not(both) if op == "NOT" else both
 
 
-def _and(parts: list[Translated]) -> Translated:
-    if any(p is False for p in parts):
-        return False
-    kept = [p for p in parts if isinstance(p, Filter)]
-    if not kept:
-        return True
-    return kept[0] if len(kept) == 1 else And(tuple(kept))
+def _operator(node: Mapping[str, Any], kind: str, valid: tuple[str, ...], operand: str) -> str:
+    """The ``operator`` of a node that must hold it and ``operand``, if it is a valid ``kind`` one."""
+    for name in ("operator", operand):
+        if name not in node:
+            raise FilterError(f"'{name}' key missing in {dict(node)}")
+    op = node["operator"]
+    if op not in valid:
+        raise FilterError(f"unknown {kind} operator {op!r}; valid operators are {', '.join(valid)}")
+    return str(op)
 
 
-def _or(parts: list[Translated]) -> Translated:
-    if any(p is True for p in parts):
-        return True
+def _junction(kind: type[And] | type[Or], parts: list[Translated]) -> Translated:
+    """``parts`` joined by AND or OR, constants folded: the absorbing one (``False`` for AND,
+    ``True`` for OR) decides alone, the neutral one drops out (all neutral: it is the result)."""
+    absorbing = kind is Or
+    if any(p is absorbing for p in parts):
+        return absorbing
     kept = [p for p in parts if isinstance(p, Filter)]
     if not kept:
-        return False
-    return kept[0] if len(kept) == 1 else Or(tuple(kept))
+        return not absorbing
+    return kept[0] if len(kept) == 1 else kind(tuple(kept))
 
 
 def _not(part: Translated) -> Translated:
@@ -190,13 +189,7 @@ def meta_key(field: Any) -> str:
 
 
 def _comparison(node: Mapping[str, Any]) -> Translated:
-    if "operator" not in node:
-        raise FilterError(f"'operator' key missing in {dict(node)}")
-    if "value" not in node:
-        raise FilterError(f"'value' key missing in {dict(node)}")
-    op = node["operator"]
-    if op not in _COMPARISONS:
-        raise FilterError(f"unknown comparison operator {op!r}; valid operators are {sorted(_COMPARISONS)}")
+    op = _operator(node, "comparison", _COMPARISONS, "value")
     key = meta_key(node["field"])
     value = node["value"]
     if op == "==":
@@ -254,7 +247,7 @@ def _in(key: str, values: list[Any]) -> Translated:
     if plain:
         parts.append(In(key, tuple(plain)))
     parts.extend(extra)
-    return _or(parts)
+    return _junction(Or, parts)
 
 
 def _range(key: str, op: Op, name: str, value: Any) -> Translated:

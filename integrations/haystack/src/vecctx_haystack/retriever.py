@@ -7,6 +7,8 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.document_stores.types import FilterPolicy, apply_filter_policy
 
+from vecctx.prompt.tokens import check_count
+from vecctx_haystack._threads import on_worker_thread
 from vecctx_haystack.document_store import VecctxDocumentStore
 
 
@@ -32,11 +34,9 @@ class VecctxEmbeddingRetriever:
     ) -> None:
         if not isinstance(document_store, VecctxDocumentStore):
             raise TypeError("document_store must be a VecctxDocumentStore")
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k <= 0:
-            raise ValueError(f"top_k must be greater than 0, got {top_k!r}")
         self.document_store = document_store
         self.filters = filters
-        self.top_k = top_k
+        self.top_k = check_count(top_k, "top_k", minimum=1)
         self.scale_score = scale_score
         self.return_embedding = return_embedding
         self.filter_policy = (
@@ -72,12 +72,9 @@ class VecctxEmbeddingRetriever:
         scale_score: bool | None,
         return_embedding: bool | None,
     ) -> dict[str, Any]:
-        k = self.top_k if top_k is None else top_k
-        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
-            raise ValueError(f"top_k must be an int >= 0, got {k!r}")
         return {
             "filters": apply_filter_policy(self.filter_policy, self.filters, filters),
-            "top_k": k,
+            "top_k": self.top_k if top_k is None else top_k,  # checked by embedding_retrieval
             "scale_score": self.scale_score if scale_score is None else scale_score,
             "return_embedding": self.return_embedding if return_embedding is None else return_embedding,
         }
@@ -100,19 +97,7 @@ class VecctxEmbeddingRetriever:
         docs = self.document_store.embedding_retrieval(query_embedding, **settings)
         return {"documents": docs}
 
-    @component.output_types(documents=list[Document])
-    async def run_async(
-        self,
-        query_embedding: list[float],
-        filters: dict[str, Any] | None = None,
-        top_k: int | None = None,
-        scale_score: bool | None = None,
-        return_embedding: bool | None = None,
-    ) -> dict[str, list[Document]]:
-        """As :meth:`run`, on a worker thread."""
-        settings = self._settings(filters, top_k, scale_score, return_embedding)
-        docs = await self.document_store.embedding_retrieval_async(query_embedding, **settings)
-        return {"documents": docs}
+    run_async = component.output_types(documents=list[Document])(on_worker_thread(run))
 
 
 __all__ = ["VecctxEmbeddingRetriever"]

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Self, TypeVar, cast
 
 import numpy as np
 from langchain_core.documents import Document
@@ -29,14 +29,18 @@ from langchain_core.vectorstores import VectorStore as LangChainVectorStore
 
 from vecctx.contract.errors import CollectionNotFoundError, ConfigError
 from vecctx.contract.filters import Filter
-from vecctx.contract.store import AsyncVectorStore, SearchParams, VectorStore
+from vecctx.contract.lifetime import ClosingContext
+from vecctx.contract.store import AsyncVectorStore, SearchOptions, SearchParams, VectorStore
 from vecctx.contract.types import CollectionSpec, FieldType, Hit, Metric, Record, relevance_of, score_kind
 from vecctx.memory import AsyncMemoryStore, MemoryStore
 from vecctx.registry import connect, connect_async, default_url, scheme_of
 from vecctx.retrieval.rerank import mmr_order
 from vecctx_langchain.filters import to_vecctx_filter
 
+AsyncMethod = TypeVar("AsyncMethod", bound=Callable[..., Coroutine[Any, Any, Any]])
 FilterLike = Filter | Mapping[str, Any] | None
+Metadatas = list[dict[str, Any]] | None  # LangChain's: one metadata dict per text
+Ids = list[str] | None
 
 #: URL schemes whose async store would not see the sync store's data: qdrant-client's local
 #: mode keeps one client per directory (a second one fails on the lock) and ``:memory:``
@@ -47,7 +51,20 @@ DEFAULT_COLLECTION = "langchain"
 DEFAULT_BATCH_SIZE = 256
 
 
-class VecctxVectorStore(LangChainVectorStore):
+def _native_async(method: AsyncMethod) -> AsyncMethod:
+    """An async method that uses vecctx's natively async store, or LangChain's default for the
+    method (the sync one in the event loop's executor) when there is none."""
+
+    @functools.wraps(method)
+    async def dispatch(self: VecctxVectorStore, *args: Any, **kwargs: Any) -> Any:
+        if self.async_store is None:
+            return await getattr(super(VecctxVectorStore, self), method.__name__)(*args, **kwargs)
+        return await method(self, *args, **kwargs)
+
+    return cast(AsyncMethod, dispatch)
+
+
+class VecctxVectorStore(ClosingContext, LangChainVectorStore):
     """A LangChain vector store backed by one collection of any vecctx store.
 
     Args:
@@ -129,6 +146,11 @@ class VecctxVectorStore(LangChainVectorStore):
         """Whether the async methods use vecctx's natively async store."""
         return self.async_store is not None
 
+    @property
+    def _native(self) -> AsyncVectorStore:
+        assert self.async_store is not None  # only methods that need it call this (see _native_async)
+        return self.async_store
+
     def __repr__(self) -> str:
         return f"VecctxVectorStore({self.store!r}, collection={self.collection!r}, async_native={self.async_native})"
 
@@ -143,20 +165,24 @@ class VecctxVectorStore(LangChainVectorStore):
             self._ready = True
 
     async def _aensure(self, dimension: int) -> None:
-        assert self.async_store is not None
         if not self._ready:
-            await self.async_store.ensure_collection(self._spec(dimension))
+            await self._native.ensure_collection(self._spec(dimension))
             self._ready = True
 
+    @staticmethod
+    def _text_list(texts: Iterable[str], kwargs: dict[str, Any]) -> list[str]:
+        if kwargs:
+            raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs))}")
+        return list(texts)
+
+    @staticmethod
     def _records(
-        self,
-        texts: Iterable[str],
+        text_list: list[str],
         metadatas: Sequence[Mapping[str, Any] | None] | None,
         ids: Sequence[str | None] | None,
         vectors: Sequence[Sequence[float]],
-        n: int,
     ) -> tuple[list[Record], list[str]]:
-        text_list = list(texts)
+        n = len(text_list)
         if metadatas is not None and len(metadatas) != n:
             raise ValueError(f"got {len(metadatas)} metadatas for {n} texts")
         if ids is not None and len(ids) != n:
@@ -186,56 +212,53 @@ class VecctxVectorStore(LangChainVectorStore):
             )
         return flt
 
+    def _search_args(
+        self, vector: Sequence[float], k: int, flt: FilterLike, with_vectors: bool
+    ) -> SearchOptions:
+        return SearchOptions(
+            vector=vector,
+            k=k,
+            filter=to_vecctx_filter(flt),
+            params=self.search_params,
+            with_vectors=with_vectors,
+        )
+
     def _search(
         self, vector: Sequence[float], k: int, flt: FilterLike, *, with_vectors: bool = False
     ) -> list[Hit]:
-        translated = to_vecctx_filter(flt)
+        args = self._search_args(vector, k, flt, with_vectors)
         try:
-            return self.store.search(
-                self.collection,
-                vector=vector,
-                k=k,
-                filter=translated,
-                params=self.search_params,
-                with_vectors=with_vectors,
-            )
-        except CollectionNotFoundError:
+            return self.store.search(self.collection, **args)
+        except CollectionNotFoundError:  # not created yet: nothing to find
             return []
 
     async def _asearch(
         self, vector: Sequence[float], k: int, flt: FilterLike, *, with_vectors: bool = False
     ) -> list[Hit]:
-        assert self.async_store is not None
-        translated = to_vecctx_filter(flt)
+        args = self._search_args(vector, k, flt, with_vectors)
         try:
-            return await self.async_store.search(
-                self.collection,
-                vector=vector,
-                k=k,
-                filter=translated,
-                params=self.search_params,
-                with_vectors=with_vectors,
-            )
+            return await self._native.search(self.collection, **args)
         except CollectionNotFoundError:
             return []
 
+    def _search_text(self, query: str, k: int, kwargs: dict[str, Any]) -> list[Hit]:
+        flt = self._search_kwargs(kwargs)  # checked before the embedding call
+        return self._search(self.embedding.embed_query(query), k, flt)
+
+    async def _asearch_text(self, query: str, k: int, kwargs: dict[str, Any]) -> list[Hit]:
+        flt = self._search_kwargs(kwargs)
+        return await self._asearch(await self.embedding.aembed_query(query), k, flt)
+
     # -- writes -----------------------------------------------------------------------------
     def add_texts(
-        self,
-        texts: Iterable[str],
-        metadatas: list[dict[str, Any]] | None = None,
-        *,
-        ids: list[str] | None = None,
-        **kwargs: Any,
+        self, texts: Iterable[str], metadatas: Metadatas = None, *, ids: Ids = None, **kwargs: Any
     ) -> list[str]:
         """Embed and upsert; returns the ids (generated as UUID4 strings where not given)."""
-        if kwargs:
-            raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs))}")
-        text_list = list(texts)
+        text_list = self._text_list(texts, kwargs)
         if not text_list:
             return []
         vectors = self.embedding.embed_documents(text_list)
-        records, out_ids = self._records(text_list, metadatas, ids, vectors, len(text_list))
+        records, out_ids = self._records(text_list, metadatas, ids, vectors)
         self._ensure(len(vectors[0]))
         for batch in self._batches(records):
             try:
@@ -246,34 +269,26 @@ class VecctxVectorStore(LangChainVectorStore):
                 self.store.upsert(self.collection, batch)
         return out_ids
 
+    @_native_async
     async def aadd_texts(
-        self,
-        texts: Iterable[str],
-        metadatas: list[dict[str, Any]] | None = None,
-        *,
-        ids: list[str] | None = None,
-        **kwargs: Any,
+        self, texts: Iterable[str], metadatas: Metadatas = None, *, ids: Ids = None, **kwargs: Any
     ) -> list[str]:
-        if self.async_store is None:
-            return await super().aadd_texts(texts, metadatas, ids=ids, **kwargs)
-        if kwargs:
-            raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs))}")
-        text_list = list(texts)
+        text_list = self._text_list(texts, kwargs)
         if not text_list:
             return []
         vectors = await self.embedding.aembed_documents(text_list)
-        records, out_ids = self._records(text_list, metadatas, ids, vectors, len(text_list))
+        records, out_ids = self._records(text_list, metadatas, ids, vectors)
         await self._aensure(len(vectors[0]))
         for batch in self._batches(records):
             try:
-                await self.async_store.upsert(self.collection, batch)
+                await self._native.upsert(self.collection, batch)
             except CollectionNotFoundError:  # dropped since we created it: create it again
                 self._ready = False
                 await self._aensure(len(vectors[0]))
-                await self.async_store.upsert(self.collection, batch)
+                await self._native.upsert(self.collection, batch)
         return out_ids
 
-    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+    def delete(self, ids: Ids = None, **kwargs: Any) -> bool | None:
         """Delete by ids, by ``filter=`` (a dict or vecctx filter), or both (either matches).
 
         Unlike some LangChain stores, no ids and no filter deletes nothing and raises
@@ -286,16 +301,13 @@ class VecctxVectorStore(LangChainVectorStore):
             self.store.delete(self.collection, ids=list(ids) if ids is not None else None, filter=flt)
         return True
 
-    async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
-        if self.async_store is None:
-            return await super().adelete(ids, **kwargs)
+    @_native_async
+    async def adelete(self, ids: Ids = None, **kwargs: Any) -> bool | None:
         flt = to_vecctx_filter(self._search_kwargs(kwargs))
         if ids is None and flt is None:
             raise ValueError("delete needs ids or a filter; delete_collection() drops everything")
         with contextlib.suppress(CollectionNotFoundError):
-            await self.async_store.delete(
-                self.collection, ids=list(ids) if ids is not None else None, filter=flt
-            )
+            await self._native.delete(self.collection, ids=list(ids) if ids is not None else None, filter=flt)
         return True
 
     def delete_collection(self) -> None:
@@ -307,7 +319,7 @@ class VecctxVectorStore(LangChainVectorStore):
         if self.async_store is None:
             self.delete_collection()
             return
-        await self.async_store.drop_collection(self.collection, missing_ok=True)
+        await self._native.drop_collection(self.collection, missing_ok=True)
         self._ready = False
 
     # -- reads ------------------------------------------------------------------------------
@@ -322,14 +334,13 @@ class VecctxVectorStore(LangChainVectorStore):
             return []
         return [self._document(r) for r in records]
 
+    @_native_async
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        if self.async_store is None:
-            return await super().aget_by_ids(ids)
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return []
         try:
-            records = await self.async_store.get(self.collection, wanted)
+            records = await self._native.get(self.collection, wanted)
         except CollectionNotFoundError:
             return []
         return [self._document(r) for r in records]
@@ -337,9 +348,8 @@ class VecctxVectorStore(LangChainVectorStore):
     def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
         return [doc for doc, _ in self.similarity_search_with_score(query, k, **kwargs)]
 
+    @_native_async
     async def asimilarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
-        if self.async_store is None:
-            return await super().asimilarity_search(query, k, **kwargs)
         return [doc for doc, _ in await self.asimilarity_search_with_score(query, k, **kwargs)]
 
     def similarity_search_with_score(
@@ -348,29 +358,23 @@ class VecctxVectorStore(LangChainVectorStore):
         """Documents with vecctx's raw score in the metric's unit: cosine similarity or dot
         product (higher is closer), or Euclidean distance (lower is closer). For a score in
         [0, 1] whatever the metric, use :meth:`similarity_search_with_relevance_scores`."""
-        flt = self._search_kwargs(kwargs)
-        vector = self.embedding.embed_query(query)
-        return [(self._document(h), h.score) for h in self._search(vector, k, flt)]
+        return [(self._document(h), h.score) for h in self._search_text(query, k, kwargs)]
 
+    @_native_async
     async def asimilarity_search_with_score(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        if self.async_store is None:
-            return await super().asimilarity_search_with_score(query, k, **kwargs)
-        flt = self._search_kwargs(kwargs)
-        vector = await self.embedding.aembed_query(query)
-        return [(self._document(h), h.score) for h in await self._asearch(vector, k, flt)]
+        return [(self._document(h), h.score) for h in await self._asearch_text(query, k, kwargs)]
 
     def similarity_search_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
     ) -> list[Document]:
         return [self._document(h) for h in self._search(embedding, k, self._search_kwargs(kwargs))]
 
+    @_native_async
     async def asimilarity_search_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
     ) -> list[Document]:
-        if self.async_store is None:
-            return await super().asimilarity_search_by_vector(embedding, k, **kwargs)
         return [self._document(h) for h in await self._asearch(embedding, k, self._search_kwargs(kwargs))]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
@@ -381,18 +385,13 @@ class VecctxVectorStore(LangChainVectorStore):
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """vecctx's ``Hit.relevance``: in [0, 1], higher is better, the same scale on every backend."""
-        flt = self._search_kwargs(kwargs)
-        vector = self.embedding.embed_query(query)
-        return [(self._document(h), h.relevance) for h in self._search(vector, k, flt)]
+        return [(self._document(h), h.relevance) for h in self._search_text(query, k, kwargs)]
 
+    @_native_async
     async def _asimilarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        if self.async_store is None:
-            return await super()._asimilarity_search_with_relevance_scores(query, k, **kwargs)
-        flt = self._search_kwargs(kwargs)
-        vector = await self.embedding.aembed_query(query)
-        return [(self._document(h), h.relevance) for h in await self._asearch(vector, k, flt)]
+        return [(self._document(h), h.relevance) for h in await self._asearch_text(query, k, kwargs)]
 
     @staticmethod
     def _mmr(query: Sequence[float], hits: list[Hit], k: int, lambda_mult: float) -> list[Document]:
@@ -413,11 +412,10 @@ class VecctxVectorStore(LangChainVectorStore):
             self.embedding.embed_query(query), k, fetch_k, lambda_mult, **kwargs
         )
 
+    @_native_async
     async def amax_marginal_relevance_search(
         self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, **kwargs: Any
     ) -> list[Document]:
-        if self.async_store is None:
-            return await super().amax_marginal_relevance_search(query, k, fetch_k, lambda_mult, **kwargs)
         vector = await self.embedding.aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(vector, k, fetch_k, lambda_mult, **kwargs)
 
@@ -427,13 +425,10 @@ class VecctxVectorStore(LangChainVectorStore):
         hits = self._search(embedding, max(k, fetch_k), self._search_kwargs(kwargs), with_vectors=True)
         return self._mmr(embedding, hits, k, lambda_mult)
 
+    @_native_async
     async def amax_marginal_relevance_search_by_vector(
         self, embedding: list[float], k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, **kwargs: Any
     ) -> list[Document]:
-        if self.async_store is None:
-            return await super().amax_marginal_relevance_search_by_vector(
-                embedding, k, fetch_k, lambda_mult, **kwargs
-            )
         hits = await self._asearch(embedding, max(k, fetch_k), self._search_kwargs(kwargs), with_vectors=True)
         return self._mmr(embedding, hits, k, lambda_mult)
 
@@ -443,9 +438,9 @@ class VecctxVectorStore(LangChainVectorStore):
         cls,
         texts: list[str],
         embedding: Embeddings,
-        metadatas: list[dict[str, Any]] | None = None,
+        metadatas: Metadatas = None,
         *,
-        ids: list[str] | None = None,
+        ids: Ids = None,
         store: VectorStore | str | None = None,
         collection: str = DEFAULT_COLLECTION,
         **kwargs: Any,
@@ -459,19 +454,12 @@ class VecctxVectorStore(LangChainVectorStore):
 
     @classmethod
     async def afrom_texts(
-        cls,
-        texts: list[str],
-        embedding: Embeddings,
-        metadatas: list[dict[str, Any]] | None = None,
-        *,
-        ids: list[str] | None = None,
-        store: VectorStore | str | None = None,
-        collection: str = DEFAULT_COLLECTION,
-        **kwargs: Any,
+        cls, texts: list[str], embedding: Embeddings, metadatas: Metadatas = None, **kwargs: Any
     ) -> Self:
-        """As :meth:`from_texts`; the writes go through the native async store where there is one
-        (opening a store from a URL is synchronous)."""
-        vs = cls(store if store is not None else default_url(), collection, embedding, **kwargs)
+        """As :meth:`from_texts` (the same arguments); the writes go through the native async store
+        where there is one (opening a store from a URL is synchronous)."""
+        ids = kwargs.pop("ids", None)
+        vs = cls.from_texts([], embedding, **kwargs)  # opens the store, writes nothing
         await vs.aadd_texts(texts, metadatas, ids=ids)
         return vs
 
@@ -498,6 +486,7 @@ class VecctxVectorStore(LangChainVectorStore):
             owned, self._owned = self._owned, []
             for store in owned:
                 store.close()
+            super().close()
 
     async def aclose(self) -> None:
         """Close every store this object opened from a URL, async and sync."""
@@ -507,20 +496,10 @@ class VecctxVectorStore(LangChainVectorStore):
         finally:
             self.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
@@ -40,6 +40,10 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
+P = ParamSpec("P")
+T = TypeVar("T")
+Suite = TypeVar("Suite", bound="VectorStoreConformance")
+
 A = "AF3BE6C4-5F43-4D74-B075-6B0E07900DE8"  # weight 1, rank a
 B = "7D9CD555-846C-445C-A9DD-F8924A01411D"  # weight 2, rank c
 C = "452D24AB-F185-414C-A352-590B4B9EE51B"  # weight 3, rank c
@@ -47,73 +51,67 @@ D = "0b31ae71-b797-4e88-8495-031371a7752e"  # no weight, rank, quality
 ALL_IDS = {A, B, C, D}
 
 
+def _ranked(
+    weight: float, rank: str, quality: list[str], identifier: str, some_key: int | str, **person: str
+) -> dict[str, Any]:
+    return {
+        "weight": weight,
+        "rank": rank,
+        "quality": quality,
+        "identifier": identifier,
+        "some_key": some_key,
+        **person,
+    }
+
+
 def conformance_nodes() -> list[TextNode]:
     """The data set: LlamaIndex core's SimpleVectorStore test nodes (A, B, C, with the Qdrant
-    tests' ``some_key`` of mixed types) and a node without those keys, from Chroma's tests (D)."""
-
-    def source(doc: str) -> dict[NodeRelationship, RelatedNodeInfo]:
-        return {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc)}
-
+    tests' ``some_key`` of mixed types) and a node without those keys, from Chroma's tests (D).
+    The ``n``-th node comes from the document ``test-<n>``."""
+    texts = [
+        "lorem ipsum",
+        "dolor sit amet",
+        "consectetur adipiscing",
+        "I was taught that the way of progress was neither swift nor easy.",
+    ]
+    vectors = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    metadata = [
+        _ranked(1.0, "a", ["medium", "high"], "6FTR78Yun", 1, author="Stephen King"),
+        _ranked(2.0, "c", ["medium"], "6FTR78Ygl", 2, director="Francis Ford Coppola"),
+        _ranked(3.0, "c", ["low", "medium", "high"], "6FTR78Ztl", "3", director="Christopher Nolan"),
+        {"author": "Marie Curie", "empty": ""},
+    ]
+    rows = zip([A, B, C, D], texts, vectors, metadata, strict=True)
     return [
         TextNode(
-            text="lorem ipsum",
-            id_=A,
-            embedding=[1.0, 0.0, 0.0],
-            relationships=source("test-0"),
-            metadata={
-                "weight": 1.0,
-                "rank": "a",
-                "quality": ["medium", "high"],
-                "identifier": "6FTR78Yun",
-                "some_key": 1,
-                "author": "Stephen King",
-            },
-        ),
-        TextNode(
-            text="dolor sit amet",
-            id_=B,
-            embedding=[0.0, 1.0, 0.0],
-            relationships=source("test-1"),
-            metadata={
-                "weight": 2.0,
-                "rank": "c",
-                "quality": ["medium"],
-                "identifier": "6FTR78Ygl",
-                "some_key": 2,
-                "director": "Francis Ford Coppola",
-            },
-        ),
-        TextNode(
-            text="consectetur adipiscing",
-            id_=C,
-            embedding=[1.0, 1.0, 0.0],
-            relationships=source("test-2"),
-            metadata={
-                "weight": 3.0,
-                "rank": "c",
-                "quality": ["low", "medium", "high"],
-                "identifier": "6FTR78Ztl",
-                "some_key": "3",
-                "director": "Christopher Nolan",
-            },
-        ),
-        TextNode(
-            text="I was taught that the way of progress was neither swift nor easy.",
-            id_=D,
-            embedding=[0.0, 0.0, 1.0],
-            relationships=source("test-3"),
-            metadata={"author": "Marie Curie", "empty": ""},
-        ),
+            text=text,
+            id_=id_,
+            embedding=vector,
+            relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=f"test-{n}")},
+            metadata=meta,
+        )
+        for n, (id_, text, vector, meta) in enumerate(rows)
     ]
 
 
-def _f(key: str, op: FilterOperator, value: Any) -> MetadataFilters:
-    return MetadataFilters(filters=[MetadataFilter(key=key, operator=op, value=value)])
+def _m(key: str, value: Any, op: FilterOperator = FilterOperator.EQ) -> MetadataFilter:
+    return MetadataFilter(key=key, operator=op, value=value)
 
+
+def _join(condition: FilterCondition, *filters: MetadataFilter | MetadataFilters) -> MetadataFilters:
+    return MetadataFilters(filters=list(filters), condition=condition)
+
+
+def _f(key: str, op: FilterOperator, value: Any) -> MetadataFilters:
+    return MetadataFilters(filters=[_m(key, value, op)])
+
+
+AND, OR, NOT = FilterCondition.AND, FilterCondition.OR, FilterCondition.NOT
+RANK_C = _f("rank", FilterOperator.EQ, "c")  # B and C
 
 #: (case id, filters, the ids LlamaIndex's semantics select among A, B, C, D).
 FILTER_CASES: list[tuple[str, MetadataFilters, set[str]]] = [
-    ("eq_str", _f("rank", FilterOperator.EQ, "c"), {B, C}),
+    ("eq_str", RANK_C, {B, C}),
     ("eq_float", _f("weight", FilterOperator.EQ, 1.0), {A}),
     ("eq_int_matches_float", _f("weight", FilterOperator.EQ, 2), {B}),
     ("ne", _f("weight", FilterOperator.NE, 1.0), {B, C, D}),
@@ -132,97 +130,29 @@ FILTER_CASES: list[tuple[str, MetadataFilters, set[str]]] = [
     ("is_empty", _f("quality", FilterOperator.IS_EMPTY, None), {D}),
     ("is_empty_string", _f("empty", FilterOperator.IS_EMPTY, None), {A, B, C, D}),
     ("unknown_field", _f("unknown_field", FilterOperator.EQ, "c"), set()),
-    (
-        "and_contradiction",
-        MetadataFilters(
-            filters=[
-                MetadataFilter(key="weight", value=2),
-                MetadataFilter(key="weight", value=3),
-            ]
-        ),
-        set(),
-    ),
-    (
-        "and_exact",
-        MetadataFilters(
-            filters=[MetadataFilter(key="rank", value="c"), MetadataFilter(key="weight", value=2.0)]
-        ),
-        {B},
-    ),
-    (
-        "or",
-        MetadataFilters(
-            filters=[MetadataFilter(key="rank", value="c"), MetadataFilter(key="weight", value=1.0)],
-            condition=FilterCondition.OR,
-        ),
-        {A, B, C},
-    ),
-    (
-        "and_empty",
-        MetadataFilters(
-            filters=[MetadataFilter(key="rank", value="c"), MetadataFilter(key="weight", value=1.0)],
-            condition=FilterCondition.AND,
-        ),
-        set(),
-    ),
-    (
-        "not",
-        MetadataFilters(filters=[MetadataFilter(key="rank", value="a")], condition=FilterCondition.NOT),
-        {B, C, D},
-    ),
-    (
-        "not_is_none_of",
-        MetadataFilters(
-            filters=[MetadataFilter(key="rank", value="a"), MetadataFilter(key="weight", value=3.0)],
-            condition=FilterCondition.NOT,
-        ),
-        {B, D},
-    ),
+    ("and_contradiction", _join(AND, _m("weight", 2), _m("weight", 3)), set()),
+    ("and_exact", MetadataFilters(filters=[_m("rank", "c"), _m("weight", 2.0)]), {B}),  # AND by default
+    ("or", _join(OR, _m("rank", "c"), _m("weight", 1.0)), {A, B, C}),
+    ("and_empty", _join(AND, _m("rank", "c"), _m("weight", 1.0)), set()),
+    ("not", _join(NOT, _m("rank", "a")), {B, C, D}),
+    ("not_is_none_of", _join(NOT, _m("rank", "a"), _m("weight", 3.0)), {B, D}),
     (
         "nested_and_or",
-        MetadataFilters(
-            filters=[
-                MetadataFilter(key="rank", value="c"),
-                MetadataFilters(
-                    filters=[
-                        MetadataFilter(key="weight", operator=FilterOperator.LT, value=2.5),
-                        MetadataFilter(key="identifier", value="6FTR78Ztl"),
-                    ],
-                    condition=FilterCondition.OR,
-                ),
-            ],
-            condition=FilterCondition.AND,
+        _join(
+            AND,
+            _m("rank", "c"),
+            _join(OR, _m("weight", 2.5, FilterOperator.LT), _m("identifier", "6FTR78Ztl")),
         ),
         {B, C},
     ),
     (
         "nested_or_of_ands",
-        MetadataFilters(
-            filters=[
-                MetadataFilters(
-                    filters=[
-                        MetadataFilter(key="rank", value="a"),
-                        MetadataFilter(key="weight", operator=FilterOperator.GTE, value=1),
-                    ]
-                ),
-                MetadataFilter(key="author", value="Marie Curie"),
-            ],
-            condition=FilterCondition.OR,
+        _join(
+            OR, _join(AND, _m("rank", "a"), _m("weight", 1, FilterOperator.GTE)), _m("author", "Marie Curie")
         ),
         {A, D},
     ),
-    (
-        "and_not_nested",
-        MetadataFilters(
-            filters=[
-                MetadataFilter(key="rank", value="c"),
-                MetadataFilters(
-                    filters=[MetadataFilter(key="weight", value=3.0)], condition=FilterCondition.NOT
-                ),
-            ]
-        ),
-        {B},
-    ),
+    ("and_not_nested", _join(AND, _m("rank", "c"), _join(NOT, _m("weight", 3.0))), {B}),
     ("empty_filters", MetadataFilters(filters=[]), {A, B, C, D}),
 ]
 
@@ -249,45 +179,54 @@ class Api:
         self.store = store
         self.use_async = use_async
 
-    async def add(self, nodes: list[TextNode]) -> list[str]:
+    async def _call(
+        self, sync: Callable[P, T], asynchronous: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         if self.use_async:
-            return await self.store.async_add(nodes)
-        return self.store.add(nodes)
+            return await asynchronous(*args, **kwargs)
+        return sync(*args, **kwargs)
+
+    async def add(self, nodes: list[TextNode]) -> list[str]:
+        return await self._call(self.store.add, self.store.async_add, nodes)
 
     async def query(self, query: VectorStoreQuery) -> VectorStoreQueryResult:
-        if self.use_async:
-            return await self.store.aquery(query)
-        return self.store.query(query)
+        return await self._call(self.store.query, self.store.aquery, query)
 
     async def delete(self, ref_doc_id: str) -> None:
-        if self.use_async:
-            await self.store.adelete(ref_doc_id)
-        else:
-            self.store.delete(ref_doc_id)
+        await self._call(self.store.delete, self.store.adelete, ref_doc_id)
 
     async def delete_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> None:
-        if self.use_async:
-            await self.store.adelete_nodes(node_ids=node_ids, filters=filters)
-        else:
-            self.store.delete_nodes(node_ids=node_ids, filters=filters)
+        await self._call(
+            self.store.delete_nodes, self.store.adelete_nodes, node_ids=node_ids, filters=filters
+        )
 
     async def get_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
-        if self.use_async:
-            return await self.store.aget_nodes(node_ids=node_ids, filters=filters)
-        return self.store.get_nodes(node_ids=node_ids, filters=filters)
+        return await self._call(
+            self.store.get_nodes, self.store.aget_nodes, node_ids=node_ids, filters=filters
+        )
 
     async def clear(self) -> None:
-        if self.use_async:
-            await self.store.aclear()
-        else:
-            self.store.clear()
+        await self._call(self.store.clear, self.store.aclear)
 
 
 Body = Callable[[Api], Awaitable[None]]
+
+
+def _both_faces(
+    body: Callable[[Suite, Api], Awaitable[None]],
+) -> Callable[[Suite, BasePydanticVectorStore, bool], None]:
+    """A test that runs ``body`` on the sync and on the async face of the store (see ``use_async``)."""
+
+    def test(self: Suite, vector_store: BasePydanticVectorStore, use_async: bool) -> None:
+        self.run(vector_store, use_async, lambda api: body(self, api))
+
+    # Not functools.wraps: pytest would read the fixtures from the wrapped signature.
+    test.__name__, test.__qualname__, test.__doc__ = body.__name__, body.__qualname__, body.__doc__
+    return test
 
 
 class VectorStoreConformance:
@@ -324,31 +263,25 @@ class VectorStoreConformance:
         assert vector_store.is_embedding_query is True
 
     # -- add and query -----------------------------------------------------------------
-    def test_add_and_query(self, vector_store: BasePydanticVectorStore, use_async: bool) -> None:
-        async def body(api: Api) -> None:
-            ids = await api.add(conformance_nodes())
-            assert ids == [A, B, C, D]
-            res = await api.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=1))
-            assert res.nodes is not None and len(res.nodes) == 1
-            assert res.nodes[0].get_content() == "lorem ipsum"
-            assert _ids(res) == [A]
+    @_both_faces
+    async def test_add_and_query(self, api: Api) -> None:
+        ids = await api.add(conformance_nodes())
+        assert ids == [A, B, C, D]
+        res = await api.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=1))
+        assert res.nodes is not None and len(res.nodes) == 1
+        assert res.nodes[0].get_content() == "lorem ipsum"
+        assert _ids(res) == [A]
 
-        self.run(vector_store, use_async, body)
-
-    def test_query_without_filters_returns_all_rows_sorted_by_similarity(
-        self, vector_store: BasePydanticVectorStore, use_async: bool
-    ) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            res = await api.query(VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], similarity_top_k=4))
-            ids = _ids(res)
-            assert set(ids) == ALL_IDS
-            assert ids[0] == C
-            assert ids[-1] == D
-            assert res.similarities is not None and len(res.similarities) == 4
-            assert list(res.similarities) == sorted(res.similarities, reverse=True)
-
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_query_without_filters_returns_all_rows_sorted_by_similarity(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        res = await api.query(VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], similarity_top_k=4))
+        ids = _ids(res)
+        assert set(ids) == ALL_IDS
+        assert ids[0] == C
+        assert ids[-1] == D
+        assert res.similarities is not None and len(res.similarities) == 4
+        assert list(res.similarities) == sorted(res.similarities, reverse=True)
 
     def test_similarity_is_higher_for_closer_and_bounded(self, vector_store: BasePydanticVectorStore) -> None:
         vector_store.add(conformance_nodes())
@@ -360,28 +293,21 @@ class VectorStoreConformance:
         assert all(0.0 <= s <= 1.0 + 1e-6 for s in sims)
         assert sims[0] > sims[1] > sims[-1]
 
-    def test_query_with_filters_returns_multiple_matches(self, vector_store: BasePydanticVectorStore) -> None:
+    @pytest.mark.parametrize(("top_k", "expected"), [(3, [C, B]), (1, [C])], ids=["all_matches", "top_k"])
+    def test_query_with_filter_ranks_matches_and_applies_top_k(
+        self, vector_store: BasePydanticVectorStore, top_k: int, expected: list[str]
+    ) -> None:
         vector_store.add(conformance_nodes())
-        filters = MetadataFilters(filters=[MetadataFilter(key="rank", value="c")])
         res = vector_store.query(
-            VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], filters=filters, similarity_top_k=3)
+            VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], filters=RANK_C, similarity_top_k=top_k)
         )
-        assert _ids(res) == [C, B]
-
-    def test_query_with_filter_applies_top_k(self, vector_store: BasePydanticVectorStore) -> None:
-        vector_store.add(conformance_nodes())
-        filters = MetadataFilters(filters=[MetadataFilter(key="rank", value="c")])
-        res = vector_store.query(
-            VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], filters=filters, similarity_top_k=1)
-        )
-        assert _ids(res) == [C]
+        assert _ids(res) == expected
 
     def test_query_with_filter_applies_node_id_filter(self, vector_store: BasePydanticVectorStore) -> None:
         vector_store.add(conformance_nodes())
-        filters = MetadataFilters(filters=[MetadataFilter(key="rank", value="c")])
         res = vector_store.query(
             VectorStoreQuery(
-                query_embedding=[1.0, 1.0, 0.0], filters=filters, similarity_top_k=3, node_ids=[C]
+                query_embedding=[1.0, 1.0, 0.0], filters=RANK_C, similarity_top_k=3, node_ids=[C]
             )
         )
         assert _ids(res) == [C]
@@ -432,46 +358,40 @@ class VectorStoreConformance:
 
         self.run(vector_store, True, body)
 
-    def test_query_by_metadata_filters_only(
-        self, vector_store: BasePydanticVectorStore, use_async: bool
-    ) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            filters = MetadataFilters(
-                filters=[MetadataFilter(key="author", value="Marie Curie", operator=FilterOperator.EQ)],
-                condition=FilterCondition.AND,
-            )
-            res = await api.query(VectorStoreQuery(filters=filters, similarity_top_k=1))
-            assert res.nodes is not None and len(res.nodes) == 1
-            assert res.nodes[0].get_content() == (
-                "I was taught that the way of progress was neither swift nor easy."
-            )
-
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_query_by_metadata_filters_only(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        filters = MetadataFilters(
+            filters=[MetadataFilter(key="author", value="Marie Curie", operator=FilterOperator.EQ)],
+            condition=FilterCondition.AND,
+        )
+        res = await api.query(VectorStoreQuery(filters=filters, similarity_top_k=1))
+        assert res.nodes is not None and len(res.nodes) == 1
+        assert res.nodes[0].get_content() == (
+            "I was taught that the way of progress was neither swift nor easy."
+        )
 
     # -- round trip --------------------------------------------------------------------
-    def test_metadata_round_trip(self, vector_store: BasePydanticVectorStore, use_async: bool) -> None:
-        async def body(api: Api) -> None:
-            originals = _by_id(list(conformance_nodes()))
-            await api.add(conformance_nodes())
-            res = await api.query(VectorStoreQuery(query_embedding=[1.0, 1.0, 1.0], similarity_top_k=4))
-            assert res.nodes is not None
-            fetched = await api.get_nodes(node_ids=[A, B, C, D])
-            for got in [*res.nodes, *fetched]:
-                want = originals[got.node_id]
-                assert type(got) is type(want)
-                assert got.get_content() == want.get_content()
-                assert got.metadata == want.metadata
-                assert got.ref_doc_id == want.ref_doc_id
-                assert got.relationships == want.relationships
-            for got in fetched:
-                # Same direction: under the cosine metric a backend may return it unit-normalised.
-                assert got.embedding is not None
-                assert _unit(got.embedding) == pytest.approx(
-                    _unit(originals[got.node_id].get_embedding()), abs=1e-5
-                )
-
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_metadata_round_trip(self, api: Api) -> None:
+        originals = _by_id(list(conformance_nodes()))
+        await api.add(conformance_nodes())
+        res = await api.query(VectorStoreQuery(query_embedding=[1.0, 1.0, 1.0], similarity_top_k=4))
+        assert res.nodes is not None
+        fetched = await api.get_nodes(node_ids=[A, B, C, D])
+        for got in [*res.nodes, *fetched]:
+            want = originals[got.node_id]
+            assert type(got) is type(want)
+            assert got.get_content() == want.get_content()
+            assert got.metadata == want.metadata
+            assert got.ref_doc_id == want.ref_doc_id
+            assert got.relationships == want.relationships
+        for got in fetched:
+            # Same direction: under the cosine metric a backend may return it unit-normalised.
+            assert got.embedding is not None
+            assert _unit(got.embedding) == pytest.approx(
+                _unit(originals[got.node_id].get_embedding()), abs=1e-5
+            )
 
     def test_add_same_id_replaces(self, vector_store: BasePydanticVectorStore) -> None:
         vector_store.add(conformance_nodes())
@@ -486,78 +406,62 @@ class VectorStoreConformance:
         assert set(_ids(res)) == {A, D}
 
     # -- delete --------------------------------------------------------------------------
-    def test_delete_removes_document_from_query_results(
-        self, vector_store: BasePydanticVectorStore, use_async: bool
-    ) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            await api.delete("test-1")
-            res = await api.query(VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], similarity_top_k=2))
-            assert _ids(res) == [C, A]
-            await api.delete("no-such-doc")
-            assert len(await api.get_nodes()) == 3
+    @_both_faces
+    async def test_delete_removes_document_from_query_results(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        await api.delete("test-1")
+        res = await api.query(VectorStoreQuery(query_embedding=[1.0, 1.0, 0.0], similarity_top_k=2))
+        assert _ids(res) == [C, A]
+        await api.delete("no-such-doc")
+        assert len(await api.get_nodes()) == 3
 
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_delete_nodes_and_get_nodes(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        await api.delete_nodes(node_ids=[A, B])
+        got = await api.get_nodes(node_ids=[A, B, C])
+        assert [n.node_id for n in got] == [C]
+        assert got[0].get_content() == "consectetur adipiscing"
+        assert got[0].embedding is not None
 
-    def test_delete_nodes_and_get_nodes(self, vector_store: BasePydanticVectorStore, use_async: bool) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            await api.delete_nodes(node_ids=[A, B])
-            got = await api.get_nodes(node_ids=[A, B, C])
-            assert [n.node_id for n in got] == [C]
-            assert got[0].get_content() == "consectetur adipiscing"
-            assert got[0].embedding is not None
-
-        self.run(vector_store, use_async, body)
-
-    def test_delete_nodes_by_filters_and_intersection(
-        self, vector_store: BasePydanticVectorStore, use_async: bool
-    ) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            rank_c = MetadataFilters(filters=[MetadataFilter(key="rank", value="c")])
-            # ids and filters together: the nodes in the list that match (A does not).
-            await api.delete_nodes(node_ids=[A, B], filters=rank_c)
-            assert {n.node_id for n in await api.get_nodes()} == {A, C, D}
-            await api.delete_nodes(filters=rank_c)
-            assert {n.node_id for n in await api.get_nodes()} == {A, D}
-            await api.delete_nodes(node_ids=[])
-            assert {n.node_id for n in await api.get_nodes()} == {A, D}
-            await api.delete_nodes()  # neither: every node, as SimpleVectorStore does
-            assert await api.get_nodes() == []
-
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_delete_nodes_by_filters_and_intersection(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        # ids and filters together: the nodes in the list that match (A does not).
+        await api.delete_nodes(node_ids=[A, B], filters=RANK_C)
+        assert {n.node_id for n in await api.get_nodes()} == {A, C, D}
+        await api.delete_nodes(filters=RANK_C)
+        assert {n.node_id for n in await api.get_nodes()} == {A, D}
+        await api.delete_nodes(node_ids=[])
+        assert {n.node_id for n in await api.get_nodes()} == {A, D}
+        await api.delete_nodes()  # neither: every node, as SimpleVectorStore does
+        assert await api.get_nodes() == []
 
     # -- get_nodes -----------------------------------------------------------------------
-    def test_get_nodes(self, vector_store: BasePydanticVectorStore, use_async: bool) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            got = await api.get_nodes(node_ids=[C, "missing", A])
-            assert [n.node_id for n in got] == [C, A]
-            assert all(n.embedding is not None for n in got)
-            assert {n.node_id for n in await api.get_nodes()} == ALL_IDS
-            rank_c = MetadataFilters(filters=[MetadataFilter(key="rank", value="c")])
-            assert {n.node_id for n in await api.get_nodes(filters=rank_c)} == {B, C}
-            both = await api.get_nodes(node_ids=[A, B], filters=rank_c)
-            assert [n.node_id for n in both] == [B]
-            assert await api.get_nodes(node_ids=[]) == []
-
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_get_nodes(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        got = await api.get_nodes(node_ids=[C, "missing", A])
+        assert [n.node_id for n in got] == [C, A]
+        assert all(n.embedding is not None for n in got)
+        assert {n.node_id for n in await api.get_nodes()} == ALL_IDS
+        assert {n.node_id for n in await api.get_nodes(filters=RANK_C)} == {B, C}
+        both = await api.get_nodes(node_ids=[A, B], filters=RANK_C)
+        assert [n.node_id for n in both] == [B]
+        assert await api.get_nodes(node_ids=[]) == []
 
     # -- clear ---------------------------------------------------------------------------
-    def test_clear(self, vector_store: BasePydanticVectorStore, use_async: bool) -> None:
-        async def body(api: Api) -> None:
-            await api.add(conformance_nodes())
-            await api.clear()
-            assert await api.get_nodes(node_ids=[A, B, C]) == []
-            assert await api.get_nodes() == []
-            res = await api.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=2))
-            assert _ids(res) == []
-            await api.clear()  # idempotent
-            await api.add(conformance_nodes()[:1])  # usable again
-            assert [n.node_id for n in await api.get_nodes()] == [A]
-
-        self.run(vector_store, use_async, body)
+    @_both_faces
+    async def test_clear(self, api: Api) -> None:
+        await api.add(conformance_nodes())
+        await api.clear()
+        assert await api.get_nodes(node_ids=[A, B, C]) == []
+        assert await api.get_nodes() == []
+        res = await api.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=2))
+        assert _ids(res) == []
+        await api.clear()  # idempotent
+        await api.add(conformance_nodes()[:1])  # usable again
+        assert [n.node_id for n in await api.get_nodes()] == [A]
 
     def test_empty_store(self, vector_store: BasePydanticVectorStore) -> None:
         res = vector_store.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=2))

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from vecctx.contract.batch import RecordBatch
-from vecctx.contract.errors import DimensionMismatchError, InvalidInputError
+from vecctx.contract.errors import ConfigError, DimensionMismatchError, InvalidInputError
 from vecctx.contract.filters import Filter, as_filter
 from vecctx.contract.store import FilterArg, SearchParams
 from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector, VectorLike
@@ -324,7 +324,21 @@ def _check_json(value: Any, where: str, depth: int) -> int:
     raise InvalidInputError(f"{where}: {type(value).__name__} value {value!r} is not JSON data")
 
 
+def check_count(
+    value: object,
+    name: str,
+    *,
+    minimum: int = 0,
+    error: type[ConfigError] | type[InvalidInputError] = InvalidInputError,
+) -> int:
+    """``value`` if it is an int (not a bool) of at least ``minimum``, else ``error``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise error(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
 __all__ = [
+    "check_count",
     "MAX_K",
     "MAX_METADATA_BYTES",
     "validate_ids",

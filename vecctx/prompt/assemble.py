@@ -35,11 +35,12 @@ from typing import Any, Literal
 
 from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.contract.types import Hit, ScoreKind
+from vecctx.contract.validation import check_count
 from vecctx.prompt.dedupe import DedupeIndex
 from vecctx.prompt.escape import escape_attribute, escape_passage, neutralise_tags, tag_pattern
 from vecctx.prompt.packing import cut_to_fit
 from vecctx.prompt.template import DEFAULT_TEMPLATE, ChatMessage, PromptTemplate
-from vecctx.prompt.tokens import TokenCounter, check_count, get_counter
+from vecctx.prompt.tokens import TokenCounter, get_counter
 from vecctx.retrieval.rerank import reorder_lost_in_the_middle
 
 

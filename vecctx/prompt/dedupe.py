@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from vecctx.contract.errors import ConfigError
-from vecctx.prompt.tokens import check_count
+from vecctx.contract.validation import check_count
 
 _NORM_WORD_RE = re.compile(r"\w+")
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from vecctx.contract.errors import ConfigError, InvalidInputError
+from vecctx.contract.validation import check_count
 
 # bpe-openai refuses texts of 1,000,000 characters or more and outputs above 200,000 tokens;
 # longer texts are counted in pieces split where a BPE pre-token boundary is certain.
@@ -59,19 +60,6 @@ class TokenCounter(Protocol):
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` found with ``count(prefix) <= max_tokens``."""
         ...
-
-
-def check_count(
-    value: object,
-    name: str,
-    *,
-    minimum: int = 0,
-    error: type[ConfigError] | type[InvalidInputError] = InvalidInputError,
-) -> int:
-    """``value`` if it is an int (not a bool) of at least ``minimum``, else ``error``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise error(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def _check_text(text: str) -> None:
@@ -441,6 +429,5 @@ __all__ = [
     "TiktokenCounter",
     "TokenCounter",
     "WhitespaceCounter",
-    "check_count",
     "get_counter",
 ]

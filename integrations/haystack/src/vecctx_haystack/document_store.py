@@ -24,7 +24,7 @@ from vecctx.contract.filters import Cmp as _Cmp
 from vecctx.contract.filters import Filter, Op
 from vecctx.contract.store import VectorStore
 from vecctx.contract.types import CollectionSpec, Hit, Metric, Record, SparseVector
-from vecctx.prompt.tokens import check_count
+from vecctx.contract.validation import check_count
 from vecctx_haystack._threads import on_worker_thread
 from vecctx_haystack.filters import (
     BLOB_KEY,

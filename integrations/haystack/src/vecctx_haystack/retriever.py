@@ -7,7 +7,7 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.document_stores.types import FilterPolicy, apply_filter_policy
 
-from vecctx.prompt.tokens import check_count
+from vecctx.contract.validation import check_count
 from vecctx_haystack._threads import on_worker_thread
 from vecctx_haystack.document_store import VecctxDocumentStore
 

@@ -74,7 +74,7 @@ def test_prefixes_are_applied(minilm: SentenceTransformerEmbedder) -> None:
     e5like = SentenceTransformerEmbedder(
         query_prefix="query: ", passage_prefix="passage: ", name="minilm-prefixed"
     )
-    e5like._model = minilm._load()  # share the loaded weights
+    e5like._model = minilm._model  # share the loaded weights
     np.testing.assert_allclose(e5like.embed_query("bread"), minilm.embed_query("query: bread"), atol=1e-5)
     np.testing.assert_allclose(
         e5like.embed_documents(["bread"])[0], minilm.embed_documents(["passage: bread"])[0], atol=1e-5

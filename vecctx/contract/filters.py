@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, ClassVar, NoReturn, TypeAlias
 
 from vecctx.contract.errors import InvalidFilterError
 
@@ -65,18 +65,10 @@ class Filter:
     __slots__ = ()
 
     def __and__(self, other: object) -> Filter:
-        if not isinstance(other, Filter):
-            _precedence_error(other)
-        left = self.children if isinstance(self, And) else (self,)
-        right = other.children if isinstance(other, And) else (other,)
-        return And(left + right)
+        return _join(And, self, other)
 
     def __or__(self, other: object) -> Filter:
-        if not isinstance(other, Filter):
-            _precedence_error(other)
-        left = self.children if isinstance(self, Or) else (self,)
-        right = other.children if isinstance(other, Or) else (other,)
-        return Or(left + right)
+        return _join(Or, self, other)
 
     def __rand__(self, other: object) -> NoReturn:
         _precedence_error(other)
@@ -120,6 +112,13 @@ class Filter:
     @property
     def op(self) -> Op:
         raise NotImplementedError
+
+
+def _join(kind: type[And | Or], left: Filter, right: object) -> Filter:
+    """``left`` and ``right`` under one ``kind`` node; a ``kind`` node among them is flattened."""
+    if not isinstance(right, Filter):
+        _precedence_error(right)
+    return kind(tuple(c for f in (left, right) for c in (f.children if isinstance(f, kind) else (f,))))
 
 
 def _precedence_error(other: object) -> NoReturn:
@@ -290,49 +289,45 @@ class Exists(Filter):
 
 
 @dataclass(frozen=True, slots=True)
-class And(Filter):
+class _Junction(Filter):
+    """What :class:`And` and :class:`Or` share: their ``children`` and the walk over them."""
+
     children: tuple[Filter, ...]
+    _OP: ClassVar[Op]
 
     def __post_init__(self) -> None:
-        _check_children(self.children, "$and")
+        _check_children(self.children, self._OP.value)
 
     @property
     def op(self) -> Op:
-        return Op.AND
+        return self._OP
 
     def matches(self, metadata: Mapping[str, Any]) -> bool:
-        return all(c.matches(metadata) for c in self.children)
+        hits = (c.matches(metadata) for c in self.children)
+        return all(hits) if self._OP is Op.AND else any(hits)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"$and": [c.to_dict() for c in self.children]}
+        return {self._OP.value: [c.to_dict() for c in self.children]}
 
     def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
+        assert isinstance(self, And | Or)
         yield self
         for c in self.children:
             yield from c.walk()
 
 
 @dataclass(frozen=True, slots=True)
-class Or(Filter):
-    children: tuple[Filter, ...]
+class And(_Junction):
+    """Every child matches."""
 
-    def __post_init__(self) -> None:
-        _check_children(self.children, "$or")
+    _OP: ClassVar[Op] = Op.AND
 
-    @property
-    def op(self) -> Op:
-        return Op.OR
 
-    def matches(self, metadata: Mapping[str, Any]) -> bool:
-        return any(c.matches(metadata) for c in self.children)
+@dataclass(frozen=True, slots=True)
+class Or(_Junction):
+    """At least one child matches."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"$or": [c.to_dict() for c in self.children]}
-
-    def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
-        yield self
-        for c in self.children:
-            yield from c.walk()
+    _OP: ClassVar[Op] = Op.OR
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +361,15 @@ def _check_children(children: Any, op: str) -> None:
             raise InvalidFilterError(f"{c!r} is not a filter", f"$.{op}[{i}]")
 
 
+def _range(op: Op) -> Callable[[F, float], Cmp]:
+    """The :class:`F` method of a range operator: ``F(key) < value`` and the like."""
+
+    def compare(self: F, value: float) -> Cmp:
+        return Cmp(self.key, op, value)
+
+    return compare
+
+
 class F:
     """Filter builder for one metadata key (a dotted path)."""
 
@@ -381,17 +385,10 @@ class F:
     def __ne__(self, value: object) -> Cmp:  # type: ignore[override]
         return Cmp(self.key, Op.NE, value)  # type: ignore[arg-type]
 
-    def __lt__(self, value: float) -> Cmp:
-        return Cmp(self.key, Op.LT, value)
-
-    def __le__(self, value: float) -> Cmp:
-        return Cmp(self.key, Op.LTE, value)
-
-    def __gt__(self, value: float) -> Cmp:
-        return Cmp(self.key, Op.GT, value)
-
-    def __ge__(self, value: float) -> Cmp:
-        return Cmp(self.key, Op.GTE, value)
+    __lt__ = _range(Op.LT)
+    __le__ = _range(Op.LTE)
+    __gt__ = _range(Op.GT)
+    __ge__ = _range(Op.GTE)
 
     def eq(self, value: Scalar) -> Cmp:
         return Cmp(self.key, Op.EQ, value)

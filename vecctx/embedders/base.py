@@ -10,12 +10,15 @@ chunker can split text into pieces the model will not truncate.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from vecctx.contract.errors import ConfigError
 from vecctx.contract.types import FloatArray
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -101,16 +104,32 @@ class HFTokenizer:
 
 
 class EmbedderBase:
-    """What embedders share: ``name``, the two prefixes, ``normalized``, ``tokenizer``, and
-    the two embedding calls around one ``_embed(texts)``, which gets the prefixed texts (never
-    an empty list). A subclass sets the attributes and implements ``dimension``,
-    ``max_input_tokens`` and ``_embed``."""
+    """What embedders share: the facts of the :class:`Embedder` contract, and the two embedding
+    calls around one ``_embed(texts)``, which gets the prefixed texts (never an empty list).
 
-    _name: str
-    _query_prefix: str = ""
-    _passage_prefix: str = ""
-    _normalized: bool = True
-    _tokenizer: TextTokenizer | None = None
+    A subclass passes what it knows to ``__init__``. A ``dimension``, ``max_input_tokens`` or
+    ``tokenizer`` left ``None`` is asked of the model the first time it is read (by
+    ``_find_dimension``, ``_find_max_input_tokens`` or ``_find_tokenizer``) and kept.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        dimension: int | None = None,
+        max_input_tokens: int | None = None,
+        tokenizer: TextTokenizer | None = None,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        normalized: bool = True,
+    ) -> None:
+        self._name = name
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._normalized = normalized
+        self._dimension = _Fact(_at_least("dimension must be positive", dimension, 1))
+        self._max_input_tokens = _Fact(_at_least("max_input_tokens must be at least 2", max_input_tokens, 2))
+        self._tokenizer = _Fact(tokenizer)
 
     @property
     def name(self) -> str:
@@ -118,7 +137,11 @@ class EmbedderBase:
 
     @property
     def dimension(self) -> int:
-        raise NotImplementedError
+        return self._dimension.get(self._find_dimension)
+
+    @property
+    def max_input_tokens(self) -> int:
+        return self._max_input_tokens.get(self._find_max_input_tokens)
 
     @property
     def normalized(self) -> bool:
@@ -134,8 +157,7 @@ class EmbedderBase:
 
     @property
     def tokenizer(self) -> TextTokenizer:
-        assert self._tokenizer is not None
-        return self._tokenizer
+        return self._tokenizer.get(self._find_tokenizer)
 
     def embed_documents(self, texts: Sequence[str]) -> FloatArray:
         if isinstance(texts, str):
@@ -150,12 +172,41 @@ class EmbedderBase:
 
     def _embed_as(self, texts: list[str], *, query: bool) -> FloatArray:
         """Embed queries or passages: adds the prefix, then ``_embed`` (an engine that adds
-        prefixes itself overrides this instead)."""
+        prefixes itself, or a wrapper, overrides this instead)."""
         prefix = self._query_prefix if query else self._passage_prefix
         return self._embed([prefix + t for t in texts])
 
     def _embed(self, texts: list[str]) -> FloatArray:
         raise NotImplementedError
+
+    def _find_dimension(self) -> int:
+        raise NotImplementedError
+
+    def _find_max_input_tokens(self) -> int:
+        raise NotImplementedError
+
+    def _find_tokenizer(self) -> TextTokenizer:
+        """A model's tokenizer; without one, words and punctuation (:class:`RegexTokenizer`)."""
+        return RegexTokenizer()
+
+
+class _Fact(Generic[T]):
+    """A fact about a model: given up front, or found the first time it is asked for."""
+
+    def __init__(self, value: T | None) -> None:
+        self.known = value
+
+    def get(self, find: Callable[[], T]) -> T:
+        if self.known is None:
+            self.known = find()
+        return self.known
+
+
+def _at_least(message: str, value: int | None, minimum: int) -> int | None:
+    """``value`` (``None``: not known yet); below ``minimum``, a :class:`ConfigError`."""
+    if value is not None and value < minimum:
+        raise ConfigError(f"{message}, got {value}")
+    return value
 
 
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)

@@ -20,7 +20,7 @@ import numpy as np
 
 from vecctx.contract.errors import ConfigError
 from vecctx.contract.types import FloatArray
-from vecctx.embedders.base import Embedder, TextTokenizer
+from vecctx.embedders.base import Embedder, EmbedderBase, TextTokenizer
 
 
 def default_cache_dir() -> Path:
@@ -101,7 +101,7 @@ class EmbeddingCache:
             self._db.close()
 
 
-class CachedEmbedder:
+class CachedEmbedder(EmbedderBase):
     """An embedder whose document and query vectors are looked up in an
     :class:`EmbeddingCache` first; only misses reach the model. Keys include the prefix."""
 
@@ -112,6 +112,12 @@ class CachedEmbedder:
         cache: EmbeddingCache | None = None,
         directory: str | os.PathLike[str] | None = None,
     ) -> None:
+        super().__init__(
+            name=embedder.name,
+            query_prefix=embedder.query_prefix,
+            passage_prefix=embedder.passage_prefix,
+            normalized=embedder.normalized,
+        )
         self.inner = embedder
         self.cache = (
             cache
@@ -126,66 +132,39 @@ class CachedEmbedder:
     def __repr__(self) -> str:
         return f"CachedEmbedder({self.inner!r}, cache={str(self.cache.path)!r})"
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
+    def _find_dimension(self) -> int:
         return self.inner.dimension
 
-    @property
-    def max_input_tokens(self) -> int:
+    def _find_max_input_tokens(self) -> int:
         return self.inner.max_input_tokens
 
-    @property
-    def normalized(self) -> bool:
-        return self.inner.normalized
-
-    @property
-    def query_prefix(self) -> str:
-        return self.inner.query_prefix
-
-    @property
-    def passage_prefix(self) -> str:
-        return self.inner.passage_prefix
-
-    @property
-    def tokenizer(self) -> TextTokenizer:
+    def _find_tokenizer(self) -> TextTokenizer:
         return self.inner.tokenizer
 
-    def embed_documents(self, texts: Sequence[str]) -> FloatArray:
-        if isinstance(texts, str):
-            raise TypeError("embed_documents takes a sequence of strings, not one string")
-        keys = [self.inner.passage_prefix + t for t in texts]
-        got = self.cache.get_many(keys)
+    def _embed_as(self, texts: list[str], *, query: bool) -> FloatArray:
+        """The cached vectors of ``texts``; the misses are embedded by the inner embedder (a text
+        repeated among them once) and stored. A query's key is marked apart from a passage's."""
+        tag = "\x00query\x00" + self.query_prefix if query else self.passage_prefix
+        got = self.cache.get_many([tag + t for t in texts])
         missing = [i for i, v in enumerate(got) if v is None]
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if missing:
-            unique: dict[str, int] = {}  # a text repeated in the batch is embedded once
+            unique: dict[str, int] = {}
             for i in missing:
                 unique.setdefault(texts[i], len(unique))
             order = list(unique)
-            fresh = self.inner.embed_documents(order)
-            self.cache.put_many([self.inner.passage_prefix + t for t in order], fresh)
+            if query:
+                fresh = np.stack([self.inner.embed_query(t) for t in order])
+            else:
+                fresh = self.inner.embed_documents(order)
+            self.cache.put_many([tag + t for t in order], fresh)
             out[missing] = fresh[[unique[texts[i]] for i in missing]]
         for i, v in enumerate(got):
             if v is not None:
                 out[i] = v
         return out
-
-    def embed_query(self, text: str) -> FloatArray:
-        key = "\x00query\x00" + self.inner.query_prefix + text
-        (v,) = self.cache.get_many([key])
-        if v is not None:
-            self.hits += 1
-            return v
-        self.misses += 1
-        fresh = self.inner.embed_query(text)
-        self.cache.put_many([key], fresh[None, :])
-        return fresh
 
 
 __all__ = ["CachedEmbedder", "EmbeddingCache", "default_cache_dir", "text_key"]

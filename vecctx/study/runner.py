@@ -28,7 +28,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from vecctx.retrieval.retriever import HybridFusion, Mode, Retriever, RetrieverC
 from vecctx.retrieval.sparse import BM25Encoder
 from vecctx.study.data import Split, StudyData, load_study_data
 from vecctx.study.finetune import TrainConfig, TrainResult, dir_bytes, finetune
+from vecctx.study.generative import GenerativeConfig, run_generative
 from vecctx.study.pairs import (
     claim_subset,
     human_pairs,
@@ -65,23 +66,21 @@ DEPTH = 150
 FUSIONS = (HybridFusion.RRF, HybridFusion.DBSF, HybridFusion.CONVEX)
 
 
-@dataclass(frozen=True)
-class GenerativeSettings:
-    questions: int
-    finetune_steps: int
-    max_length: int = 256
-    context_k: int = 3
+#: A profile's share of the generative half's config (a run sets ``seed``, ``threads``, ``model``).
+GenerativeSettings = GenerativeConfig
 
 
 @dataclass(frozen=True)
 class Profile:
-    """How much of everything a run does. ``corpus_size`` None indexes the whole corpus."""
+    """How much of everything a run does. ``None`` sizes take everything: ``corpus_size`` the
+    whole corpus, ``test_claims`` and ``train_claims`` every claim of their split."""
 
     name: str
-    corpus_size: int | None
-    test_claims: int | None
-    train_claims: int | None
-    fractions: tuple[float, ...]
+    _: KW_ONLY
+    corpus_size: int | None = None
+    test_claims: int | None = None
+    train_claims: int | None = None
+    fractions: tuple[float, ...] = (0.25, 0.5, 1.0)
     synthetic_sizes: tuple[int, ...]
     generations: int
     loop_queries: int
@@ -108,9 +107,6 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         "quick",
         corpus_size=700,
-        test_claims=None,
-        train_claims=None,
-        fractions=(0.25, 0.5, 1.0),
         synthetic_sizes=(200, 600),
         generations=3,
         loop_queries=160,
@@ -122,10 +118,6 @@ PROFILES: dict[str, Profile] = {
     ),
     "full": Profile(
         "full",
-        corpus_size=None,
-        test_claims=None,
-        train_claims=None,
-        fractions=(0.25, 0.5, 1.0),
         synthetic_sizes=(1000, 4000),
         generations=4,
         loop_queries=1000,
@@ -636,8 +628,6 @@ def self_consuming(
 
 
 def generative_half(run: StudyRun, base: Index, best: HybridFusion, model: str | None) -> dict[str, Any]:
-    from vecctx.study.generative import GenerativeConfig, run_generative
-
     g = run.profile.generative
     assert g is not None
     r = retriever(run, base, Mode.HYBRID, best)
@@ -645,15 +635,7 @@ def generative_half(run: StudyRun, base: Index, best: HybridFusion, model: str |
     def retrieve(text: str, k: int) -> list[str]:
         return _doc_ids(r.retrieve(text, k=max(3 * k, 10)).hits, k)
 
-    cfg = GenerativeConfig(
-        questions=g.questions,
-        finetune_steps=g.finetune_steps,
-        max_length=g.max_length,
-        context_k=g.context_k,
-        seed=run.seed,
-        threads=run.threads,
-        model=model,
-    )
+    cfg = replace(g, seed=run.seed, threads=run.threads, model=model)
     run.say(f"generative half: {g.questions} cloze questions, {g.finetune_steps} fine-tuning steps")
     result = run_generative(
         run.data.corpus, retrieve=retrieve, config=cfg, workdir=run.out / "models" / "llm", progress=run.say

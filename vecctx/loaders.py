@@ -39,7 +39,7 @@ def load_beir(
     path = Path(directory) / "corpus.jsonl"
     if not path.is_file():
         raise ConfigError(f"{directory} is not a BEIR directory: no corpus.jsonl")
-    for where, row in _json_lines(path, limit):
+    for where, row in json_lines(path, limit):
         try:
             doc_id = str(row["_id"])
         except (TypeError, KeyError) as exc:
@@ -99,7 +99,7 @@ def load_jsonl(
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"no such JSONL file: {path}")
-    for where, row in _json_lines(p, limit):
+    for where, row in json_lines(p, limit):
         if not isinstance(row, dict):
             raise InvalidInputError(f"{where}: a line must hold a JSON object")
         if row.get(id_field) in (None, ""):
@@ -114,7 +114,7 @@ def load_jsonl(
         yield Document(str(row[id_field]), text, meta)
 
 
-def _json_lines(path: Path, limit: int | None) -> Iterator[tuple[str, Any]]:
+def json_lines(path: Path, limit: int | None) -> Iterator[tuple[str, Any]]:
     """``(where, value)`` for each non-blank line among the first ``limit`` lines of a JSONL
     file; ``where`` (``path:line``) places an error. A line that is not JSON is an error."""
     with path.open(encoding="utf-8") as fh:
@@ -129,4 +129,4 @@ def _json_lines(path: Path, limit: int | None) -> Iterator[tuple[str, Any]]:
             yield where, value
 
 
-__all__ = ["data_root", "load_beir", "load_jsonl", "load_text_dir"]
+__all__ = ["data_root", "json_lines", "load_beir", "load_jsonl", "load_text_dir"]

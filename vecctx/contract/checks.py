@@ -8,7 +8,7 @@ from typing import Any
 
 from vecctx.contract.compiler import to_nnf
 from vecctx.contract.driver import CheckedSearch
-from vecctx.contract.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError
+from vecctx.contract.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError, mask
 from vecctx.contract.filters import Filter, as_filter
 from vecctx.contract.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, SearchRequest
 from vecctx.contract.types import CollectionSpec, Metric, Record, SparseVector, VectorLike
@@ -144,10 +144,7 @@ def _mask_args(exc: BaseException, secrets: Sequence[str]) -> bool:
     changed = False
     for arg in exc.args:
         if isinstance(arg, str):
-            masked = arg
-            for secret in secrets:
-                if secret:
-                    masked = masked.replace(secret, "***")
+            masked = mask(arg, secrets)
             changed = changed or masked != arg
             args.append(masked)
         else:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vecctx.contract.errors import ConfigError, InvalidInputError
-from vecctx.loaders import data_root
+from vecctx.loaders import data_root, json_lines
 
 
 def dataset_dir(name: str = "scifact") -> Path:
@@ -34,17 +33,10 @@ class BeirData:
 
 def _rows(path: Path, what: str) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSONL file, each with an ``_id``; a bad line names its place."""
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict) or "_id" not in obj:
-                    raise KeyError("_id")
-            except (json.JSONDecodeError, KeyError) as exc:
-                raise InvalidInputError(f"{path}:{n}: not a BEIR {what} line ({exc})") from exc
-            yield obj
+    for where, obj in json_lines(path, None):
+        if not isinstance(obj, dict) or "_id" not in obj:
+            raise InvalidInputError(f"{where}: not a BEIR {what} line (no _id)")
+        yield obj
 
 
 def load_queries(path: Path) -> dict[str, str]:

@@ -9,75 +9,41 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from vecctx_milvus import MilvusStore, open_async_store, open_store
+from vecctx_milvus import open_async_store, open_store
 
 from vecctx.contract.store import VectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 
-
-def _lite(tmp_path: Path) -> str:
-    return f"milvus://{tmp_path / 'lite.db'}"
-
-
-def _reopen_sync(url: str) -> Callable[[VectorStore], VectorStore]:
-    def reopen(store: VectorStore) -> VectorStore:
-        store.close()
-        return open_store(url)
-
-    return reopen
+Opener = Callable[[str], VectorStore]
+OPENERS: dict[str, Opener] = {
+    "sync": open_store,
+    "async": lambda url: BlockingStore(lambda: open_async_store(url)),
+}
 
 
-def _reopen_async(url: str) -> Callable[[VectorStore], VectorStore]:
-    def reopen(store: VectorStore) -> VectorStore:
-        store.close()
-        return BlockingStore(lambda: open_async_store(url))
+class TestMilvus(ConformanceSuite):
+    """The whole suite on each store (sync, async) over each deployment (Lite, server)."""
 
-    return reopen
+    @pytest.fixture(params=["lite", "server"])
+    def url(self, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+        if request.param == "lite":
+            return f"milvus://{tmp_path / 'lite.db'}"
+        server: str = request.getfixturevalue("milvus_server")
+        return server
 
+    @pytest.fixture(params=sorted(OPENERS))
+    def opener(self, request: pytest.FixtureRequest) -> Opener:
+        return OPENERS[request.param]
 
-class TestMilvusLite(ConformanceSuite):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[MilvusStore]:
-        with open_store(_lite(tmp_path)) as s:
+    def store(self, url: str, opener: Opener) -> Iterator[VectorStore]:
+        with opener(url) as s:
             yield s
 
     @pytest.fixture
-    def reopen(self, tmp_path: Path) -> Callable[[VectorStore], VectorStore]:
-        return _reopen_sync(_lite(tmp_path))
+    def reopen(self, url: str, opener: Opener) -> Callable[[VectorStore], VectorStore]:
+        def reopen(store: VectorStore) -> VectorStore:
+            store.close()
+            return opener(url)
 
-
-class TestMilvusServer(ConformanceSuite):
-    @pytest.fixture
-    def store(self, milvus_server: str) -> Iterator[MilvusStore]:
-        with open_store(milvus_server) as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, milvus_server: str) -> Callable[[VectorStore], VectorStore]:
-        return _reopen_sync(milvus_server)
-
-
-class TestAsyncMilvusLite(ConformanceSuite):
-    """The whole suite on the async store over Milvus Lite in this process."""
-
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[BlockingStore]:
-        with BlockingStore(lambda: open_async_store(_lite(tmp_path))) as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, tmp_path: Path) -> Callable[[VectorStore], VectorStore]:
-        return _reopen_async(_lite(tmp_path))
-
-
-class TestAsyncMilvusServer(ConformanceSuite):
-    """The whole suite on the async store over the standalone server."""
-
-    @pytest.fixture
-    def store(self, milvus_server: str) -> Iterator[BlockingStore]:
-        with BlockingStore(lambda: open_async_store(milvus_server)) as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, milvus_server: str) -> Callable[[VectorStore], VectorStore]:
-        return _reopen_async(milvus_server)
+        return reopen

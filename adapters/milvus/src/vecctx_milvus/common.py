@@ -1,11 +1,6 @@
-"""The sans-I/O core of the Milvus driver: capabilities, the collection layout, names, the
-persisted spec, rows, search requests, hits and error translation (the driver in
-:mod:`vecctx_milvus._async.driver` and its generated twin make the calls).
-
-A collection holds ``id`` (VARCHAR primary key: the user's id as given), ``vector``,
-``sparse`` (with ``spec.sparse``), ``text``, ``meta`` (JSON: the metadata verbatim) and the
-dynamic fields of :mod:`vecctx_milvus.filters`; its CollectionSpec is kept in the collection
-property ``vecctx.spec`` (see the package README).
+"""The sans-I/O half of the Milvus driver: :class:`MilvusCore` (what the driver in
+:mod:`vecctx_milvus._async.driver` and its generated twin share without a call), the collection
+layout (see the package README), names, rows, search requests, hits and error translation.
 """
 
 from __future__ import annotations
@@ -14,21 +9,23 @@ import contextlib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
+from time import monotonic
 from typing import Any, TypeVar
 
 import numpy as np
 
-from vecctx.contract.driver import CheckedSearch
+from vecctx.contract.driver import CheckedSearch, Page
 from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
     InvalidInputError,
     TransientBackendError,
-    VecctxError,
 )
+from vecctx.contract.filters import Filter
 from vecctx.contract.store import Capabilities, Fusion, HybridSupport
 from vecctx.contract.types import (
     CollectionSpec,
@@ -43,7 +40,9 @@ from vecctx.contract.types import (
     make_hits,
     score_kind,
 )
-from vecctx_milvus.filters import index_fields, quote
+from vecctx_milvus import lite
+from vecctx_milvus.config import MilvusConfig
+from vecctx_milvus.filters import MilvusFilterCompiler, index_fields, quote
 
 T = TypeVar("T")
 ID, VECTOR, SPARSE, TEXT, META = "id", "vector", "sparse", "text", "meta"
@@ -79,6 +78,7 @@ CAPABILITIES = Capabilities(
 _METRIC_TO_MILVUS = {Metric.COSINE: "COSINE", Metric.DOT: "IP", Metric.EUCLIDEAN: "L2"}
 _INDEX_TO_MILVUS = {IndexKind.FLAT: "FLAT", IndexKind.HNSW: "HNSW", IndexKind.IVF: "IVF_FLAT"}
 
+
 # -- names -----------------------------------------------------------------------------------
 
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -86,11 +86,8 @@ _ENCODED_PREFIX = "vxh_"
 
 
 def milvus_name(name: str) -> str:
-    """The Milvus collection name for a vecctx name.
-
-    Milvus allows ASCII letters, digits and ``_``; vecctx names may also hold ``-`` and
-    non-ASCII letters. Those are stored hex-encoded under the reserved prefix ``vxh_``.
-    """
+    """The Milvus collection name for a vecctx name: one holding ``-`` or non-ASCII letters
+    (Milvus allows ASCII letters, digits and ``_``) hex-encoded under the reserved ``vxh_``."""
     if _PLAIN_NAME.match(name):
         if name.startswith(_ENCODED_PREFIX):
             raise ConfigError(f"collection names starting with {_ENCODED_PREFIX!r} are reserved")
@@ -112,10 +109,6 @@ def vecctx_name(stored: str) -> str:
 # -- the collection and its persisted spec ----------------------------------------------------
 
 
-def spec_to_property(spec: CollectionSpec) -> str:
-    return json.dumps({"v": SPEC_VERSION, **asdict(spec)}, sort_keys=True)
-
-
 def spec_from_description(desc: Mapping[str, Any], name: str) -> CollectionSpec:
     raw = (desc.get("properties") or {}).get(SPEC_PROPERTY)
     if raw is None:
@@ -123,22 +116,21 @@ def spec_from_description(desc: Mapping[str, Any], name: str) -> CollectionSpec:
     try:
         d = json.loads(raw)
         ix = d["index"]
-        index = IndexParams(IndexKind(ix["kind"]), int(ix["m"]), int(ix["ef_construct"]), int(ix["nlist"]))
         return CollectionSpec(
             name=d["name"],
             dimension=int(d["dimension"]),
-            metric=Metric(d["metric"]),
+            metric=d["metric"],
             sparse=bool(d["sparse"]),
             indexed_fields=d.get("indexed_fields", {}),
-            index=index,
+            index=IndexParams(IndexKind(ix["kind"]), int(ix["m"]), int(ix["ef_construct"]), int(ix["nlist"])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"collection {name!r} has an unreadable {SPEC_PROPERTY} property: {exc}") from exc
 
 
-def build_schema(spec: CollectionSpec) -> tuple[Any, Any]:
-    """The pymilvus schema and index params for ``spec`` (``ConfigError`` for index settings
-    Milvus refuses, before any I/O)."""
+def collection_args(spec: CollectionSpec) -> tuple[dict[str, Any], Any]:
+    """``create_collection``'s keyword arguments and the index params for ``spec``
+    (``ConfigError`` for index settings Milvus refuses, before any I/O)."""
     from pymilvus import DataType, MilvusClient  # type: ignore[import-untyped]
 
     ix = spec.index
@@ -167,7 +159,8 @@ def build_schema(spec: CollectionSpec) -> tuple[Any, Any]:
     )
     if spec.sparse:
         index.add_index(SPARSE, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    return schema, index
+    properties = {SPEC_PROPERTY: json.dumps({"v": SPEC_VERSION, **asdict(spec)}, sort_keys=True)}
+    return {"schema": schema, "consistency_level": "Strong", "properties": properties}, index
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -211,36 +204,49 @@ def build_rows(records: Sequence[Record], matrix: FloatArray, spec: CollectionSp
 
 def batches(rows: list[dict[str, Any]], dimension: int) -> list[list[dict[str, Any]]]:
     """Split rows into requests of at most BATCH_ROWS rows and about BATCH_BYTES bytes."""
-    out: list[list[dict[str, Any]]] = []
-    cur: list[dict[str, Any]] = []
+    out: list[list[dict[str, Any]]] = [[]]
     size = 0
     for row in rows:
         est = 4 * dimension + 256 + 3 * len(json.dumps(row[META], default=str))
-        if cur and (len(cur) >= BATCH_ROWS or size + est > BATCH_BYTES):
-            out.append(cur)
-            cur, size = [], 0
-        cur.append(row)
+        if out[-1] and (len(out[-1]) >= BATCH_ROWS or size + est > BATCH_BYTES):
+            out.append([])
+            size = 0
+        out[-1].append(row)
         size += est
-    if cur:
-        out.append(cur)
-    return out
+    return out if out[-1] else []
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def ids_expr(ids: Sequence[str]) -> str:
-    """``id in [...]``, every id escaped (pymilvus's own ``ids=`` does not escape backslashes)."""
-    return f"{ID} in [" + ", ".join(quote(i) for i in ids) + "]"
+def ids_exprs(ids: Sequence[str]) -> list[tuple[str, int]]:
+    """``id in [...]`` for every ``IDS_PER_EXPR`` ids, with how many it names; each id escaped
+    (pymilvus's own ``ids=`` does not escape backslashes)."""
+    return [(f"{ID} in [" + ", ".join(map(quote, c)) + "]", len(c)) for c in chunks(ids, IDS_PER_EXPR)]
 
 
-def scroll_expr(filter: str | None, after: str | None) -> str:
-    """The records after id ``after`` (``None``: from the start) matching ``filter``."""
+def delete_exprs(ids: Sequence[str] | None, filter: str | None) -> list[tuple[str, int]]:
+    """The ``delete`` expressions for ``ids`` and ``filter``, each with the rows it may write."""
+    return [*ids_exprs(ids or ()), *([] if filter is None else [(filter, 1)])]
+
+
+def scroll_query(
+    spec: CollectionSpec, filter: str | None, after: str | None, limit: int, with_vectors: bool
+) -> dict[str, Any]:
+    """``query``'s arguments for a page of records matching ``filter`` in id order, after id
+    ``after`` (``None``: from the start)."""
     parts = [] if after is None else [f"{ID} > {quote(after)}"]
     if filter:
         parts.append(f"({filter})")
-    return " and ".join(parts)
+    fields, limit = record_fields(spec, with_vectors), min(limit, MAX_LIMIT)
+    return {"filter": " and ".join(parts), "output_fields": fields, "limit": limit, "iterator": "True"}
+
+
+def page_of(rows: Sequence[Mapping[str, Any]], with_vectors: bool, limit: int) -> Page:
+    """A page of a scroll of ``limit`` rows a page; the cursor is its last id (``None``: the last)."""
+    records = [record_of(row, with_vectors) for row in rows]
+    return Page(records, max(r.id for r in records) if len(records) >= limit else None)
 
 
 def record_fields(spec: CollectionSpec, with_vectors: bool) -> list[str]:
@@ -273,17 +279,14 @@ def record_of(row: Mapping[str, Any], with_vectors: bool) -> Record:
 # -- search ----------------------------------------------------------------------------------
 
 
-def batch_groups(queries: Sequence[CheckedSearch]) -> tuple[list[int], list[list[int]]]:
-    """The queries to run one by one, and groups of at most ``NQ_PER_CALL`` dense-only
-    queries that differ only in their vector (one multi-query Milvus search each)."""
-    singles: list[int] = []
-    groups: dict[CheckedSearch, list[int]] = {}
+def batch_groups(queries: Sequence[CheckedSearch]) -> list[list[int]]:
+    """The queries by Milvus search: at most ``NQ_PER_CALL`` dense-only queries that differ only
+    in their vector share one; every other query has its own."""
+    groups: dict[CheckedSearch | int, list[int]] = {}
     for i, q in enumerate(queries):
-        if q.vector is None or q.sparse is not None:
-            singles.append(i)
-        else:
-            groups.setdefault(replace(q, vector=None), []).append(i)
-    return singles, [list(chunk) for group in groups.values() for chunk in chunks(group, NQ_PER_CALL)]
+        dense_only = q.vector is not None and q.sparse is None
+        groups.setdefault(replace(q, vector=None) if dense_only else i, []).append(i)
+    return [list(chunk) for group in groups.values() for chunk in chunks(group, NQ_PER_CALL)]
 
 
 def needs_row_count(spec: CollectionSpec, query: CheckedSearch) -> bool:
@@ -306,10 +309,15 @@ def _dense_params(
 
 
 def search_call(
-    spec: CollectionSpec, query: CheckedSearch, sparse: dict[int, float] | None, row_count: int | None
+    spec: CollectionSpec,
+    group: Sequence[CheckedSearch],
+    sparse: dict[int, float] | None,
+    row_count: int | None,
 ) -> tuple[str, dict[str, Any]]:
-    """The client method and its keyword arguments for a checked search. ``sparse`` holds the
-    query's nonzero weights; a hybrid query without any searches the dense side alone."""
+    """The client method and its keyword arguments for checked searches that differ only in their
+    vector (see :func:`batch_groups`). ``sparse`` holds the nonzero weights of the (one) sparse
+    or hybrid query; a hybrid query without any searches the dense side alone."""
+    query = group[0]
     fields = [ID]
     if query.with_payload:
         fields += [TEXT, META]
@@ -330,7 +338,7 @@ def search_call(
         return "hybrid_search", {"reqs": reqs, "ranker": ranker, "limit": limit, "output_fields": fields}
     dense = query.vector is not None
     return "search", {
-        "data": [query.vector if dense else sparse],
+        "data": [q.vector for q in group] if dense else [sparse],
         "anns_field": VECTOR if dense else SPARSE,
         "filter": query.filter or "",
         "limit": query.k,
@@ -350,13 +358,13 @@ def hits_of(raw: Sequence[Mapping[str, Any]], spec: CollectionSpec, query: Check
     rows = [
         (math.sqrt(max(h["distance"], 0.0)) if euclid else float(h["distance"]), str(h["id"]), h) for h in raw
     ]
-    rows.sort(key=lambda t: (t[0] if euclid else -t[0], t[1]))
-    entities: list[Mapping[str, Any]] = [h.get("entity") or {} for _, _, h in rows[: query.k]]
+    top = sorted(rows, key=lambda t: (t[0] if euclid else -t[0], t[1]))[: query.k]
+    entities: list[Mapping[str, Any]] = [h.get("entity") or {} for _, _, h in top]
     payload, vectors = query.with_payload, query.with_vectors
     return make_hits(
         kind,
-        [i for _, i, _ in rows[: query.k]],
-        [s for s, _, _ in rows[: query.k]],
+        [i for _, i, _ in top],
+        [s for s, _, _ in top],
         texts=[e.get(TEXT) for e in entities] if payload else None,
         metadata=[_meta_of(e) for e in entities] if payload else None,
         vectors=[np.asarray(e[VECTOR], dtype=np.float32) for e in entities] if vectors else None,
@@ -410,21 +418,15 @@ _TRANSIENT_TEXT = (
 )
 
 
-def translate(exc: BaseException, action: str, collection: str | None = None) -> VecctxError:
+def translate(exc: Exception, action: str, collection: str | None) -> BackendError | CollectionNotFoundError:
     """A vecctx error for a client exception (the original is kept as ``.original``)."""
-    from pymilvus.exceptions import (  # type: ignore[import-untyped]
-        ConnectError,
-        MilvusException,
-        MilvusUnavailableException,
-    )
+    from pymilvus import exceptions as px
 
-    if isinstance(exc, VecctxError):
-        return exc
-    milvus = isinstance(exc, MilvusException)
+    milvus = isinstance(exc, px.MilvusException)
     if milvus and collection is not None and missing(exc):
         return CollectionNotFoundError(collection)
     if (
-        isinstance(exc, MilvusUnavailableException | ConnectError | ConnectionError | TimeoutError)
+        isinstance(exc, px.MilvusUnavailableException | px.ConnectError | ConnectionError | TimeoutError)
         or _grpc_code(exc) in _TRANSIENT_GRPC
         or (milvus and getattr(exc, "code", None) == _CONNECT_FAILED)
         or (milvus and any(t in str(exc).lower() for t in _TRANSIENT_TEXT))
@@ -433,15 +435,51 @@ def translate(exc: BaseException, action: str, collection: str | None = None) ->
     return BackendError(f"milvus {action} failed: {exc}", exc)
 
 
-__all__ = [
-    "CAPABILITIES",
-    "build_rows",
-    "build_schema",
-    "hits_of",
-    "milvus_name",
-    "search_call",
-    "spec_from_description",
-    "spec_to_property",
-    "translate",
-    "vecctx_name",
-]
+class MilvusCore:
+    """What both drivers share without a call: the configuration, the connection's state, the
+    filter compiler and error translation. Milvus Lite starts (or is shared) when made."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, config: MilvusConfig) -> None:
+        self.config = config
+        self.retry = config.retry
+        self.target = config.describe()
+        self.secrets: tuple[str, ...] = (config.token,) if config.token else ()
+        #: The server's version once connected (``milvus_lite...`` on Milvus Lite).
+        self.server_version = ""
+        #: How many times a new client replaced one whose calls kept failing transiently.
+        self.reconnects = 0
+        self._last_reconnect = 0.0
+        self._client: Any = None
+        self._write = "upsert"
+        self._unflushed: Counter[str] = Counter()  # rows written per collection since its flush
+        self._compiler = MilvusFilterCompiler()
+        uri = lite.acquire(config.lite_path) if config.lite_path is not None else config.uri
+        self._client_kwargs = config.client_kwargs(uri or "")
+
+    translate = staticmethod(translate)
+
+    def compile_filter(self, spec: CollectionSpec, flt: Filter) -> str:
+        return self._compiler.compile(flt)
+
+    def _connected(self, client: Any, version: str) -> Any:
+        """Keep a new client. Writes use ``insert`` on Milvus Lite (see the package README)."""
+        self.server_version, self._client = version, client
+        self._write = "insert" if version.startswith("milvus_lite") else "upsert"
+        return client
+
+    def _flush_due(self, mname: str) -> bool:
+        """A read flushes first once ``flush_threshold`` rows written here await it (README)."""
+        pending = self._unflushed[mname]
+        return pending > 0 and pending >= self.config.flush_threshold
+
+    def _stale_client(self, failures: int) -> Any:
+        """From the third retry of a call on, the client to drop for a new one (at most once every
+        2 s; pymilvus re-dials a channel by itself, this covers one it gave up on), else ``None``."""
+        old = self._client
+        if failures < 3 or self.config.is_lite or old is None or monotonic() - self._last_reconnect < 2.0:
+            return None
+        self._last_reconnect, self._client = monotonic(), None
+        self.reconnects += 1
+        return old

@@ -1,13 +1,6 @@
-"""Parse ``milvus://`` URLs (the package README lists every form and option).
-
-``milvus:///abs/path/file.db`` is Milvus Lite (a data directory, served in this process);
-``milvus://host[:port]`` / ``milvus+http://`` a server over gRPC (port 19530);
-``milvus+https://host[:port]`` or ``?tls=true`` the same over TLS (port 443). Options, each at
-most once (unknown ones are an error, never ignored): ``token`` (else the URL's user info,
-else ``$MILVUS_TOKEN``), ``db``, ``timeout`` (seconds per call), ``flush_threshold`` (rows
-written after which the next read flushes first; default 256), ``tls``, ``ca``, ``cert``,
-``key``, ``server_pem``, ``server_name`` and the ``retry_*`` options of :mod:`vecctx.retry`.
-Milvus Lite takes only ``db``, ``timeout``, ``flush_threshold`` and ``retry_*``.
+"""Parse ``milvus://`` URLs: ``milvus:///abs/path/file.db`` is Milvus Lite (served in this
+process), ``milvus[+http]://host[:port]`` a server over gRPC, ``milvus+https://`` or ``?tls=true``
+the same over TLS. The package README lists every option; unknown or repeated ones are errors.
 """
 
 from __future__ import annotations
@@ -64,19 +57,15 @@ class MilvusConfig:
     def client_kwargs(self, uri: str) -> dict[str, Any]:
         """The keyword arguments of pymilvus's ``MilvusClient`` and ``AsyncMilvusClient``."""
         kwargs: dict[str, Any] = {"uri": uri, "token": self.token, "db_name": self.db_name}
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        if self.secure:
-            kwargs["secure"] = True
-        kwargs.update({k: getattr(self, k) for k in _TLS.values() if getattr(self, k) is not None})
+        for name in ("timeout", "secure", *_TLS.values()):  # only those set, as pymilvus's defaults
+            if (value := getattr(self, name)) is not None and value is not False:
+                kwargs[name] = value
         return kwargs
 
 
 def parse_url(url: str) -> MilvusConfig:
     """Parse a ``milvus://`` URL (see the module docstring)."""
-    if not isinstance(url, str):
-        raise ConfigError(f"milvus URL must be a string, got {type(url).__name__}")
-    parts = urlsplit(url)
+    parts = urlsplit(url if isinstance(url, str) else "")
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ConfigError(f"not a milvus URL: {url!r} (schemes: {', '.join(SCHEMES)})")
@@ -92,17 +81,12 @@ def parse_url(url: str) -> MilvusConfig:
     if unknown := set(query) - allowed:
         where = "do not apply to Milvus Lite" if lite else "are unknown"
         raise ConfigError(f"milvus URL options {sorted(unknown)} {where} (allowed: {sorted(allowed)})")
-    timeout = _number(query, "timeout", float, None)
-    if timeout is not None and not timeout > 0:
-        raise ConfigError("milvus URL option timeout must be positive")
     common: dict[str, Any] = {
         "db_name": query.get("db", ""),
-        "timeout": timeout,
-        "flush_threshold": _number(query, "flush_threshold", int, DEFAULT_FLUSH_THRESHOLD),
-        "retry": parse_retry_options({k: v for k, v in query.items() if k in RETRY_OPTIONS}),
+        "timeout": _number(query, "timeout", float, None, positive=True),
+        "flush_threshold": _number(query, "flush_threshold", int, DEFAULT_FLUSH_THRESHOLD, positive=False),
+        "retry": parse_retry_options(query),  # takes the retry_* options out of query
     }
-    if common["flush_threshold"] < 0:
-        raise ConfigError("milvus URL option flush_threshold must be >= 0")
     if lite:  # milvus:///abs/path
         path = unquote(parts.path)
         if scheme != "milvus":
@@ -149,13 +133,16 @@ def parse_url(url: str) -> MilvusConfig:
     )
 
 
-def _number(query: dict[str, str], name: str, kind: type[Any], default: Any) -> Any:
+def _number(query: dict[str, str], name: str, kind: type[Any], default: Any, *, positive: bool) -> Any:
     if name not in query:
         return default
     try:
-        return kind(query[name])
+        value = kind(query[name])
     except ValueError:
         raise ConfigError(f"milvus URL option {name}={query[name]!r} is not a number") from None
+    if not (value > 0 if positive else value >= 0):
+        raise ConfigError(f"milvus URL option {name} must be {'positive' if positive else '>= 0'}")
+    return value
 
 
 def _flag(value: str, name: str) -> bool:

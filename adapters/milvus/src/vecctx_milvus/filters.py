@@ -1,34 +1,9 @@
-"""Filters for Milvus: a flat, typed index of each record's metadata and a compiler from the
-vecctx filter tree to Milvus boolean expressions over that index.
-
-Milvus compares JSON values with its own rules (on Milvus Lite, Python's: ``true == 1``),
-``not (x == 1)`` is *unknown* when ``x`` is missing, ranges cannot reach into lists, and on
-Milvus Lite a JSON-path expression runs row by row over the whole segment (1.4 s a filtered
-query at 20k x 384, against 0.16 s over these fields; see the package README). So every record
-also carries dynamic fields, one per (path, type), each holding values of a single type:
-
-=================  ===============================================================
-``p.$x``           ``true`` when ``p`` exists (present, not null, not an empty list)
-``p.$s``           ``p`` is a string: the string
-``p.$n``           ``p`` is a number (never a bool): the number
-``p.$b``           ``p`` is a bool: the bool
-``p.$ls.<str>``    ``p`` is a list holding that string: ``true``
-``p.$ln.<num>``    ``p`` is a list holding that number (canonical text): ``true``
-``p.$lb.<bool>``   ``p`` is a list holding that bool: ``true``
-``p.$lo/$hi``      ``p`` is a list holding numbers: their minimum / maximum
-=================  ===============================================================
-
-``p`` is the dotted path of user keys. User keys hold neither ``.`` nor a leading ``$``
-(vecctx validates metadata), so no user key can collide with these names or the schema's
-fields. Expressions read them as ``$meta["p.$n"] > 3``.
-
-The compiler gets filters in negation normal form (:func:`vecctx.contract.compiler.to_nnf`), so a
-negation only ever sits on a leaf: ``ne``, ``nin``, and ``Not`` over a range or ``exists``.
-Each is written two-valued on missing fields (``not exists f or f != v``), so Milvus's
-three-valued logic (``f != v`` is unknown, hence false, when ``f`` is missing) can never turn a
-reference ``True`` into ``False``; positive leaves need nothing, since unknown acts as false
-under ``and``/``or``. Keys and values are written into the expression through :func:`quote`
-(Milvus Lite ignores pymilvus's ``filter_params`` templating).
+"""Filters for Milvus: a flat, typed index of each record's metadata, written with the record as
+dynamic fields (the package README, "Filters", lists them and says why), and a compiler from
+vecctx filters to Milvus expressions over that index. Keys and values are written through
+:func:`quote`; each negated leaf (``ne``, ``nin``, ``Not`` over a range or ``exists``) is written
+two-valued on missing fields (``not exists f or f != v``), so Milvus's three-valued logic never
+changes an answer.
 """
 
 from __future__ import annotations
@@ -61,8 +36,6 @@ def quote(text: str) -> str:
 
 def number_literal(value: int | float) -> str:
     """A numeric literal Milvus parses back to the same value."""
-    if isinstance(value, bool):  # pragma: no cover - callers pass numbers only
-        raise TypeError("bool is not a number here")
     if isinstance(value, int):
         if _INT64_MIN <= value <= _INT64_MAX:
             return str(value)
@@ -75,13 +48,6 @@ def number_literal(value: int | float) -> str:
     if not math.isfinite(value):
         raise UnsupportedFeatureError(f"Milvus cannot compare with {value!r}")
     return repr(float(value))
-
-
-def canonical_number(value: int | float) -> str:
-    """Text naming a number's value: equal numbers (``2`` and ``2.0``) get equal text."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _bool(value: bool) -> str:
@@ -98,17 +64,17 @@ def _kind(value: Any) -> str:
 
 
 def _text(value: Scalar) -> str:
-    """A scalar as the end of a list-membership field name (equal numbers get equal text)."""
+    """A scalar as the end of a list-membership field name (``2`` and ``2.0`` get equal text)."""
     if isinstance(value, bool):
         return _bool(value)
-    return value if isinstance(value, str) else canonical_number(value)
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 # -- the index written with each record ----------------------------------------------------
 
 
 def index_fields(metadata: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """The dynamic fields that make ``metadata`` filterable (see the module docstring)."""
+    """The dynamic fields that make ``metadata`` filterable (``p.$x``, ``p.$n``, ``p.$ls.<str>``, ...)."""
     out: dict[str, Any] = {}
     for key, value in metadata.items():
         path = prefix + key
@@ -182,8 +148,7 @@ class MilvusFilterCompiler(FilterCompiler[str]):
             return _any_equal(_eq_atoms(node.key, node.value))
         if node.cmp is Op.NE:
             return _none_equal(_eq_atoms(node.key, node.value))
-        op, _, bound, lit = self._range(node)
-        scalar = _field(node.key, ".$n")
+        op, _, scalar, bound, lit = self._range(node)
         return f"{scalar} {op} {lit} or {bound} {op} {lit}"
 
     def visit_in(self, node: In) -> str:
@@ -197,8 +162,7 @@ class MilvusFilterCompiler(FilterCompiler[str]):
         """A negated range or ``exists``: also true where the field is missing."""
         if isinstance(node, Exists):
             return f"not exists {_field(node.key, '.$x')}"
-        _, op, bound, lit = self._range(node)
-        scalar = _field(node.key, ".$n")
+        _, op, scalar, bound, lit = self._range(node)
         return f"(not exists {scalar} or {scalar} {op} {lit}) and (not exists {bound} or {bound} {op} {lit})"
 
     def visit_and(self, children: list[str]) -> str:
@@ -208,10 +172,11 @@ class MilvusFilterCompiler(FilterCompiler[str]):
         return " or ".join(f"({c})" for c in children)
 
     @staticmethod
-    def _range(node: Cmp) -> tuple[str, str, str, str]:
+    def _range(node: Cmp) -> tuple[str, str, str, str, str]:
+        """The operator, its negation, the number field, the list bound and the literal."""
         op, negated, suffix = _RANGE[node.cmp]
         assert not isinstance(node.value, bool | str)  # the filter tree allows numbers only
-        return op, negated, _field(node.key, suffix), number_literal(node.value)
+        return op, negated, _field(node.key, ".$n"), _field(node.key, suffix), number_literal(node.value)
 
 
 def compile_filter(flt: Filter) -> str:
@@ -219,11 +184,4 @@ def compile_filter(flt: Filter) -> str:
     return MilvusFilterCompiler().compile(to_nnf(flt))
 
 
-__all__ = [
-    "MilvusFilterCompiler",
-    "canonical_number",
-    "compile_filter",
-    "index_fields",
-    "number_literal",
-    "quote",
-]
+__all__ = ["MilvusFilterCompiler", "compile_filter", "index_fields", "number_literal", "quote"]

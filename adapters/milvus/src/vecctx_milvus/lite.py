@@ -27,19 +27,17 @@ def _manager() -> Any:
 
 
 def _locked_elsewhere(path: str) -> bool:
-    lock_path = os.path.join(path, "LOCK")
-    if not os.path.exists(lock_path):
-        return False
     import fcntl
 
-    fd = os.open(lock_path, os.O_RDWR)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = os.open(os.path.join(path, "LOCK"), os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # closing the descriptor unlocks
+        return False
     except OSError:
         return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
     finally:
         os.close(fd)
 
@@ -76,10 +74,8 @@ def release(path: str) -> None:
 
 
 def background_done(path: str, database: str, collection: str) -> Future[None] | None:
-    """A future that completes when Milvus Lite's background work (compaction, index builds
-    after a flush) queued so far for ``collection`` is done. Only possible when Lite runs in
-    this process; None when it does not (or when Lite's internals differ from the version
-    this was written for: Milvus Lite 3.2)."""
+    """A future done when Milvus Lite's background work (compaction, index builds) queued so far
+    for ``collection`` is; ``None`` when Lite runs elsewhere or its internals are not 3.2's."""
     try:
         entry = _manager()._servers.get(os.path.abspath(path))
         if entry is None:
@@ -94,8 +90,7 @@ def background_done(path: str, database: str, collection: str) -> Future[None] |
 
 
 def wait_for_background(path: str, database: str, collection: str) -> None:
-    """Block until :func:`background_done` completes (at most 10 minutes; no wait when it
-    cannot be observed)."""
+    """Block until :func:`background_done` completes (at most 10 minutes)."""
     fut = background_done(path, database, collection)
     if fut is not None:
         with contextlib.suppress(Exception):

@@ -12,9 +12,8 @@ from vecctx_milvus.config import MilvusConfig, parse_url
 
 
 class MilvusStore(Store):
-    """vecctx store over Milvus Lite or a Milvus server (see the package README). It connects
-    when made: an unreachable server raises here, after the retries of ``config.retry``.
-    Milvus-specific state (``server_version``, ``reconnects``) is on :attr:`driver`."""
+    """vecctx store over Milvus Lite or a Milvus server (see the package README); it connects when
+    made (after ``config.retry``'s retries). ``server_version`` and ``reconnects`` are on :attr:`driver`."""
 
     def __init__(self, config: MilvusConfig) -> None:
         driver = MilvusDriver(config)
@@ -44,14 +43,9 @@ class AsyncMilvusStore(AsyncStore):
         return cls(parse_url(url))
 
 
-def open_store(url: str) -> MilvusStore:
-    """Entry point for ``milvus://``, ``milvus+http://`` and ``milvus+https://`` URLs."""
-    return MilvusStore.from_url(url)
-
-
-def open_async_store(url: str) -> AsyncMilvusStore:
-    """Async entry point for the same URLs."""
-    return AsyncMilvusStore.from_url(url)
+#: The entry points for ``milvus://``, ``milvus+http://`` and ``milvus+https://`` URLs.
+open_store = MilvusStore.from_url
+open_async_store = AsyncMilvusStore.from_url
 
 
 __all__ = ["AsyncMilvusStore", "MilvusStore", "open_async_store", "open_store"]

@@ -9,9 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Unpack
 
-from vecctx.contract.filters import Filter
 from vecctx.contract.lifetime import AsyncClosingContext
-from vecctx.contract.store import AsyncVectorStore, Capabilities, FilterArg, SearchOptions, SearchRequest
+from vecctx.contract.store import (
+    AsyncVectorStore,
+    Capabilities,
+    FilterArg,
+    ScrollOptions,
+    SearchOptions,
+    SearchRequest,
+)
 from vecctx.contract.types import CollectionSpec, Hit, Record
 from vecctx.scoped import DEFAULT_TENANT_FIELD, _drop_refused, _Scope
 
@@ -114,23 +120,14 @@ class AsyncTenantScopedStore(AsyncClosingContext):
         scope = self._scope
         return [scope.hits(h) for h in await store.search_batch(collection, scope.requests(requests))]
 
-    def scroll(
-        self,
-        collection: str,
-        *,
-        filter: FilterArg = None,
-        batch_size: int = 256,
-        with_vectors: bool = False,
-    ) -> AsyncIterator[Record]:
+    def scroll(self, collection: str, **options: Unpack[ScrollOptions]) -> AsyncIterator[Record]:
         store = self._inner()
-        flt = self._scope.filter(filter)  # checked now, not at the first next()
-        return self._scroll(store, collection, flt, batch_size, with_vectors)
+        options["filter"] = self._scope.filter(options.get("filter"))  # checked now, not at the first next()
+        return self._mine(store.scroll(collection, **options))
 
-    async def _scroll(
-        self, store: AsyncVectorStore, collection: str, flt: Filter, batch_size: int, with_vectors: bool
-    ) -> AsyncIterator[Record]:
+    async def _mine(self, records: AsyncIterator[Record]) -> AsyncIterator[Record]:
         scope = self._scope
-        async for r in store.scroll(collection, filter=flt, batch_size=batch_size, with_vectors=with_vectors):
+        async for r in records:
             mine = scope.record(r)
             if mine is not None:
                 yield mine

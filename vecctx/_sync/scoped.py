@@ -10,9 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Unpack
 
-from vecctx.contract.filters import Filter
 from vecctx.contract.lifetime import ClosingContext
-from vecctx.contract.store import Capabilities, FilterArg, SearchOptions, SearchRequest, VectorStore
+from vecctx.contract.store import (
+    Capabilities,
+    FilterArg,
+    ScrollOptions,
+    SearchOptions,
+    SearchRequest,
+    VectorStore,
+)
 from vecctx.contract.types import CollectionSpec, Hit, Record
 from vecctx.scoped import DEFAULT_TENANT_FIELD, _drop_refused, _Scope
 
@@ -113,23 +119,14 @@ class TenantScopedStore(ClosingContext):
         scope = self._scope
         return [scope.hits(h) for h in store.search_batch(collection, scope.requests(requests))]
 
-    def scroll(
-        self,
-        collection: str,
-        *,
-        filter: FilterArg = None,
-        batch_size: int = 256,
-        with_vectors: bool = False,
-    ) -> Iterator[Record]:
+    def scroll(self, collection: str, **options: Unpack[ScrollOptions]) -> Iterator[Record]:
         store = self._inner()
-        flt = self._scope.filter(filter)  # checked now, not at the first next()
-        return self._scroll(store, collection, flt, batch_size, with_vectors)
+        options["filter"] = self._scope.filter(options.get("filter"))  # checked now, not at the first next()
+        return self._mine(store.scroll(collection, **options))
 
-    def _scroll(
-        self, store: VectorStore, collection: str, flt: Filter, batch_size: int, with_vectors: bool
-    ) -> Iterator[Record]:
+    def _mine(self, records: Iterator[Record]) -> Iterator[Record]:
         scope = self._scope
-        for r in store.scroll(collection, filter=flt, batch_size=batch_size, with_vectors=with_vectors):
+        for r in records:
             mine = scope.record(r)
             if mine is not None:
                 yield mine

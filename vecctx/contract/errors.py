@@ -78,6 +78,27 @@ class TransientBackendError(BackendError):
     """A failure that may succeed when retried (connection refused, timeout, unavailable)."""
 
 
+class LLMError(BackendError):
+    """A language model failed to answer (the server's or runtime's error is ``original``)."""
+
+
+class RateLimitError(LLMError, TransientBackendError):
+    """The model's server refused the call for now (HTTP 429); a retry later may succeed.
+    ``retry_after`` is the server's hint in seconds, when it gave one."""
+
+    def __init__(self, message: str, original: BaseException | None = None, retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, original)
+
+
+class ContextOverflowError(LLMError, InvalidInputError):
+    """The prompt and the answer's token allowance exceed the model's context window."""
+
+
+class RefusalError(LLMError):
+    """The model (or its server's moderation) refused to answer."""
+
+
 class RetryDeadlineError(TransientBackendError):
     """A call kept failing transiently until its retry deadline (see :mod:`vecctx.retry`).
 
@@ -119,6 +140,10 @@ def mask(text: str, secrets: Sequence[str]) -> str:
 
 
 __all__ = [
+    "ContextOverflowError",
+    "LLMError",
+    "RateLimitError",
+    "RefusalError",
     "BackendError",
     "CollectionNotFoundError",
     "ConfigError",

@@ -14,7 +14,7 @@ from vecctx.contract.errors import ConfigError
 class ChatMessage(TypedDict):
     """An OpenAI-style chat message."""
 
-    role: Literal["system", "user"]
+    role: Literal["system", "user", "assistant"]
     content: str
 
 

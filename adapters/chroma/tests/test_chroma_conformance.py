@@ -8,56 +8,53 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from vecctx_chroma import AsyncChromaStore, ChromaStore, open_async_store, open_store
+from vecctx_chroma import AsyncChromaStore, open_async_store, open_store
 
 from vecctx.contract.store import VectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 
 
-class TestChromaEmbedded(ConformanceSuite):
+class _OnChroma(ConformanceSuite):
+    """The suite on the store :meth:`open` gives for the ``url`` fixture; ``reopen`` closes it
+    and opens the same URL again."""
+
+    def open(self, url: str) -> VectorStore:
+        return open_store(url)
+
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[ChromaStore]:
-        with open_store(f"chroma://{tmp_path / 'db'}") as s:
+    def store(self, url: str) -> Iterator[VectorStore]:
+        with self.open(url) as s:
             yield s
 
     @pytest.fixture
-    def reopen(self, tmp_path: Path) -> Callable[[VectorStore], VectorStore]:
+    def reopen(self, url: str) -> Callable[[VectorStore], VectorStore]:
         def _reopen(store: VectorStore) -> VectorStore:
             store.close()
-            return open_store(f"chroma://{tmp_path / 'db'}")
+            return self.open(url)
 
         return _reopen
 
 
-class TestChromaHttp(ConformanceSuite):
+class TestChromaEmbedded(_OnChroma):
     @pytest.fixture
-    def store(self, chroma_server: str) -> Iterator[ChromaStore]:
-        with open_store("chroma+" + chroma_server) as s:
-            yield s
+    def url(self, tmp_path: Path) -> str:
+        return f"chroma://{tmp_path / 'db'}"
 
+
+class TestChromaHttp(_OnChroma):
     @pytest.fixture
-    def reopen(self, chroma_server: str) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(store: VectorStore) -> VectorStore:
-            store.close()
-            return open_store("chroma+" + chroma_server)
-
-        return _reopen
+    def url(self, chroma_server: str) -> str:
+        return "chroma+" + chroma_server
 
     @pytest.fixture
-    def async_store(self, chroma_server: str) -> AsyncChromaStore:
-        return open_async_store("chroma+" + chroma_server)
+    def async_store(self, url: str) -> AsyncChromaStore:
+        return open_async_store(url)
 
 
-class TestChromaAsyncHttp(ConformanceSuite):
+class TestChromaAsyncHttp(_OnChroma):
     @pytest.fixture
-    def store(self, chroma_server: str) -> Iterator[BlockingStore]:
-        with BlockingStore(lambda: open_async_store("chroma+" + chroma_server)) as s:
-            yield s
+    def url(self, chroma_server: str) -> str:
+        return "chroma+" + chroma_server
 
-    @pytest.fixture
-    def reopen(self, chroma_server: str) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(store: VectorStore) -> VectorStore:
-            store.close()
-            return BlockingStore(lambda: open_async_store("chroma+" + chroma_server))
-
-        return _reopen
+    def open(self, url: str) -> VectorStore:
+        return BlockingStore(lambda: open_async_store(url))

@@ -22,44 +22,13 @@ from vecctx.contract.filters import And, Filter, In, Not, Or, Scalar, parse_filt
 
 DIM = 4
 KEYS_POOL = ["a", "b", "n.x", "n.y", "n.deep.z"]
-SCALARS: list[Any] = [
-    0,
-    1,
-    1.0,
-    2,
-    2.5,
-    -2,
-    -2.5,
-    -3,
-    2**53 + 1,
-    2**63 - 1,
-    -(2**63),
-    True,
-    False,
-    "a",
-    "1",
-    "",
-    "true",
-    "ü ✓",
-]
-OPERANDS: list[Scalar] = [
-    0,
-    1,
-    1.0,
-    2,
-    2.5,
-    -2.5,
-    -3,
-    2**53 + 1,
-    float(2**53),
-    10**30,
-    True,
-    False,
-    "a",
-    "1",
-    "",
-    "true",
-]
+#: Values both stored and used as operands: equal ints and floats, bools and their look-alikes,
+#: an int beyond float precision.
+_SHARED: list[Scalar] = [0, 1, 1.0, 2, 2.5, -2.5, -3, 2**53 + 1, True, False, "a", "1", "", "true"]
+#: Stored values add the int64 extremes and non-ASCII text; operands add float(2**53) and an int
+#: beyond 64 bits.
+SCALARS: list[Any] = [*_SHARED, -2, 2**63 - 1, -(2**63), "ü ✓"]
+OPERANDS: list[Scalar] = [*_SHARED, float(2**53), 10**30]
 NUMBERS: list[float] = [
     -3,
     -2.5,

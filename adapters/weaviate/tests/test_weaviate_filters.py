@@ -96,24 +96,21 @@ def _check(metadata: list[dict[str, Any]], flt: Filter) -> None:
         assert got == want, f"{form.to_dict()}: got {got}, want {want}"
 
 
-@pytest.mark.parametrize(("case", "flt"), FLAT_CASES, ids=[c for c, _ in FLAT_CASES])
-def test_flat_cases(case: str, flt: Filter) -> None:
-    _check(FLAT_METADATA, flt)
+_CASES = [
+    pytest.param(metadata, flt, id=f"{group}-{case}")
+    for group, metadata, cases in [
+        ("flat", FLAT_METADATA, FLAT_CASES),
+        ("nested", NESTED_METADATA, NESTED_CASES),
+        ("list", LIST_METADATA, LIST_CASES),
+        ("extra", EXTRA_METADATA, EXTRA_CASES),
+    ]
+    for case, flt in cases
+]
 
 
-@pytest.mark.parametrize(("case", "flt"), NESTED_CASES, ids=[c for c, _ in NESTED_CASES])
-def test_nested_cases(case: str, flt: Filter) -> None:
-    _check(NESTED_METADATA, flt)
-
-
-@pytest.mark.parametrize(("case", "flt"), LIST_CASES, ids=[c for c, _ in LIST_CASES])
-def test_list_cases(case: str, flt: Filter) -> None:
-    _check(LIST_METADATA, flt)
-
-
-@pytest.mark.parametrize(("case", "flt"), EXTRA_CASES, ids=[c for c, _ in EXTRA_CASES])
-def test_extra_cases(case: str, flt: Filter) -> None:
-    _check(EXTRA_METADATA, flt)
+@pytest.mark.parametrize(("metadata", "flt"), _CASES)
+def test_shared_and_extra_cases(metadata: list[dict[str, Any]], flt: Filter) -> None:
+    _check(metadata, flt)
 
 
 # -- exact shapes --------------------------------------------------------------------------

@@ -1,10 +1,5 @@
-"""Chroma adapter for vecctx.
-
-``vecctx.connect("chroma:///abs/path")`` opens an embedded ``PersistentClient``;
-``vecctx.connect("chroma+http://host:port")`` talks to a Chroma server, and
-``vecctx.connect_async("chroma+http://host:port")`` does so natively async. Both stores are
-the vecctx store front over one driver (:class:`ChromaDriver`, :class:`AsyncChromaDriver`).
-"""
+"""Chroma adapter for vecctx: ``vecctx.connect("chroma:///abs/path")`` (embedded),
+``vecctx.connect("chroma+http://host:port")`` or ``vecctx.connect_async(...)`` (a server)."""
 
 from vecctx_chroma._async.driver import AsyncChromaDriver
 from vecctx_chroma._sync.driver import ChromaDriver

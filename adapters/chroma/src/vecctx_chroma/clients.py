@@ -11,7 +11,6 @@ from vecctx_chroma.config import ChromaConfig
 
 if TYPE_CHECKING:
     from chromadb.api import AsyncClientAPI, ClientAPI
-    from chromadb.config import Settings
 
 
 def open_client(config: ChromaConfig) -> ClientAPI:
@@ -19,18 +18,15 @@ def open_client(config: ChromaConfig) -> ClientAPI:
     import chromadb
 
     if config.mode == "persistent":
-        assert config.path is not None
-        return chromadb.PersistentClient(
-            path=config.path, settings=_settings(), tenant=config.tenant, database=config.database
-        )
-    return chromadb.HttpClient(**_http_args(config))
+        return chromadb.PersistentClient(**_args(config))
+    return chromadb.HttpClient(**_args(config))
 
 
 async def aopen_client(config: ChromaConfig) -> AsyncClientAPI:
     """An ``AsyncHttpClient``, bound to the running event loop."""
     import chromadb
 
-    return await chromadb.AsyncHttpClient(**_http_args(require_http(config)))
+    return await chromadb.AsyncHttpClient(**_args(require_http(config)))
 
 
 def require_http(config: ChromaConfig) -> ChromaConfig:
@@ -44,23 +40,20 @@ def require_http(config: ChromaConfig) -> ChromaConfig:
     return config
 
 
-def _http_args(config: ChromaConfig) -> dict[str, Any]:
-    assert config.host is not None and config.port is not None
-    return {
-        "host": config.host,
-        "port": config.port,
-        "ssl": config.ssl,
-        "headers": config.headers(),
-        "settings": _settings(),
+def _args(config: ChromaConfig) -> dict[str, Any]:
+    """The arguments of a chromadb client (telemetry off) for ``config``."""
+    from chromadb.config import Settings
+
+    args = {
+        "settings": Settings(anonymized_telemetry=False),
         "tenant": config.tenant,
         "database": config.database,
     }
-
-
-def _settings() -> Settings:
-    from chromadb.config import Settings
-
-    return Settings(anonymized_telemetry=False)
+    if config.mode == "http":
+        args.update(host=config.host, port=config.port, ssl=config.ssl, headers=config.headers())
+    else:
+        args["path"] = config.path
+    return args
 
 
 def close_client(client: ClientAPI) -> None:
@@ -70,12 +63,8 @@ def close_client(client: ClientAPI) -> None:
 
 
 async def aclose_client(client: AsyncClientAPI) -> None:
-    """Close the httpx client chromadb opened for the running event loop.
-
-    chromadb keeps one httpx client per event loop in a class-level table and offers no
-    close on its async client; closing only the current loop's entry leaves other loops'
-    clients alone, and chromadb opens a fresh one when it is next needed.
-    """
+    """Close the httpx client chromadb opened for the running event loop (it keeps one per loop
+    in a class-level table, opens a new one when needed, and has no close on its async client)."""
     table = getattr(type(getattr(client, "_server", None)), "_clients", None)
     if isinstance(table, dict):
         http = table.pop(hash(asyncio.get_running_loop()), None)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from vecctx.contract.batch import record_columns
 from vecctx.contract.driver import CheckedSearch
@@ -65,12 +66,8 @@ def capabilities(*, max_batch: int | None, async_native: bool) -> Capabilities:
 
 
 def chroma_name(name: str) -> str:
-    """The Chroma collection name for a vecctx name.
-
-    Chroma wants 3-512 characters that start and end with a letter or digit; vecctx
-    allows names such as ``"ab"`` or ``"docs_"``. Those get a deterministic stand-in
-    (the vecctx name is kept in the collection's spec, which ``list_collections`` reads).
-    """
+    """The Chroma collection name for a vecctx name: itself, or for a name Chroma refuses (it
+    wants 3-512 characters, a letter or digit at each end) a deterministic stand-in."""
     if _CHROMA_NAME.match(name) and ".." not in name:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
@@ -78,8 +75,7 @@ def chroma_name(name: str) -> str:
 
 
 def creation_args(spec: CollectionSpec, ef_search: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(configuration, metadata)`` for ``create_collection``; raises for what Chroma cannot
-    build (sparse vectors are refused by the front: the capabilities declare none)."""
+    """``(configuration, metadata)`` for ``create_collection``; raises for an index Chroma lacks."""
     if spec.index.kind is not IndexKind.HNSW:
         raise UnsupportedFeatureError(f"chroma builds only HNSW indexes, not {spec.index.kind.value}")
     hnsw: dict[str, Any] = {
@@ -114,14 +110,10 @@ def spec_of(name: str, col: Any) -> CollectionSpec:
             f"collection {name!r} was not created by vecctx and holds no vectors yet, "
             "so its dimension is unknown"
         )
-    return CollectionSpec(
-        name=name,
-        dimension=dimension,
-        metric=metric,
-        index=IndexParams(
-            m=int(hnsw.get("max_neighbors", 16)), ef_construct=int(hnsw.get("ef_construction", 100))
-        ),
+    index = IndexParams(
+        m=int(hnsw.get("max_neighbors", 16)), ef_construct=int(hnsw.get("ef_construction", 100))
     )
+    return CollectionSpec(name=name, dimension=dimension, metric=metric, index=index)
 
 
 def list_name(col: Any) -> str:
@@ -184,10 +176,7 @@ def upsert_columns(
     spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray
 ) -> tuple[list[str], FloatArray, list[dict[str, Any] | None], list[str]]:
     """``(ids, vectors, metadatas, documents)`` as Chroma stores them (cosine vectors unit length)."""
-    if spec.metric is Metric.COSINE:
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        vectors = (vectors / norms).astype(np.float32)
+    vectors = _unit(vectors) if spec.metric is Metric.COSINE else vectors
     ids, texts, metas, _ = record_columns(records)  # a RecordBatch's own columns, no Record per row
     texts = list(texts)
     metadatas = [encode_metadata(m, t) for m, t in zip(metas, texts, strict=True)]
@@ -242,7 +231,7 @@ def query_hits(result: Mapping[str, Any], row: int, metric: Metric, query: Check
     scores = [to_score(metric, float(d)) for d in result["distances"][row]]
     sign = 1.0 if metric is Metric.EUCLIDEAN else -1.0
     ranked = sorted(zip((r.id for r in found), scores, strict=True), key=lambda p: (sign * p[1], p[0]))
-    return hits(metric, ranked, {r.id: r for r in found}, query)
+    return hits(metric, ranked, found, query)
 
 
 def to_score(metric: Metric, distance: float) -> float:
@@ -260,20 +249,16 @@ def exact_top_k(
     ids = [rid for page in pages for rid in page["ids"]]
     if not ids:
         return []
-    vectors = np.concatenate([np.asarray(p["embeddings"], dtype=np.float64) for p in pages if p["ids"]])
-    if metric is Metric.COSINE:
-        query = query / (np.linalg.norm(query) or 1.0)  # in float32, as the reference store does
-    m, q = vectors, np.asarray(query, dtype=np.float64)
+    m = np.concatenate([np.asarray(p["embeddings"], dtype=np.float64) for p in pages if p["ids"]])
+    q = np.asarray(
+        _unit(query) if metric is Metric.COSINE else query, dtype=np.float64
+    )  # float32, as the reference
     if metric is Metric.EUCLIDEAN:
         diff = m - q
         scores = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         key = scores
     else:
-        if metric is Metric.COSINE:
-            norms = np.linalg.norm(m, axis=1)
-            norms[norms == 0] = 1.0
-            m = m / norms[:, None]
-        scores = m @ q
+        scores = (_unit(m) if metric is Metric.COSINE else m) @ q
         key = -scores
     if len(ids) > k:
         part = np.argpartition(key, k - 1)[:k]
@@ -284,11 +269,18 @@ def exact_top_k(
     return [(ids[j], float(scores[j])) for j in order]
 
 
+def _unit(m: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``m`` (a vector, or each row of a matrix) scaled to unit length, in its own precision."""
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.where(norms == 0, 1, norms)
+
+
 def hits(
-    metric: Metric, ranked: list[tuple[str, float]], found: Mapping[str, Record], query: CheckedSearch
+    metric: Metric, ranked: list[tuple[str, float]], found: Sequence[Record], query: CheckedSearch
 ) -> list[Hit]:
     """Hits for ranked ``(id, score)`` pairs, with the payload and vectors of ``found``."""
-    rows = [found.get(rid) for rid, _ in ranked]
+    by_id = {r.id: r for r in found}
+    rows = [by_id.get(rid) for rid, _ in ranked]
     return make_hits(
         score_kind(metric),
         [rid for rid, _ in ranked],

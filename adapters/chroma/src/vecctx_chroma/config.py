@@ -1,30 +1,16 @@
-"""URL parsing for the Chroma adapter.
-
-Forms::
-
-    chroma:///abs/path                     embedded PersistentClient on a directory
-    chroma+http://host[:port]              HttpClient (port 8000 by default)
-    chroma+https://host[:port]             HttpClient over TLS (port 443 by default)
-
-Query options (all optional): ``ef_search`` (HNSW beam width given to collections this
-store creates), ``tenant``, ``database``, and for HTTP ``token`` (else ``$CHROMA_TOKEN``)
-and ``token_header`` (``authorization``, sent as ``Bearer <token>``, the default; or
-``x-chroma-token``). The token never appears in ``repr`` or in error messages.
-
-Retries (see :mod:`vecctx.retry`): ``retry_deadline`` (seconds an idempotent call keeps
-retrying a transient failure, default 30; 0 disables retries), ``retry_initial_backoff``
-(0.1), ``retry_max_backoff`` (2), ``retry_multiplier`` (2), ``retry_jitter`` (0.5),
-``retry_max_attempts`` (unlimited).
-"""
+"""Parse ``chroma:///abs/path``, ``chroma+http://host[:port]`` and ``chroma+https://host[:port]``
+URLs (the forms and the options: the README, "URLs and options")."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vecctx.contract.errors import ConfigError
+from vecctx.registry import scheme_of
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_TENANT = "default_tenant"
@@ -67,15 +53,15 @@ class ChromaConfig:
         return f"{scheme}://{self.host}:{self.port}"
 
 
-def parse_url(url: str, *, environ: dict[str, str] | None = None) -> ChromaConfig:
+def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> ChromaConfig:
     """Parse a ``chroma://``, ``chroma+http://`` or ``chroma+https://`` URL."""
-    env = dict(os.environ) if environ is None else environ
-    if not isinstance(url, str) or "://" not in url:
+    env = os.environ if environ is None else environ
+    if not isinstance(url, str):
         raise ConfigError("a Chroma URL looks like chroma:///abs/path or chroma+http://host:port")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    scheme = scheme_of(url)
     if scheme not in ("chroma", "chroma+http", "chroma+https"):
         raise ConfigError(f"unsupported scheme {scheme!r} for the Chroma adapter")
+    parts = urlsplit(url)
     if parts.fragment:
         raise ConfigError("a Chroma URL takes no #fragment")
     options = _options(parts.query)
@@ -139,15 +125,9 @@ def _options(query: str) -> dict[str, str]:
 
 
 def _positive_int(raw: str | None, name: str) -> int | None:
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"URL option {name} must be a positive integer") from None
-    if value < 1:
-        raise ConfigError(f"URL option {name} must be a positive integer")
-    return value
+    if raw is not None and not (raw.isdecimal() and int(raw) > 0):
+        raise ConfigError(f"URL option {name} must be a positive integer, got {raw!r}")
+    return None if raw is None else int(raw)
 
 
 __all__ = ["DEFAULT_DATABASE", "DEFAULT_TENANT", "ChromaConfig", "parse_url"]

@@ -1,38 +1,13 @@
 """Metadata encoding and the filter compiler: vecctx filter tree -> Chroma ``where``.
 
-Chroma metadata is flat (str / int / float / bool scalars and homogeneous, non-empty arrays
-of them) and its ``where`` language has no ``$not`` and no "field is missing" test. To follow
-the reference semantics of :mod:`vecctx.contract.filters` exactly, user metadata is flattened into
-typed keys. For every dotted path ``p`` (paths do not descend into lists):
-
-==================  =======================================================================
-``v:p``             a string or bool scalar
-``ni:p / nf:p``     an int / a float scalar (apart: Chroma truncates a float operand
-                    compared with an int value, so ``2 == 2.5`` and ``2 >= 2.5`` match;
-                    each key is compared only with operands of its own type, converted
-                    exactly: ``x > 2.5`` is ``ni > 2`` and ``nf > 2.5``)
-``ls: li: lf: lb:`` a list's string / int / float / bool elements as Chroma arrays, matched
-                    by ``$contains`` (type-strict in Chroma, so an int operand also probes
-                    ``lf:`` with its exact float twin and vice versa)
-``xi: xf: mi: mf:`` the largest (``x``) / smallest (``m``) number of a list, under the key
-                    of its type: "any element > x" is "max > x", "any < x" is "min < x"
-``vx:keys``         array of the paths that *exist* (present, not null, not an empty list,
-                    not a list of nulls), plus ``$n:p`` for paths holding a number;
-                    ``exists`` is ``$contains``, its negation ``$not_contains`` (which also
-                    matches records without the array)
-``vx:meta``         the user's object as JSON, written only when the flat keys cannot give
-                    it back exactly (it holds a list, a ``null`` or an empty object)
-``vx:notext``       ``True`` when the record's text is ``None`` (Chroma stores ``""``)
-==================  =======================================================================
-
-Reads unflatten ``v:``/``ni:``/``nf:`` keys (user keys cannot contain dots) or load ``vx:meta``.
-The compiler (:class:`WhereCompiler`) gets filters in negation normal form from the store
-front; ``ne``/``nin`` compile to Chroma's ``$ne``/``$nin``/``$not_contains``, which match
-records missing the key, as the reference requires; a negated range becomes "the
-complementary range, or no number at ``p``". Every operator therefore compiles and none is
-evaluated client-side. ``$n:p`` can never be a user path (a path segment cannot start with
-``$``), and user keys only ever appear after a fixed prefix, so they cannot collide with the
-bookkeeping.
+Chroma metadata is flat and its ``where`` has no ``$not`` and no "field is missing" test, so
+user metadata is flattened into typed keys per dotted path ``p``, tabled in the README ("How the
+filter semantics are kept exact"): ``v:p`` (str or bool), ``ni:p``/``nf:p`` (int/float, apart
+because Chroma truncates a float operand compared with an int), ``ls: li: lf: lb:`` (a list's
+elements by type), ``xi: xf: mi: mf:`` (a list's largest/smallest number), ``vx:keys`` (the
+paths that exist, and ``$n:p`` for those holding a number), ``vx:meta`` (the JSON, when the
+flat keys cannot give the object back) and ``vx:notext``. :class:`WhereCompiler` compiles every
+operator of a filter in negation normal form; none is evaluated client-side.
 """
 
 from __future__ import annotations
@@ -48,20 +23,12 @@ from vecctx.contract.filters import Cmp, Exists, Filter, In, Op, Scalar
 
 Where: TypeAlias = dict[str, Any]
 
-META = "vx:meta"
-KEYS = "vx:keys"
-NOTEXT = "vx:notext"
-VAL = "v:"
-INT = "ni:"
-FLT = "nf:"
-MAX_INT = "xi:"
-MAX_FLT = "xf:"
-MIN_INT = "mi:"
-MIN_FLT = "mf:"
-LSTR = "ls:"
-LINT = "li:"
-LFLT = "lf:"
-LBOOL = "lb:"
+META, KEYS, NOTEXT = "vx:meta", "vx:keys", "vx:notext"
+#: Key prefixes (see the module docstring): a scalar, a list's largest and smallest number, a
+#: list's elements, and the ``vx:keys`` entry of a path that holds a number.
+VAL, INT, FLT = "v:", "ni:", "nf:"
+MAX_INT, MAX_FLT, MIN_INT, MIN_FLT = "xi:", "xf:", "mi:", "mf:"
+LSTR, LINT, LFLT, LBOOL = "ls:", "li:", "lf:", "lb:"
 HAS_NUMBER = "$n:"
 
 _I64_MIN = -(2**63)
@@ -158,10 +125,8 @@ def _by_type(values: Sequence[Any]) -> tuple[list[str], list[bool], list[int], l
 
 
 def decode_metadata(stored: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The user's metadata from a record's Chroma metadata.
-
-    A record written by another tool (no vecctx keys) is returned as Chroma holds it.
-    """
+    """The user's metadata from a record's Chroma metadata (as Chroma holds it for a record
+    another tool wrote: one without vecctx keys)."""
     if not stored:
         return {}
     blob = stored.get(META)
@@ -172,22 +137,18 @@ def decode_metadata(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     if KEYS not in stored and NOTEXT not in stored:
         return dict(stored)
     out: dict[str, Any] = {}
-    for key, value in stored.items():
-        # the scalar keys: "v:<path>", "ni:<path>", "nf:<path>" (hot path: no regex, no loops)
+    for key, value in stored.items():  # the scalar keys: "v:<path>", "ni:<path>", "nf:<path>"
         if key[:2] == VAL:
             path = key[2:]
         elif key[:3] == INT or key[:3] == FLT:
             path = key[3:]
         else:
             continue
-        if "." not in path:
-            out[path] = value
-            continue
-        parts = path.split(".")
+        *parents, leaf = path.split(".")
         node = out
-        for part in parts[:-1]:
+        for part in parents:
             node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        node[leaf] = value
     return out
 
 

@@ -47,14 +47,10 @@ class AsyncChromaStore(AsyncStore):
         return cls(parse_url(url))
 
 
-def open_store(url: str) -> ChromaStore:
-    """Entry point for ``chroma://``, ``chroma+http://`` and ``chroma+https://``."""
-    return ChromaStore(parse_url(url))
-
-
-def open_async_store(url: str) -> AsyncChromaStore:
-    """Entry point (group ``vecctx.async_adapters``) for ``chroma+http(s)://``."""
-    return AsyncChromaStore(parse_url(url))
+#: Entry points: ``vecctx.adapters`` for ``chroma://`` and ``chroma+http(s)://``,
+#: ``vecctx.async_adapters`` for ``chroma+http(s)://``.
+open_store = ChromaStore.from_url
+open_async_store = AsyncChromaStore.from_url
 
 
 __all__ = ["AsyncChromaStore", "ChromaStore", "open_async_store", "open_store"]

@@ -1,8 +1,4 @@
-"""Weaviate adapter for vecctx: ``vecctx.connect("weaviate://host:8080")``.
-
-See the distribution's README for URL options, the storage layout, the filter mapping and
-what was (and was not) tested.
-"""
+"""Weaviate adapter for vecctx: ``vecctx.connect("weaviate://host:8080")`` (see its README)."""
 
 from vecctx_weaviate._async.driver import AsyncWeaviateDriver
 from vecctx_weaviate._core import NAMESPACE, TextFusion, object_uuid

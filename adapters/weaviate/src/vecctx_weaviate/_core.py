@@ -44,6 +44,7 @@ from vecctx_weaviate.config import WeaviateConfig
 from vecctx_weaviate.filters import Compiled
 from vecctx_weaviate.schema import (
     ID_ONLY_PROPS,
+    KIND_TYPES,
     PAYLOAD_PROPS,
     PROP_ID,
     PROP_META,
@@ -66,12 +67,9 @@ ID_CHUNK = 1000
 
 
 class TextFusion(StrEnum):
-    """How the driver's ``hybrid`` fuses its BM25 and vector rankings (Weaviate's names).
-
-    ``ranked``: reciprocal rank fusion, ``alpha / (60 + rank)`` (hits have ``ScoreKind.RRF``).
-    ``relative_score``: each list min-max normalised then ``alpha``-weighted and summed
-    (a convex combination: ``ScoreKind.CONVEX``). Neither is vecctx's DBSF.
-    """
+    """How the driver's ``hybrid`` fuses its BM25 and vector rankings (Weaviate's names):
+    ``ranked``, ``alpha / (60 + rank)`` (``ScoreKind.RRF``), or ``relative_score``, min-max
+    normalised lists weighted and summed (``ScoreKind.CONVEX``). Neither is vecctx's DBSF."""
 
     RANKED = "ranked"
     RELATIVE_SCORE = "relative_score"
@@ -86,8 +84,7 @@ class TextFusion(StrEnum):
 
 
 def text_fusion(value: TextFusion | Fusion | str) -> TextFusion:
-    """``TextFusion``, or vecctx's ``Fusion.RRF`` (Weaviate's ranked fusion). ``Fusion.DBSF`` has
-    no Weaviate counterpart (``relative_score`` is min-max, not mean +/- 3 sigma): it raises."""
+    """``TextFusion``, or vecctx's ``Fusion.RRF`` (Weaviate's ranked fusion); DBSF raises."""
     if isinstance(value, Fusion):
         if value is Fusion.RRF:
             return TextFusion.RANKED
@@ -144,23 +141,21 @@ def parse_version(text: str) -> tuple[int, int, int]:
     return parts[0], parts[1], parts[2]
 
 
-def capabilities(version: tuple[int, int, int], *, async_native: bool) -> Capabilities:
-    """What a server of ``version`` can do: ``ne``, ``nin`` and ``not`` need ``Not`` (1.33).
-    Every metric, nested keys and list values; no sparse vectors (BM25 only: see ``hybrid``)."""
+def capabilities(version: tuple[int, int, int]) -> Capabilities:
+    """What a server of ``version`` can do (``ne``, ``nin`` and ``not`` need 1.33's ``Not``)."""
     ops = ALL_OPS if version >= NOT_VERSION else ALL_OPS - {Op.NE, Op.NIN, Op.NOT}
     return Capabilities(
         name="weaviate",
         filter_ops=frozenset(ops),
         hybrid=HybridSupport.NONE,
         approximate=True,
-        async_native=async_native,
+        async_native=True,  # both drivers: WeaviateAsyncClient is native
         persistent=True,
     )
 
 
 def score_of(metric: Metric, distance: float) -> float:
-    """The canonical score for Weaviate's distance: cosine ``1 - d``, dot ``-d``,
-    Euclidean ``sqrt(d)`` (Weaviate's ``l2-squared``)."""
+    """The canonical score for Weaviate's distance (cosine ``1 - d``, dot ``-d``, l2-squared)."""
     if metric is Metric.COSINE:
         return 1.0 - distance
     if metric is Metric.DOT:
@@ -198,10 +193,9 @@ def state_from_config(config: CollectionConfig | CollectionConfigSimple) -> Coll
 
 def new_property(name: str, kind: Kind) -> Property:
     """The typed metadata property ``name``, as the client adds it (``schema.typed_property``)."""
-    data_type = {"s": DataType.TEXT_ARRAY, "n": DataType.NUMBER_ARRAY, "b": DataType.BOOL_ARRAY}[kind]
     return Property(
         name=name,
-        data_type=data_type,
+        data_type=DataType(KIND_TYPES[kind]),
         tokenization=WTokenization.FIELD if kind == "s" else None,
         index_filterable=True,
         index_searchable=False,
@@ -241,6 +235,11 @@ def ids_filter(user_ids: Sequence[str]) -> FilterReturn:
     return WFilter.by_id().contains_any([object_uuid(i) for i in user_ids])
 
 
+def fetch_args(user_ids: Sequence[str], with_vectors: bool) -> dict[str, Any]:
+    """A ``fetch_objects`` of the records with these ids (at most ``ID_CHUNK``)."""
+    return {"filters": ids_filter(user_ids), "limit": len(user_ids), **returning(True, with_vectors)}
+
+
 def match_all() -> FilterReturn:
     """A filter every vecctx object matches (each has a ``vecctx_id``)."""
     return WFilter.by_property(PROP_ID).like("*")
@@ -253,7 +252,7 @@ def native(where: Compiled) -> FilterReturn | None:
 
 def delete_targets(ids: Sequence[str] | None, where: Compiled | None) -> list[FilterReturn]:
     """What a delete removes: id filters (``ID_CHUNK`` ids each), then the compiled filter
-    (``None``: no filter was given; ``True``, from a real filter, matches everything)."""
+    (``None``: none given; ``True``, from a real filter, matches everything)."""
     id_list = list(ids or ())
     targets = [ids_filter(id_list[i : i + ID_CHUNK]) for i in range(0, len(id_list), ID_CHUNK)]
     if where is not None and where is not False:
@@ -295,9 +294,8 @@ def ef_update(ef: int) -> Any:
 
 
 def page_args(where: Compiled, cursor: Any, limit: int, with_vectors: bool) -> dict[str, Any]:
-    """One scroll page: without a filter the cursor API (``after``: stable over any number of
-    objects, but it takes no filter); with one, offsets (capped by Weaviate at
-    QUERY_MAXIMUM_RESULTS, 10,000 by default)."""
+    """One scroll page: without a filter the cursor API (``after``, for any size), with one
+    offsets (which Weaviate caps at QUERY_MAXIMUM_RESULTS)."""
     at = {"after": cursor} if where is True else {"offset": cursor or 0, "filters": native(where)}
     return {"limit": limit, **at, **returning(True, with_vectors)}
 
@@ -322,9 +320,8 @@ def grpc_down(config: WeaviateConfig) -> TransientBackendError:
 
 
 def check_flat_cutoff(state: CollState, matches: int) -> None:
-    """Weaviate has no per-query "exact" switch on HNSW, but documents ``flatSearchCutoff``: a
-    *filtered* search whose filter matches fewer objects than the cutoff (40,000 by default)
-    scans the matches by brute force. Raise when an exact search would not."""
+    """Raise unless a filtered HNSW search matching ``matches`` objects is brute force: below
+    ``flatSearchCutoff`` (Weaviate's documented flat path; see the README, "exact search")."""
     cutoff = state.flat_cutoff
     if cutoff is None or matches >= cutoff:
         raise UnsupportedFeatureError(
@@ -364,8 +361,7 @@ def _hits(
 
 
 def hits_from(objects: Sequence[Any], metric: Metric, *, with_payload: bool, with_vectors: bool) -> list[Hit]:
-    """Hits for a vector search, in canonical scores, exact ties ordered by id as the
-    reference store orders them."""
+    """Hits for a vector search, in canonical scores, ties ordered by id (as the reference)."""
     if any(o.metadata.distance is None for o in objects):
         raise BackendError("Weaviate returned a hit without its distance")
     scored = [(score_of(metric, float(o.metadata.distance)), user_id_of(o), o) for o in objects]

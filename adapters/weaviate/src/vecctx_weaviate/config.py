@@ -1,37 +1,22 @@
-"""Parse ``weaviate://`` URLs into connection settings.
-
-Forms::
-
-    weaviate://host[:port][?options]          REST over http (default port 8080), gRPC plaintext
-    weaviate+http://host[:port][?options]     the same
-    weaviate+https://host[:port][?options]    REST over https (default port 443), gRPC over TLS
-
-Options (query string):
-
-``grpc_port``     gRPC port (default 50051 for http, 443 for https)
-``grpc_host``     gRPC host (default: the URL's host)
-``grpc_secure``   ``true``/``false``: TLS for gRPC (default: as the REST scheme)
-``api_key``       API key (default: ``$WEAVIATE_API_KEY``); never shown in repr, errors or logs
-``timeout``       seconds for queries and inserts (default 30 / 90 as in weaviate-client)
-``init_timeout``  seconds for the connection checks (default 5)
-``index_timeout`` seconds ``optimize()`` waits for asynchronous indexing (default 120)
-``batch``         objects per gRPC batch request (default 500)
-``retry_*``       the retry policy of :mod:`vecctx.retry` (``retry_deadline=0`` disables retries)
-"""
+"""Parse ``weaviate://``, ``weaviate+http://`` and ``weaviate+https://`` URLs into connection
+settings (the forms and the options: the README, "URLs")."""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
-from weaviate.connect import ConnectionParams
+from weaviate.connect import ConnectionParams, ProtocolParams
 
 from vecctx.contract.checks import redacted
 from vecctx.contract.errors import ConfigError
+from vecctx.registry import scheme_of
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 from vecctx_weaviate.errors import translate
 
@@ -40,8 +25,9 @@ _OPTIONS = frozenset(
     {"grpc_port", "grpc_host", "grpc_secure", "api_key", "timeout", "init_timeout", "index_timeout", "batch"}
     | set(RETRY_OPTIONS)
 )
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+N = TypeVar("N", int, float)
+D = TypeVar("D", int, float, None)
+_BOOLS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(("0", "false", "no", "off"), False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +59,15 @@ class WeaviateConfig:
         return (self.api_key,) if self.api_key else ()
 
     def client_args(self) -> dict[str, Any]:
-        """The arguments of ``weaviate.WeaviateClient`` and ``WeaviateAsyncClient``. Their
-        start-up checks are skipped (they include a request to PyPI): the driver checks REST
-        and gRPC itself."""
+        """The arguments of ``weaviate.WeaviateClient`` and ``WeaviateAsyncClient``, without their
+        start-up checks (which include a request to PyPI): the driver checks REST and gRPC."""
         timeout = Timeout(init=self.init_timeout)
         if self.timeout is not None:
             timeout = Timeout(init=self.init_timeout, query=self.timeout, insert=self.timeout)
         return {
-            "connection_params": ConnectionParams.from_params(
-                http_host=self.http_host,
-                http_port=self.http_port,
-                http_secure=self.http_secure,
-                grpc_host=self.grpc_host,
-                grpc_port=self.grpc_port,
-                grpc_secure=self.grpc_secure,
+            "connection_params": ConnectionParams(
+                http=ProtocolParams(host=self.http_host, port=self.http_port, secure=self.http_secure),
+                grpc=ProtocolParams(host=self.grpc_host, port=self.grpc_port, secure=self.grpc_secure),
             ),
             "auth_client_secret": Auth.api_key(self.api_key) if self.api_key else None,
             "additional_config": AdditionalConfig(timeout=timeout),
@@ -111,16 +92,15 @@ def _host_for_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def parse_url(url: str, *, environ: dict[str, str] | None = None) -> WeaviateConfig:
-    """Parse a ``weaviate://`` URL. Raises :class:`ConfigError` naming what is wrong
-    (never echoing the API key)."""
+def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> WeaviateConfig:
+    """Parse a Weaviate URL; a :class:`ConfigError` names what is wrong (never the API key)."""
     env = os.environ if environ is None else environ
     if not isinstance(url, str):
         raise ConfigError(f"a Weaviate URL must be a string, got {type(url).__name__}")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise ConfigError(f"not a Weaviate URL scheme: {scheme!r} (use weaviate:// or weaviate+https://)")
+    parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:
         raise ConfigError("put the API key in ?api_key= or $WEAVIATE_API_KEY, not in the URL's user part")
     host = parts.hostname
@@ -130,69 +110,51 @@ def parse_url(url: str, *, environ: dict[str, str] | None = None) -> WeaviateCon
         raise ConfigError(f"the Weaviate URL takes no path (got {parts.path!r})")
     if parts.fragment:
         raise ConfigError("the Weaviate URL takes no #fragment")
-    secure = scheme == "weaviate+https"
     try:
         port = parts.port
     except ValueError as exc:
         raise ConfigError(f"invalid port in the Weaviate URL: {exc}") from None
-    http_port = port if port is not None else (443 if secure else 8080)
-
     opts: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key not in _OPTIONS:
-            known = ", ".join(sorted(_OPTIONS))
-            raise ConfigError(f"unknown Weaviate URL option {key!r} (known: {known})")
+            raise ConfigError(f"unknown Weaviate URL option {key!r} (known: {', '.join(sorted(_OPTIONS))})")
         if key in opts:
             raise ConfigError(f"Weaviate URL option {key!r} is given twice")
         opts[key] = value
-
-    retry = parse_retry_options(opts)
-    grpc_secure = _bool(opts["grpc_secure"], "grpc_secure") if "grpc_secure" in opts else secure
-    grpc_port = _int(opts["grpc_port"], "grpc_port", 1, 65535) if "grpc_port" in opts else None
-    api_key = opts.get("api_key") or env.get("WEAVIATE_API_KEY") or None
+    secure = scheme == "weaviate+https"
+    grpc_secure = opts.get("grpc_secure", str(secure)).strip().lower()
+    if grpc_secure not in _BOOLS:
+        raise ConfigError(f"option grpc_secure must be true or false, got {opts['grpc_secure']!r}")
     return WeaviateConfig(
         http_host=host,
-        http_port=http_port,
+        http_port=port if port is not None else (443 if secure else 8080),
         http_secure=secure,
         grpc_host=opts.get("grpc_host") or host,
-        grpc_port=grpc_port if grpc_port is not None else (443 if grpc_secure else 50051),
-        grpc_secure=grpc_secure,
-        api_key=api_key,
-        timeout=_float(opts["timeout"], "timeout") if "timeout" in opts else None,
-        init_timeout=_float(opts["init_timeout"], "init_timeout") if "init_timeout" in opts else 5.0,
-        index_timeout=_float(opts["index_timeout"], "index_timeout") if "index_timeout" in opts else 120.0,
-        batch=_int(opts["batch"], "batch", 1, 100_000) if "batch" in opts else 500,
-        retry=retry,
+        grpc_port=_number(opts, "grpc_port", int, 443 if _BOOLS[grpc_secure] else 50051, 65535),
+        grpc_secure=_BOOLS[grpc_secure],
+        api_key=opts.get("api_key") or env.get("WEAVIATE_API_KEY") or None,
+        timeout=_number(opts, "timeout", float, None),
+        init_timeout=_number(opts, "init_timeout", float, 5.0),
+        index_timeout=_number(opts, "index_timeout", float, 120.0),
+        batch=_number(opts, "batch", int, 500, 100_000),
+        retry=parse_retry_options(opts),
     )
 
 
-def _bool(value: str, name: str) -> bool:
-    v = value.strip().lower()
-    if v in _TRUE:
-        return True
-    if v in _FALSE:
-        return False
-    raise ConfigError(f"option {name} must be true or false, got {value!r}")
-
-
-def _int(value: str, name: str, low: int, high: int) -> int:
+def _number(opts: dict[str, str], name: str, kind: type[N], default: D, high: int | None = None) -> N | D:
+    """Option ``name``: a positive int or float, at most ``high`` (``default`` when not given)."""
+    raw = opts.get(name)
+    if raw is None:
+        return default
     try:
-        n = int(value)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"option {name} must be an integer, got {value!r}") from None
-    if not low <= n <= high:
-        raise ConfigError(f"option {name} must be in [{low}, {high}], got {n}")
-    return n
-
-
-def _float(value: str, name: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise ConfigError(f"option {name} must be a number of seconds, got {value!r}") from None
-    if not x > 0 or x != x or x == float("inf"):
-        raise ConfigError(f"option {name} must be a positive number of seconds, got {value!r}")
-    return x
+        raise ConfigError(f"option {name} must be a number, got {raw!r}") from None
+    if not 0 < value < math.inf or (high is not None and value > high):  # NaN fails too
+        raise ConfigError(
+            f"option {name} must be a positive {kind.__name__} up to {high or 'inf'}, got {raw!r}"
+        )
+    return value
 
 
 __all__ = ["SCHEMES", "WeaviateConfig", "parse_url"]

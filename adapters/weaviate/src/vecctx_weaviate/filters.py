@@ -1,40 +1,25 @@
-"""Compile vecctx filters (in negation normal form) into weaviate-client v4 ``Filter`` objects.
+"""Compile vecctx filters (in negation normal form) into weaviate-client v4 ``Filter`` objects
+over the typed properties of :mod:`.schema` (the mapping is tabled in the README, "Filters").
 
-The reference semantics (:mod:`vecctx.contract.filters`) map onto the schema of :mod:`.schema` as:
-
-============  ===========================================================================
-``eq v``      ``<typed prop of v's type>`` ContainsAny [v] (the documented operator for
-              "any element of an array property equals"); numbers always as floats
-              (Weaviate refuses ``valueInt`` on a ``number`` property)
-``lt``...     ``mn_<path>`` LessThan ... (any element in range; strings/bools never match)
-``in``        one ContainsAny per value type, OR-ed
-``exists``    ``vecctx_keys`` ContainsAny [``<path>``] (the paths present, not null, not ``[]``)
-``ne``/``nin``  ``Not`` of eq/in, so missing fields match as in the reference
-``and/or``    And / Or
-``not``       Not (Weaviate >= 1.33; older servers do not declare ne, nin and not)
-============  ===========================================================================
-
-A comparison on a property that does not exist in the class (no record ever stored a value
-of that type under that path) cannot match anything: it is folded to a constant before any
-request, because Weaviate rejects filters on unknown properties. Constants fold through
-And/Or/Not; a whole filter may therefore compile to ``True`` (no filter) or ``False``
-(nothing matches: no request is needed). The compiler records the properties it lacked in
-:attr:`FilterCompiler.missing`, so that the driver can re-read a schema another writer may
-have extended.
+A comparison on a property the class lacks (no record ever stored that type under that path)
+cannot match: Weaviate rejects unknown properties, so it folds to a constant, and constants fold
+through And/Or/Not. A filter may thus compile to ``True`` (no filter) or ``False`` (nothing
+matches: no request). :attr:`FilterCompiler.missing` names the lacking properties, so that the
+driver can re-read a schema another writer may have extended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 from weaviate.classes.query import Filter as WFilter
 from weaviate.classes.query import FilterReturn
 
 from vecctx.contract import compiler
 from vecctx.contract.errors import UnsupportedFeatureError
-from vecctx.contract.filters import Cmp, Exists, In, Op, Scalar
-from vecctx_weaviate.schema import PROP_KEYS, Kind, key_token, prop_name, wrap_text
+from vecctx.contract.filters import Cmp, Exists, In, Op
+from vecctx_weaviate.schema import PROP_KEYS, Kind, key_token, kind_of, prop_name, stored
 
 #: A compiled filter: a Weaviate filter, or a constant.
 Compiled: TypeAlias = FilterReturn | bool
@@ -45,19 +30,6 @@ _RANGE: dict[Op, Callable[[str, float], FilterReturn]] = {
     Op.GT: lambda p, v: WFilter.by_property(p).greater_than(v),
     Op.GTE: lambda p, v: WFilter.by_property(p).greater_or_equal(v),
 }
-
-
-def kind_of(value: Scalar) -> Kind:
-    if isinstance(value, bool):
-        return "b"
-    return "s" if isinstance(value, str) else "n"
-
-
-def stored(value: Scalar) -> str | float | bool:
-    """The value as stored in its typed property."""
-    if isinstance(value, bool):
-        return value
-    return wrap_text(value) if isinstance(value, str) else float(value)
 
 
 class FilterCompiler(compiler.FilterCompiler[Compiled]):
@@ -81,9 +53,8 @@ class FilterCompiler(compiler.FilterCompiler[Compiled]):
 
     def visit_cmp(self, node: Cmp) -> Compiled:
         if node.cmp in (Op.EQ, Op.NE):
-            kind = kind_of(node.value)  # the value's type picks the property
-            name = self._prop(node.key, kind)
-            eq = _contains_any(name, kind, [stored(node.value)]) if name else False
+            name = self._prop(node.key, kind_of(node.value))  # the value's type picks the property
+            eq = _contains_any(name, [stored(node.value)]) if name else False
             return self._negate(eq) if node.cmp is Op.NE else eq
         name = self._prop(node.key, "n")
         return _RANGE[node.cmp](name, float(node.value)) if name else False
@@ -94,11 +65,11 @@ class FilterCompiler(compiler.FilterCompiler[Compiled]):
             bucket = by_kind.setdefault(kind_of(v), [])
             if stored(v) not in bucket:  # one type per bucket: equality is exact
                 bucket.append(stored(v))
-        parts: list[Compiled] = []
-        for kind, values in by_kind.items():
-            name = self._prop(node.key, kind)
-            if name:
-                parts.append(_contains_any(name, kind, values))
+        parts: list[Compiled] = [
+            _contains_any(name, values)
+            for kind, values in by_kind.items()
+            if (name := self._prop(node.key, kind))
+        ]
         hit = self.visit_or(parts)
         return self._negate(hit) if node.negate else hit
 
@@ -109,20 +80,10 @@ class FilterCompiler(compiler.FilterCompiler[Compiled]):
         return self._negate(self.compile(node))
 
     def visit_and(self, children: list[Compiled]) -> Compiled:
-        if any(p is False for p in children):
-            return False
-        live = [p for p in children if not isinstance(p, bool)]
-        if not live:
-            return True
-        return live[0] if len(live) == 1 else WFilter.all_of(live)
+        return _join(children, False, WFilter.all_of)
 
     def visit_or(self, children: list[Compiled]) -> Compiled:
-        if any(p is True for p in children):
-            return True
-        live = [p for p in children if not isinstance(p, bool)]
-        if not live:
-            return False
-        return live[0] if len(live) == 1 else WFilter.any_of(live)
+        return _join(children, True, WFilter.any_of)
 
     def _negate(self, part: Compiled) -> Compiled:
         if isinstance(part, bool):
@@ -135,13 +96,21 @@ class FilterCompiler(compiler.FilterCompiler[Compiled]):
         return WFilter.not_(part)
 
 
-def _contains_any(name: str, kind: Kind, values: list[str | float | bool]) -> FilterReturn:
-    prop = WFilter.by_property(name)
-    if kind == "s":
-        return prop.contains_any([str(v) for v in values])
-    if kind == "b":
-        return prop.contains_any([bool(v) for v in values])
-    return prop.contains_any([float(v) for v in values])
+def _join(
+    parts: list[Compiled], absorbing: bool, join: Callable[[list[FilterReturn]], FilterReturn]
+) -> Compiled:
+    """``parts`` joined by And (``absorbing`` False) or Or (True), constants folded."""
+    if any(p is absorbing for p in parts):
+        return absorbing
+    live = [p for p in parts if not isinstance(p, bool)]
+    if not live:
+        return not absorbing
+    return live[0] if len(live) == 1 else join(live)
 
 
-__all__ = ["Compiled", "FilterCompiler", "kind_of", "stored"]
+def _contains_any(name: str, values: list[str | float | bool]) -> FilterReturn:
+    """``name`` ContainsAny ``values``, all of one type (the property's, as :func:`stored` gives it)."""
+    return WFilter.by_property(name).contains_any(cast("list[str] | list[float] | list[bool]", values))
+
+
+__all__ = ["Compiled", "FilterCompiler"]

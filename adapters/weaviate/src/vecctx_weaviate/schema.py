@@ -1,18 +1,10 @@
-"""How vecctx data maps onto a Weaviate class.
+"""How vecctx data maps onto a Weaviate class (the layout: the README, "How data is stored").
 
-* A collection ``name`` maps to the class :func:`class_name` (capitalised, reversible, only
-  ``[A-Z][a-z0-9_]*`` so Weaviate's case rules cannot make two names collide); the
-  :class:`~vecctx.contract.types.CollectionSpec` is stored as JSON in the class description.
-* Each object holds bookkeeping properties (all prefixed ``vecctx_``): the user's id, the text
-  (BM25-searchable), the metadata as a JSON string (the exact round trip) and ``vecctx_keys``,
-  the list of metadata paths that *exist* in the reference sense (present, not null, not an
-  empty list).
-* For filtering, every metadata leaf is also stored in a typed array property named after its
-  dotted path and its value type: ``ms_<path>`` (``text[]``, field tokenization), ``mn_<path>``
-  (``number[]``) and ``mb_<path>`` (``boolean[]``). Arrays give the reference's "a list matches
-  when any element does" for free, and splitting by type keeps ``year: 2020`` and
-  ``year: "2020"`` apart as the reference does. Strings are stored wrapped in ``|...|`` so that
-  Weaviate's field tokenization (which trims whitespace and drops empty strings) keeps them exact.
+A collection is a class named by :func:`class_name`, its spec JSON in the class description.
+Each object holds ``vecctx_``-prefixed bookkeeping properties (id, text, metadata JSON and
+``vecctx_keys``, the metadata paths that exist) and one typed array property per metadata
+path and value type (``ms_``/``mn_``/``mb_<path>``), strings wrapped in ``|...|`` so that
+field tokenization keeps them exact.
 """
 
 from __future__ import annotations
@@ -27,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from vecctx.contract.errors import BackendError, ConfigError, UnsupportedFeatureError
+from vecctx.contract.filters import Scalar
 from vecctx.contract.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric
 
 #: Named vector holding the dense vectors.
@@ -53,11 +46,8 @@ _FIELD_KINDS: dict[FieldType, Kind] = {
 }
 _MAX_PROP_NAME = 200
 
-DISTANCES: dict[Metric, str] = {
-    Metric.COSINE: "cosine",
-    Metric.DOT: "dot",
-    Metric.EUCLIDEAN: "l2-squared",
-}
+DISTANCES: dict[Metric, str] = {Metric.COSINE: "cosine", Metric.DOT: "dot", Metric.EUCLIDEAN: "l2-squared"}
+_ESCAPES = {"_": "__", "-": "_1", ".": "_2"}
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -77,12 +67,8 @@ def encode(text: str) -> str:
             out.append(ch)
         elif "A" <= ch <= "Z":
             out.append("_" + ch.lower())
-        elif ch == "_":
-            out.append("__")
-        elif ch == "-":
-            out.append("_1")
-        elif ch == ".":
-            out.append("_2")
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
         else:
             out.append(f"_3{ord(ch):06x}")
     return "".join(out)
@@ -113,9 +99,19 @@ def key_token(path: str) -> str:
     return encode(path)
 
 
-def wrap_text(value: str) -> str:
-    """How a string metadata value is stored and compared (see the module docstring)."""
-    return f"|{value}|"
+def kind_of(value: Scalar) -> Kind:
+    """The kind of the typed property holding ``value`` (its type picks it)."""
+    if isinstance(value, bool):
+        return "b"
+    return "s" if isinstance(value, str) else "n"
+
+
+def stored(value: Scalar) -> str | float | bool:
+    """A metadata value as its typed property holds it and filters compare it: numbers as
+    floats, strings wrapped in ``|...|`` (see the module docstring)."""
+    if isinstance(value, bool):
+        return value
+    return f"|{value}|" if isinstance(value, str) else float(value)
 
 
 # -- specs ---------------------------------------------------------------------------------
@@ -132,61 +128,43 @@ def spec_from_description(description: str | None, cls: str) -> CollectionSpec |
         return None
     try:
         body = json.loads(description[len(DESCRIPTION_PREFIX) :])
-        index = body.get("index", {})
+        body.pop("vecctx", None)  # the layout version
+        index = body.pop("index", {})
         spec = CollectionSpec(
-            name=str(body["name"]),
-            dimension=int(body["dimension"]),
-            metric=Metric(body["metric"]),
-            sparse=bool(body.get("sparse", False)),
-            indexed_fields={str(k): FieldType(v) for k, v in body.get("indexed_fields", {}).items()},
-            index=IndexParams(**{**index, "kind": IndexKind(index.get("kind", "hnsw"))}),
+            **body, index=IndexParams(**{**index, "kind": IndexKind(index.get("kind", "hnsw"))})
         )
     except (ValueError, KeyError, TypeError, AttributeError, ConfigError) as exc:
         raise BackendError(f"Weaviate class {cls!r} holds an unreadable vecctx spec: {exc}", exc) from exc
     return spec if class_name(spec.name) == cls else None
 
 
-def text_property(
-    name: str, *, array: bool = False, tokenization: str = "field", filterable: bool, searchable: bool
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "dataType": ["text[]" if array else "text"],
-        "tokenization": tokenization,
-        "indexFilterable": filterable,
-        "indexSearchable": searchable,
-    }
+def _property(name: str, dtype: str, *, filterable: bool = False, searchable: bool = False) -> dict[str, Any]:
+    """A property's schema entry; text is tokenized by word for BM25, else kept whole."""
+    prop = {"name": name, "dataType": [dtype], "indexFilterable": filterable, "indexSearchable": searchable}
+    if dtype.startswith("text"):
+        prop["tokenization"] = "word" if searchable else "field"
+    return prop
 
 
 def typed_property(name: str, kind: Kind) -> dict[str, Any]:
     """The schema entry of a typed metadata property."""
-    if kind == "s":
-        return text_property(name, array=True, filterable=True, searchable=False)
-    return {"name": name, "dataType": [KIND_TYPES[kind]], "indexFilterable": True, "indexSearchable": False}
+    return _property(name, KIND_TYPES[kind], filterable=True)
 
 
 def class_config(spec: CollectionSpec) -> dict[str, Any]:
     """The REST body that creates the class for ``spec`` (the store front has refused sparse
     specs: Weaviate's keyword side is BM25 over the text, see the driver's ``hybrid``)."""
     index = spec.index
-    if index.kind is IndexKind.HNSW:
-        index_type = "hnsw"
-        index_config: dict[str, Any] = {
-            "distance": DISTANCES[spec.metric],
-            "efConstruction": index.ef_construct,
-            "maxConnections": index.m,
-            "ef": -1,
-        }
-    elif index.kind is IndexKind.FLAT:
-        index_type = "flat"
-        index_config = {"distance": DISTANCES[spec.metric]}
-    else:
+    if index.kind not in (IndexKind.HNSW, IndexKind.FLAT):
         raise UnsupportedFeatureError(f"Weaviate has no {index.kind.value} index (use hnsw or flat)")
+    index_config: dict[str, Any] = {"distance": DISTANCES[spec.metric]}
+    if index.kind is IndexKind.HNSW:
+        index_config.update(efConstruction=index.ef_construct, maxConnections=index.m, ef=-1)
     properties = [
-        text_property(PROP_ID, filterable=True, searchable=False),
-        text_property(PROP_TEXT, tokenization="word", filterable=False, searchable=True),
-        text_property(PROP_META, filterable=False, searchable=False),
-        text_property(PROP_KEYS, array=True, filterable=True, searchable=False),
+        _property(PROP_ID, "text", filterable=True),
+        _property(PROP_TEXT, "text", searchable=True),
+        _property(PROP_META, "text"),
+        _property(PROP_KEYS, "text[]", filterable=True),
     ]
     seen = {p["name"] for p in properties}
     for path, ftype in spec.indexed_fields.items():
@@ -194,16 +172,15 @@ def class_config(spec: CollectionSpec) -> dict[str, Any]:
         if name not in seen:
             seen.add(name)
             properties.append(typed_property(name, _FIELD_KINDS[ftype]))
+    vector = {
+        "vectorizer": {"none": {}},
+        "vectorIndexType": index.kind.value,
+        "vectorIndexConfig": index_config,
+    }
     return {
         "class": class_name(spec.name),
         "description": spec_to_description(spec),
-        "vectorConfig": {
-            VECTOR_NAME: {
-                "vectorizer": {"none": {}},
-                "vectorIndexType": index_type,
-                "vectorIndexConfig": index_config,
-            }
-        },
+        "vectorConfig": {VECTOR_NAME: vector},
         "properties": properties,
     }
 
@@ -220,10 +197,6 @@ class Flattened:
     keys: list[str] = field(default_factory=list)
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
 def flatten(metadata: Mapping[str, Any]) -> Flattened:
     """Typed filter properties for ``metadata`` (already validated as JSON data)."""
     out = Flattened()
@@ -234,37 +207,22 @@ def flatten(metadata: Mapping[str, Any]) -> Flattened:
 def _walk(obj: Mapping[str, Any], prefix: str, out: Flattened) -> None:
     for key, value in obj.items():
         path = prefix + key
-        if value is None:
-            continue
         if isinstance(value, Mapping):
             out.keys.append(key_token(path))
             _walk(value, path + ".", out)
             continue
-        elements = value if isinstance(value, list | tuple) else (value,)
-        present = False
-        for e in elements:
-            if e is None:
-                continue
-            present = True
-            if isinstance(e, bool):
-                _add(out, path, "b", e)
-            elif isinstance(e, str):
-                _add(out, path, "s", wrap_text(e))
-            elif _is_number(e) and math.isfinite(e):
-                _add(out, path, "n", float(e))
-            # nested lists and objects inside lists are never compared (paths stop at lists)
+        present = [e for e in (value if isinstance(value, list | tuple) else (value,)) if e is not None]
+        for e in present:  # nested lists and objects in a list are never compared (paths stop at lists)
+            if isinstance(e, str) or (isinstance(e, int | float) and math.isfinite(e)):
+                _add(out, path, kind_of(e), stored(e))
         if present:
             out.keys.append(key_token(path))
 
 
 def _add(out: Flattened, path: str, kind: Kind, value: Any) -> None:
     name = prop_name(path, kind)
-    bucket = out.values.get(name)
-    if bucket is None:
-        out.values[name] = [value]
-        out.kinds[name] = kind
-    else:
-        bucket.append(value)
+    out.values.setdefault(name, []).append(value)
+    out.kinds[name] = kind
 
 
 def properties_for(
@@ -283,11 +241,6 @@ def properties_for(
     return props
 
 
-_decode_json = json.JSONDecoder().decode
-
-
 def metadata_from(raw: Any) -> dict[str, Any]:
-    if type(raw) is not str or not raw:
-        return {}
-    value = _decode_json(raw)
-    return value if type(value) is dict else {}
+    value = json.loads(raw) if isinstance(raw, str) and raw else {}
+    return value if isinstance(value, dict) else {}

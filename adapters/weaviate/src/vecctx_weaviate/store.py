@@ -1,4 +1,5 @@
-"""The stores users hold: vecctx's store front over the Weaviate driver."""
+"""The stores users hold: vecctx's store front over the Weaviate driver, whose extras
+(``hybrid``, ``server_version``, ``client``) are on :attr:`driver`."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from vecctx_weaviate.config import WeaviateConfig, parse_url
 
 class WeaviateStore(Store):
     """A Weaviate store (``vecctx.connect("weaviate://host:8080")``). Opening it reads the server
-    version and checks the REST and the gRPC endpoint. Weaviate's extras are on :attr:`driver`
-    (``hybrid``, ``server_version``, ``client``)."""
+    version and checks the REST and the gRPC endpoint."""
 
     def __init__(self, config: WeaviateConfig) -> None:
-        driver = WeaviateDriver(config)
-        driver.connect()
-        super().__init__(driver)
-        self._weaviate = driver
+        self._weaviate = WeaviateDriver(config)
+        self._weaviate.connect()
+        super().__init__(self._weaviate)
 
     @classmethod
     def from_url(cls, url: str) -> WeaviateStore:
@@ -45,14 +44,9 @@ class AsyncWeaviateStore(AsyncStore):
         return self._weaviate
 
 
-def open_store(url: str) -> WeaviateStore:
-    """Entry point for ``vecctx.adapters``: ``weaviate://``, ``weaviate+http://``, ``weaviate+https://``."""
-    return WeaviateStore.from_url(url)
-
-
-def open_async_store(url: str) -> AsyncWeaviateStore:
-    """Entry point for ``vecctx.async_adapters``."""
-    return AsyncWeaviateStore.from_url(url)
-
+#: Entry points (``vecctx.adapters`` and ``vecctx.async_adapters``) for ``weaviate://``,
+#: ``weaviate+http://`` and ``weaviate+https://``.
+open_store = WeaviateStore.from_url
+open_async_store = AsyncWeaviateStore.from_url
 
 __all__ = ["AsyncWeaviateStore", "WeaviateStore", "open_async_store", "open_store"]

@@ -1,12 +1,7 @@
-"""The Chroma driver, written once: ``scripts/unasync.py`` generates the synchronous
-``ChromaDriver`` (embedded ``PersistentClient`` or ``HttpClient``) in ``_sync/driver.py`` from
-this ``AsyncChromaDriver`` (``AsyncHttpClient``). Only opening and closing the client differ
-(:mod:`vecctx_chroma.clients`); requests and results are built in :mod:`vecctx_chroma.common`.
-
-No reconnect is needed after a server restart: the HTTP client dials a new connection for each
-request that finds its pooled one dead (the front retries the failure), and a collection's id
-survives a restart on the same data directory.
-"""
+"""The Chroma driver on ``AsyncHttpClient``, written once: ``scripts/unasync.py`` generates
+``ChromaDriver`` (``PersistentClient`` or ``HttpClient``) in ``_sync/driver.py``. Opening and
+closing the client differ (:mod:`vecctx_chroma.clients`); requests and results are built in
+:mod:`vecctx_chroma.common`. No reconnect (``on_retry``) is needed: the HTTP client redials."""
 
 # unasync: aopen_client -> open_client
 # unasync: aclose_client -> close_client
@@ -19,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vecctx.contract.driver import CheckedSearch, Page
-from vecctx.contract.errors import CollectionNotFoundError, TransientBackendError, VecctxError
+from vecctx.contract.driver import AsyncDriverBase, CheckedSearch, Page
+from vecctx.contract.errors import CollectionNotFoundError, VecctxError
 from vecctx.contract.filters import Filter
 from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record
 from vecctx_chroma import common
@@ -33,7 +28,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.AsyncCollection import AsyncCollection
 
 
-class AsyncChromaDriver:
+class AsyncChromaDriver(AsyncDriverBase):
     """vecctx's driver for Chroma. The client opens on first use (inside the caller's event
     loop for the async driver); ``capabilities.max_batch`` is Chroma's batch limit once open."""
 
@@ -103,9 +98,8 @@ class AsyncChromaDriver:
         self._collections[spec.name] = (col, common.ef_search_of(col))
 
     async def drop_collection(self, name: str) -> bool:
-        """Delete every record before the collection itself: chromadb 1.5 leaves list-valued
-        metadata behind on ``delete_collection``, and a record of a later collection that gets
-        the same internal row id inherits it (found by the differential fuzzer)."""
+        """Delete the records first: chromadb 1.5 leaves list-valued metadata behind on
+        ``delete_collection`` for a later collection's record of the same row id to inherit."""
         from chromadb.errors import NotFoundError
 
         client = await self.connect()
@@ -211,23 +205,10 @@ class AsyncChromaDriver:
     ) -> list[Hit]:
         pages = [page async for page in self._pages(col, query.filter, ["embeddings"])]
         ranked = common.exact_top_k(spec.metric, vector, pages, query.k)
-        if not ranked:
-            return []
-        found: list[Record] = []
-        if query.with_payload or query.with_vectors:
-            res = await col.get(
-                ids=[rid for rid, _ in ranked], include=common.include(query.with_payload, query.with_vectors)
-            )
-            found = common.records(res, query.with_vectors)
-        return common.hits(spec.metric, ranked, {r.id: r for r in found}, query)
+        found = await self.get(spec, [rid for rid, _ in ranked], query.with_vectors)  # the top k's payload
+        return common.hits(spec.metric, ranked, found, query)
 
-    # -- lifetime ----------------------------------------------------------------------
-    async def optimize(self, spec: CollectionSpec) -> None:
-        """Nothing to do: Chroma indexes as it ingests."""
-
-    async def on_retry(self, err: TransientBackendError, failures: int) -> None:
-        """Nothing to do: the HTTP client redials by itself."""
-
+    # -- lifetime (no optimize: Chroma indexes as it ingests) ---------------------------
     async def close(self) -> None:
         client, self.client = self.client, None
         self._collections.clear()

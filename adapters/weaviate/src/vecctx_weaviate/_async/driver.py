@@ -1,14 +1,6 @@
-"""The Weaviate driver, written once: ``scripts/unasync.py`` generates the synchronous
-``WeaviateDriver`` (on ``weaviate.WeaviateClient``) in ``_sync/driver.py`` from this
-``AsyncWeaviateDriver`` (on ``weaviate.WeaviateAsyncClient``: httpx + grpc.aio, no thread pool).
-Edit this file, never the generated one.
-
-The store front has checked every input; what only Weaviate knows stays here: the class behind
-each collection and its typed filter properties (added before the first object that needs
-them), the flat-search cutoff that exact search relies on, the collection-level ``ef`` and the
-BM25 + vector :meth:`~AsyncWeaviateDriver.hybrid` extra. Request arguments and reply conversion
-are built by the sans-I/O :mod:`vecctx_weaviate._core`.
-"""
+"""The Weaviate driver on ``weaviate.WeaviateAsyncClient``, written once: ``scripts/unasync.py``
+generates ``WeaviateDriver`` (on ``weaviate.WeaviateClient``) in ``_sync/driver.py``. Requests and
+replies are built by the sans-I/O :mod:`vecctx_weaviate._core`; the class state is cached here."""
 
 # unasync: WeaviateAsyncClient -> WeaviateClient
 # unasync: CollectionAsync -> Collection
@@ -27,7 +19,7 @@ from weaviate.collections import CollectionAsync
 from weaviate.exceptions import UnexpectedStatusCodeError
 
 from vecctx.contract.checks import check_collection_name, check_filter, redacted
-from vecctx.contract.driver import CheckedSearch, Page
+from vecctx.contract.driver import AsyncDriverBase, CheckedSearch, Page
 from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
@@ -49,10 +41,9 @@ from vecctx_weaviate.schema import Kind, class_config, class_name
 T = TypeVar("T")
 
 
-class AsyncWeaviateDriver:
-    """vecctx's driver for a Weaviate server. Creating it reads the server version (one
-    blocking ``GET /v1/meta``: the capabilities depend on it); the client connects on first
-    use (inside the caller's event loop, for the async driver) or on :meth:`connect`."""
+class AsyncWeaviateDriver(AsyncDriverBase):
+    """vecctx's driver for a Weaviate server. Creating it reads the server version (blocking: the
+    capabilities depend on it); the client connects on first use or on :meth:`connect`."""
 
     #: Seconds between two schema re-reads caused by a filter on a property the class lacks.
     schema_refresh_s = 1.0
@@ -63,7 +54,8 @@ class AsyncWeaviateDriver:
         self.secrets = config.secrets
         self.retry = config.retry
         self.server_version = _core.parse_version(config.read_version())
-        self.capabilities = _core.capabilities(self.server_version, async_native=True)
+        self.capabilities = _core.capabilities(self.server_version)
+        self._native_not = self.server_version >= _core.NOT_VERSION
         #: The weaviate-client, once connected (for what vecctx does not cover).
         self.client: weaviate.WeaviateAsyncClient | None = None
         self._closed = False
@@ -74,9 +66,7 @@ class AsyncWeaviateDriver:
         return translate(exc, f"{action} {collection!r}" if collection is not None else action)
 
     def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Filter:
-        """The filter itself: each request compiles it against the class's typed properties,
-        which only the server knows (and another writer may add)."""
-        return flt
+        return flt  # each request compiles it against the class's typed properties (see _where)
 
     # -- connection and cached state -----------------------------------------------------
     async def connect(self) -> weaviate.WeaviateAsyncClient:
@@ -116,7 +106,7 @@ class AsyncWeaviateDriver:
             if exc.status_code == 404:
                 return None
             raise
-        return state if state is not None and state.spec.name == name else None
+        return state  # spec_from_description checked that the class is this collection's
 
     async def _open(self, name: str) -> tuple[CollState, CollectionAsync[Any, Any]]:
         """The cached state of collection ``name`` (read on first use) and its class's handle."""
@@ -135,8 +125,7 @@ class AsyncWeaviateDriver:
         state.refreshed = fresh.refreshed
 
     async def _run(self, state: CollState, call: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
-        """``call(**kwargs)`` on ``state``'s class. When it fails because the class was dropped
-        behind our back, raise ``CollectionNotFoundError``; else the front translates."""
+        """``call(**kwargs)``; ``CollectionNotFoundError`` if it failed as the class was dropped."""
         try:
             return await call(**kwargs)
         except Exception as exc:
@@ -150,17 +139,15 @@ class AsyncWeaviateDriver:
             raise
 
     async def _where(self, state: CollState, flt: Filter | None, *, refresh: bool = True) -> Compiled:
-        """``flt`` compiled for ``state``'s class. A filter naming typed properties the cached
-        schema lacks re-reads it (at most every ``schema_refresh_s``) in case another writer
-        added them."""
+        """``flt`` compiled for ``state``'s class, re-read (at most every ``schema_refresh_s``)
+        when it lacks properties the filter names."""
         if flt is None:
             return True
-        native_not = self.server_version >= _core.NOT_VERSION
-        compiler = FilterCompiler(state.properties, native_not=native_not)
+        compiler = FilterCompiler(state.properties, native_not=self._native_not)
         where = compiler.compile(flt)
         if compiler.missing and refresh and monotonic() - state.refreshed > self.schema_refresh_s:
             await self._refresh(state)
-            where = FilterCompiler(state.properties, native_not=native_not).compile(flt)
+            where = FilterCompiler(state.properties, native_not=self._native_not).compile(flt)
         return where
 
     # -- collections ---------------------------------------------------------------------
@@ -214,11 +201,8 @@ class AsyncWeaviateDriver:
     async def _ensure_properties(
         self, state: CollState, handle: CollectionAsync[Any, Any], kinds: dict[str, Kind]
     ) -> None:
-        """Add the typed properties the objects use before writing them (auto-schema is never
-        relied on)."""
+        """Add the typed properties the objects use before writing them (never auto-schema)."""
         for name in sorted(kinds.keys() - state.properties):
-            if name in state.properties:  # a refresh below found it
-                continue
             try:
                 await handle.config.add_property(_core.new_property(name, kinds[name]))
             except Exception:
@@ -241,14 +225,8 @@ class AsyncWeaviateDriver:
         state, handle = await self._open(spec.name)
         out: list[Record] = []
         for start in range(0, len(ids), _core.ID_CHUNK):
-            chunk = ids[start : start + _core.ID_CHUNK]
-            res = await self._run(
-                state,
-                handle.query.fetch_objects,
-                filters=_core.ids_filter(chunk),
-                limit=len(chunk),
-                **_core.returning(True, with_vectors),
-            )
+            args = _core.fetch_args(ids[start : start + _core.ID_CHUNK], with_vectors)
+            res = await self._run(state, handle.query.fetch_objects, **args)
             out += [_core.record_from(o, with_vectors=with_vectors) for o in res.objects]
         return out
 
@@ -289,9 +267,6 @@ class AsyncWeaviateDriver:
             res.objects, spec.metric, with_payload=query.with_payload, with_vectors=query.with_vectors
         )
 
-    async def search_batch(self, spec: CollectionSpec, queries: Sequence[CheckedSearch]) -> None:
-        return None  # no batched near_vector: the front runs the searches one by one
-
     async def hybrid(
         self,
         collection: str,
@@ -305,15 +280,8 @@ class AsyncWeaviateDriver:
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
-        """Weaviate's native hybrid search: BM25 over the record texts fused with vector search.
-
-        ``alpha`` weighs the vector side (1 = vector only, 0 = BM25 only). Without ``vector``
-        Weaviate would need a vectorizer: vecctx collections have none, so give the query's
-        embedding when ``alpha > 0``. ``fusion`` is Weaviate's ``ranked`` (RRF-like) or
-        ``relative_score`` (min-max normalised, convex); hits carry ``ScoreKind.RRF`` or
-        ``ScoreKind.CONVEX``. An extra beside the store front: it checks its input and
-        translates its errors itself, and is not retried.
-        """
+        """Weaviate's BM25 + vector hybrid search (see the README): an extra beside the store
+        front, which checks its input and translates its errors itself, and is not retried."""
         flt = check_filter(self.capabilities, filter)
         mode = _core.text_fusion(fusion)
         try:
@@ -342,10 +310,7 @@ class AsyncWeaviateDriver:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    # -- lifetime ------------------------------------------------------------------------
-    async def on_retry(self, err: TransientBackendError, failures: int) -> None:
-        return None  # the client reconnects by itself
-
+    # -- lifetime (no on_retry: the client reconnects by itself) -------------------------
     async def close(self) -> None:
         self._closed = True
         self._states.clear()

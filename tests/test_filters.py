@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vecctx import F, InvalidFilterError, parse_filter
-from vecctx.contract.filters import And, Cmp, Exists, Filter, In, Not, Op, Or
+from vecctx.contract.filters import MAX_FILTER_DEPTH, And, Cmp, Exists, Filter, In, Not, Op, Or
 
 
 def test_builder_and_dict_syntax_agree() -> None:
@@ -166,3 +166,25 @@ def test_dict_roundtrip_preserves_semantics(flt: Filter, meta: dict[str, Any]) -
     assert back is not None
     assert back.matches(meta) == flt.matches(meta)
     assert (~flt).matches(meta) != flt.matches(meta)
+
+
+def test_depth_counts_nesting_and_refuses_past_the_limit() -> None:
+    leaf = F("a") == 1
+    assert leaf.depth == 0
+    assert ((leaf & (F("b") == 2)) & (F("c") == 3)).depth == 1  # a chain of & is one level
+    assert (~(leaf | (F("b") == 2))).depth == 2
+    f: Filter = leaf
+    for i in range(MAX_FILTER_DEPTH):
+        f = Or((f, leaf)) if i % 2 else And((f, leaf))
+    assert f.depth == MAX_FILTER_DEPTH
+    assert parse_filter(f.to_dict()) == f  # the deepest allowed filter round-trips
+    with pytest.raises(InvalidFilterError, match=f"deeper than {MAX_FILTER_DEPTH}"):
+        Not(f)
+    with pytest.raises(InvalidFilterError) as info:
+        parse_filter({"$not": f.to_dict()})
+    assert "deeper than" in str(info.value)
+    deep: dict[str, object] = {"a": 1}
+    for _ in range(100_000):  # far past Python's recursion limit: still a typed error
+        deep = {"$or": [deep, {"b": 2}]}
+    with pytest.raises(InvalidFilterError, match="deeper than"):
+        parse_filter(deep)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, NoReturn, TypeAlias
 
@@ -59,10 +59,22 @@ RANGE_OPS = frozenset({Op.LT, Op.LTE, Op.GT, Op.GTE})
 ALL_OPS = frozenset(Op)
 
 
+MAX_FILTER_DEPTH = 32
+"""How deeply ``$and``, ``$or`` and ``$not`` may nest (a comparison alone is depth 0). A deeper
+filter is refused with :class:`~vecctx.contract.errors.InvalidFilterError` when it is built or
+parsed, before any I/O: every backend answers a filter this deep (Chroma refuses 64 levels, and
+deeper trees exhaust Python's recursion in clients and in vecctx's own walks)."""
+
+
 class Filter:
     """Base of the immutable filter tree."""
 
     __slots__ = ()
+
+    @property
+    def depth(self) -> int:
+        """How many levels of ``$and`` / ``$or`` / ``$not`` stand above the deepest comparison."""
+        return 0
 
     def __and__(self, other: object) -> Filter:
         return _join(And, self, other)
@@ -293,10 +305,12 @@ class _Junction(Filter):
     """What :class:`And` and :class:`Or` share: their ``children`` and the walk over them."""
 
     children: tuple[Filter, ...]
+    depth: int = field(init=False, repr=False, compare=False)
     _OP: ClassVar[Op]
 
     def __post_init__(self) -> None:
         _check_children(self.children, self._OP.value)
+        object.__setattr__(self, "depth", _nest(self.children))
 
     @property
     def op(self) -> Op:
@@ -333,10 +347,12 @@ class Or(_Junction):
 @dataclass(frozen=True, slots=True)
 class Not(Filter):
     child: Filter
+    depth: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.child, Filter):
             raise InvalidFilterError(f"$not needs a filter, got {self.child!r}", "$.$not")
+        object.__setattr__(self, "depth", _nest((self.child,)))
 
     @property
     def op(self) -> Op:
@@ -351,6 +367,13 @@ class Not(Filter):
     def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
         yield self
         yield from self.child.walk()
+
+
+def _nest(children: tuple[Filter, ...]) -> int:
+    depth = 1 + max(c.depth for c in children)
+    if depth > MAX_FILTER_DEPTH:
+        raise InvalidFilterError(f"filter nests $and/$or/$not deeper than {MAX_FILTER_DEPTH} levels", "$")
+    return depth
 
 
 def _check_children(children: Any, op: str) -> None:
@@ -435,10 +458,14 @@ def parse_filter(spec: Mapping[str, Any] | Filter | None) -> Filter | None:
         raise InvalidFilterError(f"a filter must be an object, got {type(spec).__name__}", "$")
     if not spec:
         return None
-    return _parse_obj(spec, "$")
+    return _parse_obj(spec, "$", 0)
 
 
-def _parse_obj(spec: Any, path: str) -> Filter:
+def _parse_obj(spec: Any, path: str, depth: int) -> Filter:
+    if (
+        depth > MAX_FILTER_DEPTH
+    ):  # before recursing further: a deep object never reaches the limit of Python's stack
+        raise InvalidFilterError(f"filter nests $and/$or/$not deeper than {MAX_FILTER_DEPTH} levels", path)
     if not isinstance(spec, Mapping) or not spec:
         raise InvalidFilterError(f"expected a non-empty object, got {spec!r}", path)
     parts: list[Filter] = []
@@ -449,10 +476,10 @@ def _parse_obj(spec: Any, path: str) -> Filter:
         if key in ("$and", "$or"):
             if not isinstance(value, list) or not value:
                 raise InvalidFilterError(f"{key} needs a non-empty list", sub)
-            kids = tuple(_parse_obj(v, f"{sub}[{i}]") for i, v in enumerate(value))
+            kids = tuple(_parse_obj(v, f"{sub}[{i}]", depth + 1) for i, v in enumerate(value))
             parts.append(And(kids) if key == "$and" else Or(kids))
         elif key == "$not":
-            parts.append(Not(_parse_obj(value, sub)))
+            parts.append(Not(_parse_obj(value, sub, depth + 1)))
         elif key.startswith("$"):
             raise InvalidFilterError(f"unknown operator {key!r}", sub)
         else:
@@ -510,6 +537,7 @@ def predicate(flt: Filter | None) -> Callable[[Mapping[str, Any]], bool]:
 
 __all__ = [
     "ALL_OPS",
+    "MAX_FILTER_DEPTH",
     "And",
     "Cmp",
     "Exists",

@@ -254,7 +254,7 @@ class PromptAssembler:
             value = meta.get(name)
             if value is None or isinstance(value, Mapping | list | tuple):
                 continue
-            parts.append(f' {name}="{escape_attribute(str(value))}"')
+            parts.append(f' {name}="{escape_attribute(str(value), pattern=self._tag_re)}"')
         return "".join(parts)
 
     def _block(self, n: int, attrs: str, text: str) -> str:

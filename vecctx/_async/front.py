@@ -24,7 +24,7 @@ from vecctx.contract.checks import (
     redact_chain,
     redacted,
 )
-from vecctx.contract.driver import AsyncDriver, CheckedSearch
+from vecctx.contract.driver import AsyncDriver
 from vecctx.contract.errors import (
     CollectionNotFoundError,
     ConfigError,
@@ -277,28 +277,29 @@ class AsyncStore(AsyncClosingContext):
         with_payload: bool = True,
         with_vectors: bool = False,
     ) -> list[Hit]:
-        def check(spec: CollectionSpec) -> CheckedSearch:
-            return check_search(
-                spec,
-                self._driver.capabilities,
-                self._driver.compile_filter,
-                vector=vector,
-                sparse=sparse,
-                filter=filter,
-                k=k,
-                params=params,
-                fusion=fusion,
-                with_payload=with_payload,
-                with_vectors=with_vectors,
-            )
-
+        driver = self._driver
         spec = await self._spec(collection)
-        try:
-            query = check(spec)
-        except DimensionMismatchError:
-            spec = await self._fresh_spec(collection)  # another client may have recreated it
-            query = check(spec)
-        return await self._call("search", collection, partial(self._driver.search, spec, query))
+        for cached in (True, False):  # a cached spec, then the stored one if the vector's size differs
+            try:
+                query = check_search(
+                    spec,
+                    driver.capabilities,
+                    driver.compile_filter,
+                    vector=vector,
+                    sparse=sparse,
+                    filter=filter,
+                    k=k,
+                    params=params,
+                    fusion=fusion,
+                    with_payload=with_payload,
+                    with_vectors=with_vectors,
+                )
+                break
+            except DimensionMismatchError:
+                if not cached:
+                    raise
+                spec = await self._fresh_spec(collection)  # another client may have recreated it
+        return await self._call("search", collection, partial(driver.search, spec, query))
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""

@@ -98,7 +98,7 @@ def check_search(
             f"retriever fuse sparse results client-side (capabilities.hybrid == {caps.hybrid.value!r})"
         )
     q, _, p = validate_search(spec, vector=vector, sparse=sparse, filter=None, k=k, params=params)
-    flt = check_filter(caps, filter)
+    flt = check_filter(caps, filter) if filter is not None else None
     if q is not None and sparse is not None:
         if caps.hybrid is not HybridSupport.NATIVE:
             raise UnsupportedFeatureError(f"{caps.name} cannot fuse a hybrid search server-side")

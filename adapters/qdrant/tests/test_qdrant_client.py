@@ -17,7 +17,7 @@ from vecctx import F, SearchRequest
 from vecctx.contract.driver import CheckedSearch
 from vecctx.contract.errors import CollectionNotFoundError, ConfigError, StoreClosedError, StoreLockedError
 from vecctx.contract.store import Fusion
-from vecctx.contract.types import CollectionSpec, FieldType, IndexParams, Metric, Record, SparseVector
+from vecctx.contract.types import CollectionSpec, FieldType, Record, SparseVector
 from vecctx.testing import lowrank
 
 DIM = 8
@@ -44,14 +44,9 @@ def _local(url: str) -> QdrantClientStore:
 
 
 def test_spec_lives_in_collection_metadata(tmp_path: Path) -> None:
-    spec = CollectionSpec(
-        name="docs",
-        dimension=DIM,
-        metric=Metric.DOT,
-        sparse=True,
-        indexed_fields={"g": FieldType.INTEGER},
-        index=IndexParams(m=32, ef_construct=200),
-    )
+    """(That every field of a spec and the data survive a reopen on this path is tested in
+    test_qdrant_edge.py.)"""
+    spec = CollectionSpec(name="docs", dimension=DIM, sparse=True, indexed_fields={"g": FieldType.INTEGER})
     url = f"qdrant+local://{tmp_path / 'db'}"
     with _local(url) as store:
         store.create_collection(spec)
@@ -123,8 +118,7 @@ def test_server_requests() -> None:
     assert (kw["shard_number"], kw["replication_factor"], kw["write_consistency_factor"]) == (3, 2, 2)
     assert kw["sparse_vectors_config"]["sparse"].modifier == models.Modifier.IDF
     assert kw["vectors_config"]["dense"].size == DIM
-    idx = core.index_kwargs(spec)
-    assert [(i["field_name"], i["field_schema"]) for i in idx] == [
+    assert core.payload_indexes(spec) == [
         ("meta.lang", models.PayloadSchemaType.KEYWORD),
         ('meta."a b"', models.PayloadSchemaType.FLOAT),
     ]
@@ -133,13 +127,13 @@ def test_server_requests() -> None:
         filter=core.compile_filter(spec, F("lang") == "en"), k=5, exact=False, ef=99, prefetch_k=50,
         rrf_k=60, fusion=Fusion.RRF, with_payload=True, with_vectors=False,
     )  # fmt: skip
-    req = core.query(spec, query)
+    req = core.request(spec, query)
     assert isinstance(req.query, models.RrfQuery) and req.query.rrf.k == 61
     assert req.prefetch[0].params == models.SearchParams(hnsw_ef=99, exact=False)
     assert req.prefetch[0].limit == 50
     assert req.prefetch[0].filter == req.prefetch[1].filter == req.filter
     local = ClientCore(ClientOptions(mode="local"))
-    assert local.index_kwargs(spec) == []  # local mode has no payload indexes
+    assert local.payload_indexes(spec) == []  # local mode has no payload indexes
 
 
 async def _async_roundtrip(store: AsyncQdrantClientStore) -> None:

@@ -13,79 +13,50 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from vecctx_qdrant import AsyncQdrantClientStore, open_async_store, open_store
+from vecctx_qdrant import open_async_store, open_store
 
 from vecctx.contract.store import VectorStore
 from vecctx.testing import BlockingStore, ConformanceSuite
 
 
-class TestQdrantEdge(ConformanceSuite):
+class _Opened(ConformanceSuite):
+    """The suite on the store :meth:`open` makes from the ``url`` fixture, reopened on that URL."""
+
+    def open(self, url: str) -> VectorStore:
+        return open_store(url)
+
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[VectorStore]:
-        with open_store(f"qdrant://{tmp_path / 'edge'}") as s:
+    def store(self, url: str) -> Iterator[VectorStore]:
+        with self.open(url) as s:
             yield s
 
     @pytest.fixture
-    def reopen(self, tmp_path: Path) -> Callable[[VectorStore], VectorStore]:
+    def reopen(self, url: str) -> Callable[[VectorStore], VectorStore]:
         def _reopen(store: VectorStore) -> VectorStore:
             store.close()
-            return open_store(f"qdrant://{tmp_path / 'edge'}")
+            return self.open(url)
 
         return _reopen
 
 
-class TestQdrantLocalMemory(ConformanceSuite):
+class TestQdrantEdge(_Opened):
     @pytest.fixture
-    def store(self) -> Iterator[VectorStore]:
-        with open_store("qdrant+local://:memory:") as s:
-            yield s
-
-    @pytest.fixture
-    def async_store(self) -> AsyncQdrantClientStore:
-        return open_async_store("qdrant+local://:memory:")
+    def url(self, tmp_path: Path) -> str:
+        return f"qdrant://{tmp_path / 'edge'}"
 
 
-class TestAsyncQdrantLocalMemory(ConformanceSuite):
-    """The whole suite on the async store (``AsyncQdrantClient`` in local mode)."""
+class TestQdrantLocal(_Opened):
+    """qdrant-client local mode in memory (not persistent: the reopen tests skip) and on a directory."""
 
-    @pytest.fixture
-    def store(self) -> Iterator[BlockingStore]:
-        with BlockingStore(lambda: open_async_store("qdrant+local://:memory:")) as s:
-            yield s
-
-
-class TestQdrantLocalPath(ConformanceSuite):
-    @pytest.fixture
-    def store(self, ram_path: Path) -> Iterator[VectorStore]:
-        with open_store(f"qdrant+local://{ram_path / 'local'}") as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, ram_path: Path) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(store: VectorStore) -> VectorStore:
-            store.close()
-            return open_store(f"qdrant+local://{ram_path / 'local'}")
-
-        return _reopen
-
-    @pytest.fixture
-    def async_store(self, ram_path: Path) -> AsyncQdrantClientStore:
-        # A directory admits one client at a time: the async store gets its own.
-        return open_async_store(f"qdrant+local://{ram_path / 'local-async'}")
+    @pytest.fixture(params=["memory", "path"])
+    def url(self, request: pytest.FixtureRequest, ram_path: Path) -> str:
+        return (
+            "qdrant+local://:memory:" if request.param == "memory" else f"qdrant+local://{ram_path / 'local'}"
+        )
 
 
-class TestAsyncQdrantLocalPath(ConformanceSuite):
-    """The whole suite on the async store in local mode on a directory, with persistence."""
+class TestAsyncQdrantLocal(TestQdrantLocal):
+    """The whole suite again on the natively async store (``AsyncQdrantClient``)."""
 
-    @pytest.fixture
-    def store(self, ram_path: Path) -> Iterator[BlockingStore]:
-        with BlockingStore(lambda: open_async_store(f"qdrant+local://{ram_path / 'local'}")) as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, ram_path: Path) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(store: VectorStore) -> VectorStore:
-            store.close()
-            return BlockingStore(lambda: open_async_store(f"qdrant+local://{ram_path / 'local'}"))
-
-        return _reopen
+    def open(self, url: str) -> VectorStore:
+        return BlockingStore(lambda: open_async_store(url))

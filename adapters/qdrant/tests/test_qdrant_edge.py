@@ -15,23 +15,24 @@ import pytest
 import qdrant_edge as qe
 from vecctx_qdrant import NAMESPACE, QdrantEdgeStore, open_store, point_id
 
-from vecctx import F, MemoryStore, SearchRequest
-from vecctx.contract.errors import (
+from vecctx import (
     CollectionNotFoundError,
-    StoreClosedError,
-    StoreLockedError,
-    UnsupportedFeatureError,
-)
-from vecctx.contract.store import Fusion, SearchParams
-from vecctx.contract.types import (
     CollectionSpec,
+    F,
     FieldType,
+    Fusion,
     IndexKind,
     IndexParams,
+    MemoryStore,
     Metric,
     Record,
     ScoreKind,
+    SearchParams,
+    SearchRequest,
     SparseVector,
+    StoreClosedError,
+    StoreLockedError,
+    UnsupportedFeatureError,
 )
 from vecctx.testing import lowrank
 
@@ -130,7 +131,10 @@ def test_dropped_without_close_releases_lock(tmp_path: Path) -> None:
 # -- persistence ---------------------------------------------------------------------------
 
 
-def test_reopen_restores_spec_indexes_and_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scheme", ["qdrant", "qdrant+local"])
+def test_reopen_restores_spec_indexes_and_data(scheme: str, ram_path: Path) -> None:
+    """On Edge (spec in ``spec.json``) and on the client's local mode (spec in the collection's
+    metadata), which shares the server's code path."""
     spec = CollectionSpec(
         name="docs",
         dimension=DIM,
@@ -141,17 +145,20 @@ def test_reopen_restores_spec_indexes_and_data(tmp_path: Path) -> None:
     )
     recs = _records(50, sparse=True)
     q = np.asarray(recs[3].vector)
-    with _edge(tmp_path / "db") as store:
+    url, edge = f"{scheme}://{ram_path / 'db'}", scheme == "qdrant"
+    with open_store(url) as store:
         store.create_collection(spec)
         store.upsert("docs", recs)
         before = store.search("docs", vector=q, k=5, filter=F("lang") == "en")
-        schema = set(store.driver.native_shard("docs").info().payload_schema)
-    assert schema == {"meta.lang", "meta.g"}
-    assert (tmp_path / "db" / "docs" / "spec.json").is_file()
-    with _edge(tmp_path / "db") as store:
+        schema = set(store.driver.native_shard("docs").info().payload_schema) if edge else set()
+    if edge:
+        assert schema == {"meta.lang", "meta.g"}
+        assert (ram_path / "db" / "docs" / "spec.json").is_file()
+    with open_store(url) as store:
         assert store.list_collections() == ["docs"]
         assert store.collection_spec("docs") == spec
-        assert set(store.driver.native_shard("docs").info().payload_schema) == schema
+        if edge:
+            assert set(store.driver.native_shard("docs").info().payload_schema) == schema
         after = store.search("docs", vector=q, k=5, filter=F("lang") == "en")
         assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
         assert after[0].kind is ScoreKind.EUCLIDEAN

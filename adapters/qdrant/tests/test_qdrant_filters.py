@@ -130,12 +130,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
 def _fill(
     store: VectorStore, records: list[Record], indexed: dict[str, FieldType] | None = None
 ) -> MemoryStore:
+    """Write ``records`` into ``store`` and into the reference store, which is returned."""
     spec = CollectionSpec(name="f", dimension=DIM, indexed_fields=indexed or {})
-    store.create_collection(spec)
-    store.upsert("f", records)
     ref = MemoryStore()
-    ref.create_collection(spec)
-    ref.upsert("f", records)
+    for s in (store, ref):
+        s.create_collection(spec)
+        s.upsert("f", records)
     return ref
 
 

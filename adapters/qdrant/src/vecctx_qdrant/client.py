@@ -2,11 +2,11 @@
 
 One code path serves ``qdrant://host:6333`` (a server or cluster, REST or gRPC) and
 ``qdrant+local://...`` (qdrant-client's local mode, which accepts the same calls and is how this
-path is tested without a server). :class:`ClientCore` builds every request, reads every
-response and classifies every error; the async driver in :mod:`vecctx_qdrant._async.client`
-(and the synchronous one generated from it) only makes the calls.
-
-The CollectionSpec is stored in the collection's ``metadata`` (``{"vecctx": {...}}``).
+path is tested without a server). :class:`ClientCore` adds the client's settings, collection
+arguments and error translation to what :class:`~vecctx_qdrant._common.QdrantCore` builds and
+reads; the async driver in :mod:`vecctx_qdrant._async.client` (and the synchronous one generated
+from it) only makes the calls. The CollectionSpec is stored in the collection's ``metadata``
+(``{"vecctx": {...}}``).
 """
 
 from __future__ import annotations
@@ -15,54 +15,23 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from vecctx.contract.batch import record_columns
-from vecctx.contract.driver import CheckedSearch
 from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
-    InvalidInputError,
     StoreLockedError,
     TransientBackendError,
     VecctxError,
 )
-from vecctx.contract.filters import Filter
-from vecctx.contract.store import Capabilities, Fusion, HybridSupport
-from vecctx.contract.types import CollectionSpec, FloatArray, IndexKind, Record
-from vecctx_qdrant._common import (
-    DENSE,
-    DISTANCE,
-    ID_KEY,
-    SPARSE,
-    check_spec,
-    named_vectors,
-    payload,
-    point_ids,
-    sparse_of,
-    spec_from_json,
-    spec_to_json,
-)
+from vecctx.contract.types import CollectionSpec
+from vecctx_qdrant._common import DENSE, DISTANCE, SPARSE, QdrantCore, capabilities_for, point_ids
 from vecctx_qdrant.config import ClientOptions
 from vecctx_qdrant.filters import ClientFilterCompiler, payload_path
 
 META_FIELD = "vecctx"
 
 
-def capabilities_for(options: ClientOptions) -> Capabilities:
-    return Capabilities(
-        name="qdrant" if options.mode == "server" else "qdrant-local",
-        sparse=True,
-        hybrid=HybridSupport.NATIVE,
-        fusions=frozenset(Fusion),
-        exact_search=True,
-        approximate=options.mode == "server",
-        async_native=True,
-        max_batch=None,
-        persistent=not options.memory,
-    )
-
-
-class ClientCore:
+class ClientCore(QdrantCore[ClientOptions]):
     """The sans-I/O half of the qdrant-client driver: its declared data, requests, responses
     and error translation."""
 
@@ -76,6 +45,7 @@ class ClientCore:
         self.secrets: Sequence[str] = (options.api_key,) if options.api_key else ()
         self.retry = options.retry
         self.compiler = ClientFilterCompiler()
+        self.tunes_search = options.mode == "server"  # local mode is exact and warns about params
 
     def client_kwargs(self) -> dict[str, Any]:
         o = self.options
@@ -102,45 +72,36 @@ class ClientCore:
         text = f"Qdrant {action} failed ({self.target}): {type(exc).__name__}: {msg}"
         return TransientBackendError(text, exc) if _transient(exc) else BackendError(text, exc)
 
-    def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Any:
-        return self.compiler(flt)
-
     # -- collections ---------------------------------------------------------------------
     def create_kwargs(self, spec: CollectionSpec) -> dict[str, Any]:
-        check_spec(spec)
         m, o = self.m, self.options
+        stored = self.stored_spec(spec)
         hnsw = m.HnswConfigDiff(m=spec.index.m, ef_construct=spec.index.ef_construct)
-        distance = m.Distance(DISTANCE[spec.metric])
+        dense = m.VectorParams(
+            size=spec.dimension, distance=m.Distance(DISTANCE[spec.metric]), hnsw_config=hnsw
+        )
+        sparse = m.SparseVectorParams(modifier=m.Modifier.IDF if o.idf else None)
         kw: dict[str, Any] = {
             "collection_name": spec.name,
-            "vectors_config": {
-                DENSE: m.VectorParams(size=spec.dimension, distance=distance, hnsw_config=hnsw)
-            },
-            "sparse_vectors_config": (
-                {SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF if o.idf else None)}
-                if spec.sparse
-                else None
-            ),
-            "metadata": {META_FIELD: spec_to_json(spec, idf=o.idf)},
+            "vectors_config": {DENSE: dense},
+            "sparse_vectors_config": {SPARSE: sparse} if spec.sparse else None,
+            "metadata": {META_FIELD: stored},
         }
         if o.mode == "server":
-            kw["shard_number"] = o.shards
-            kw["replication_factor"] = o.replication
-            kw["write_consistency_factor"] = o.write_consistency
+            kw.update(
+                shard_number=o.shards,
+                replication_factor=o.replication,
+                write_consistency_factor=o.write_consistency,
+            )
         return kw
 
-    def index_kwargs(self, spec: CollectionSpec) -> list[dict[str, Any]]:
+    def payload_indexes(self, spec: CollectionSpec) -> list[tuple[str, Any]]:
+        """The path and schema of each payload index (none in local mode: it scans; the spec
+        still records them)."""
         if self.options.mode == "local":
-            return []  # local mode has no payload indexes (it scans); the spec still records them
-        return [
-            {
-                "collection_name": spec.name,
-                "field_name": payload_path(key),
-                "field_schema": self.m.PayloadSchemaType(ftype.value),
-                "wait": True,
-            }
-            for key, ftype in spec.indexed_fields.items()
-        ]
+            return []
+        schema = self.m.PayloadSchemaType
+        return [(payload_path(key), schema(ftype.value)) for key, ftype in spec.indexed_fields.items()]
 
     def spec_from_info(self, name: str, info: Any) -> CollectionSpec:
         data = (getattr(info.config, "metadata", None) or {}).get(META_FIELD)
@@ -149,29 +110,11 @@ class ClientCore:
                 f"collection {name!r} was not created by vecctx (no '{META_FIELD}' metadata): "
                 "vecctx needs a named 'dense' vector and its stored spec"
             )
-        return spec_from_json(data)
+        return self.read_spec(data)
 
-    # -- writes --------------------------------------------------------------------------
-    def batches(self, spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray) -> list[Any]:
-        """The ``points`` of each write, ``options.batch`` records each (read as columns, ids
-        hashed per chunk), all built before the first write."""
-        n, step, point = len(records), self.options.batch, self.m.PointStruct
-        out: list[Any] = []
-        for i in range(0, n, step):
-            ids, texts, metas, sparse = record_columns(records, i, min(i + step, n))
-            rows = vectors[i : i + step].tolist()
-            try:
-                out.append(
-                    [
-                        point(id=pid, vector=named_vectors(self.m, row, sv), payload=payload(rid, text, meta))
-                        for pid, rid, text, meta, sv, row in zip(
-                            point_ids(ids), ids, texts, metas, sparse, rows, strict=True
-                        )
-                    ]
-                )
-            except ValueError as exc:
-                raise InvalidInputError(f"a record cannot be stored in Qdrant: {exc}") from exc
-        return out
+    # -- writes, searches ------------------------------------------------------------------
+    def point(self, pid: str, vectors: dict[str, Any], body: dict[str, Any]) -> Any:
+        return self.m.PointStruct(id=pid, vector=vectors, payload=body)
 
     def selectors(self, ids: Sequence[str] | None, filter: Any) -> list[Any]:
         """One points selector per delete: the ids, the filter."""
@@ -182,41 +125,15 @@ class ClientCore:
             out.append(self.m.FilterSelector(filter=filter))
         return out
 
-    # -- searches ------------------------------------------------------------------------
-    def query(self, spec: CollectionSpec, q: CheckedSearch) -> Any:
-        """The ``models.QueryRequest`` of a checked search."""
+    def nearest(
+        self, make: Any, vector: Any, using: str, params: Any, limit: int, filter: Any, **kw: Any
+    ) -> Any:
+        return make(query=vector, using=using, params=params, limit=limit, filter=filter, **kw)
+
+    def fused(self, prefetch: list[Any], rrf_k: int | None, **kw: Any) -> Any:
         m = self.m
-        exact = q.exact or spec.index.kind is IndexKind.FLAT
-        params = (
-            m.SearchParams(hnsw_ef=q.ef, exact=exact)
-            if (exact or q.ef is not None) and self.options.mode == "server"
-            else None  # local mode is always exact and warns about search params
-        )
-        common: dict[str, Any] = {
-            "filter": q.filter,
-            "limit": q.k,
-            "with_payload": True if q.with_payload else [ID_KEY],
-            "with_vector": q.with_vectors,
-        }
-        sv = sparse_of(m, q.sparse) if q.sparse is not None else None
-        if sv is None:
-            assert q.vector is not None
-            return m.QueryRequest(query=q.vector.tolist(), using=DENSE, params=params, **common)
-        if q.vector is None:
-            return m.QueryRequest(query=sv, using=SPARSE, **common)
-        prefetch = [
-            m.Prefetch(
-                query=q.vector.tolist(), using=DENSE, filter=q.filter, params=params, limit=q.prefetch_k
-            ),
-            m.Prefetch(query=sv, using=SPARSE, filter=q.filter, limit=q.prefetch_k),
-        ]
-        # Qdrant ranks from 0 in 1 / (k + rank); vecctx ranks from 1: shift k by one.
-        fusion = (
-            m.RrfQuery(rrf=m.Rrf(k=q.rrf_k + 1))
-            if q.fusion is Fusion.RRF
-            else m.FusionQuery(fusion=m.Fusion.DBSF)
-        )
-        return m.QueryRequest(prefetch=prefetch, query=fusion, **common)
+        fusion = m.FusionQuery(fusion=m.Fusion.DBSF) if rrf_k is None else m.RrfQuery(rrf=m.Rrf(k=rrf_k))
+        return m.QueryRequest(query=fusion, prefetch=prefetch, **kw)
 
 
 def _not_found(exc: BaseException, low: str) -> bool:
@@ -248,4 +165,4 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, ResponseHandlingException | httpx.TransportError | ConnectionError | TimeoutError)
 
 
-__all__ = ["META_FIELD", "ClientCore", "capabilities_for"]
+__all__ = ["META_FIELD", "ClientCore"]

@@ -29,10 +29,11 @@ API keys never appear in ``repr`` or error messages: the store front redacts the
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from vecctx.contract.errors import ConfigError
@@ -119,13 +120,13 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
     scheme = scheme.lower()
     target, _, query = rest.partition("?")
     opts = _query(query, url)
+    idf = _bool(opts, "idf")
     if scheme == "qdrant+local":
         _only(opts, _LOCAL_OPTS, scheme)
-        idf = _bool(opts, "idf", False)
-        batch = _int(opts, "batch", DEFAULT_CLIENT_BATCH, minimum=1)
-        if target == ":memory:":
-            return ClientOptions(mode="local", idf=idf, batch=batch)
-        return ClientOptions(mode="local", path=_abs_path(target, url), idf=idf, batch=batch)
+        path = None if target == ":memory:" else _abs_path(target, url)
+        return ClientOptions(
+            mode="local", path=path, idf=idf, batch=_number(opts, "batch", DEFAULT_CLIENT_BATCH)
+        )
     if scheme == "qdrant" and (target.startswith("/") or target == ""):
         if target == "":
             raise ConfigError(
@@ -134,10 +135,10 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
         _only(opts, _EDGE_OPTS, "qdrant:/// (embedded Edge)")
         return EdgeOptions(
             path=_abs_path(target, url),
-            auto_optimize=_int(opts, "auto_optimize", DEFAULT_AUTO_OPTIMIZE, minimum=0),
-            idf=_bool(opts, "idf", False),
-            search_threads=_opt_int(opts, "search_threads"),
-            batch=_int(opts, "batch", DEFAULT_EDGE_BATCH, minimum=1),
+            auto_optimize=_number(opts, "auto_optimize", DEFAULT_AUTO_OPTIMIZE, above=-1),
+            idf=idf,
+            search_threads=_number(opts, "search_threads", None),
+            batch=_number(opts, "batch", DEFAULT_EDGE_BATCH),
         )
     if scheme not in ("qdrant", "qdrant+http", "qdrant+https", "qdrant+grpc"):
         raise ConfigError(f"unknown scheme {scheme}:// for the qdrant adapter")
@@ -152,30 +153,26 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
         port = parts.port
     except ValueError as exc:
         raise ConfigError(f"bad port in qdrant URL: {exc}") from None
-    https = scheme == "qdrant+https"
-    grpc = scheme == "qdrant+grpc" or _bool(opts, "grpc", False)
-    grpc_port = _int(opts, "grpc_port", 6334, minimum=1)
+    grpc_port = _number(opts, "grpc_port", 6334)
     if scheme == "qdrant+grpc":
         grpc_port = port or 6334
         port = 6333
-    api_key = opts.get("api_key") or os.environ.get(API_KEY_ENV) or None
-    prefix = parts.path.rstrip("/") or None
     return ClientOptions(
         mode="server",
         host=host,
         port=port or 6333,
-        https=https,
-        grpc=grpc,
+        https=scheme == "qdrant+https",
+        grpc=scheme == "qdrant+grpc" or _bool(opts, "grpc"),
         grpc_port=grpc_port,
-        prefix=prefix,
-        api_key=api_key,
-        timeout=_opt_float(opts, "timeout"),
-        shards=_opt_int(opts, "shards"),
-        replication=_opt_int(opts, "replication"),
-        write_consistency=_opt_int(opts, "write_consistency"),
+        prefix=parts.path.rstrip("/") or None,
+        api_key=opts.get("api_key") or os.environ.get(API_KEY_ENV) or None,
+        timeout=_number(opts, "timeout", None, float),
+        shards=_number(opts, "shards", None),
+        replication=_number(opts, "replication", None),
+        write_consistency=_number(opts, "write_consistency", None),
         retry=parse_retry_options(dict(opts)),
-        idf=_bool(opts, "idf", False),
-        batch=_int(opts, "batch", DEFAULT_CLIENT_BATCH, minimum=1),
+        idf=idf,
+        batch=_number(opts, "batch", DEFAULT_CLIENT_BATCH),
     )
 
 
@@ -212,10 +209,10 @@ def _abs_path(target: str, url: str) -> Path:
     return path
 
 
-def _bool(opts: dict[str, str], key: str, default: bool) -> bool:
+def _bool(opts: dict[str, str], key: str) -> bool:
     raw = opts.get(key)
     if raw is None:
-        return default
+        return False
     low = raw.lower()
     if low in _TRUE or low == "":
         return True
@@ -224,34 +221,18 @@ def _bool(opts: dict[str, str], key: str, default: bool) -> bool:
     raise ConfigError(f"option {key}={raw!r} must be 1/0, true/false, yes/no or on/off")
 
 
-def _int(opts: dict[str, str], key: str, default: int, *, minimum: int) -> int:
+def _number(
+    opts: dict[str, str], key: str, default: Any, kind: type[int | float] = int, above: int = 0
+) -> Any:
+    """``opts[key]`` as a ``kind`` greater than ``above`` (``default`` when it is not given)."""
     raw = opts.get(key)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"option {key}={raw!r} must be an integer") from None
-    if value < minimum:
-        raise ConfigError(f"option {key}={value} must be >= {minimum}")
-    return value
-
-
-def _opt_int(opts: dict[str, str], key: str) -> int | None:
-    return _int(opts, key, 0, minimum=1) if key in opts else None
-
-
-def _opt_float(opts: dict[str, str], key: str) -> float | None:
-    raw = opts.get(key)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"option {key}={raw!r} must be a number") from None
-    if not value > 0:
-        raise ConfigError(f"option {key}={raw!r} must be positive")
-    return value
+    with contextlib.suppress(ValueError):
+        if (value := kind(raw)) > above:  # NaN is not
+            return value
+    what = "an integer" if kind is int else "a number"
+    raise ConfigError(f"option {key}={raw!r} must be {what} greater than {above}")
 
 
 __all__ = ["API_KEY_ENV", "ClientOptions", "EdgeOptions", "parse_url"]

@@ -1,7 +1,8 @@
 """One filter compiler for both Qdrant APIs (Qdrant Edge and qdrant-client).
 
-:class:`QdrantFilterCompiler` holds the translation; its two small subclasses only spell the
-nodes whose constructors differ between ``qdrant_edge`` and ``qdrant_client.models``. The
+:class:`QdrantFilterCompiler` holds the translation, spelling the nodes as
+``qdrant_client.models`` builds them; :class:`EdgeFilterCompiler` re-spells the few that
+``qdrant_edge`` constructs differently. The
 front hands over filters in negation normal form, so the only ``Not`` left wraps a range or an
 ``exists``. The translation follows the reference semantics of :mod:`vecctx.contract.filters` (each
 rule was checked against both engines, see ``tests/test_qdrant_filters.py``):
@@ -74,21 +75,21 @@ class QdrantFilterCompiler(FilterCompiler[Any]):
         node = self.compile(flt)
         return node if isinstance(node, self.m.Filter) else self.m.Filter(must=[node])
 
-    # -- the nodes whose constructors differ between the two APIs --------------------------
+    # -- the nodes whose constructors differ between the two APIs (``qdrant_client``'s here) ---
     def match(self, key: str, value: str | int | bool) -> Any:
         return self.m.FieldCondition(key=key, match=self.m.MatchValue(value=value))
 
     def match_except(self, key: str, values: list[str]) -> Any:
-        raise NotImplementedError
+        return self.m.FieldCondition(key=key, match=self.m.MatchExcept(**{"except": values}))
 
     def range(self, key: str, **bounds: float) -> Any:
-        raise NotImplementedError
+        return self.m.FieldCondition(key=key, range=self.m.Range(**bounds))
 
     def is_empty(self, key: str) -> Any:
-        raise NotImplementedError
+        return self.m.IsEmptyCondition(is_empty=self.m.PayloadField(key=key))
 
     def is_null(self, key: str) -> Any:
-        raise NotImplementedError
+        return self.m.IsNullCondition(is_null=self.m.PayloadField(key=key))
 
     # -- the visitor ---------------------------------------------------------------------
     def visit_cmp(self, node: Cmp) -> Any:
@@ -194,18 +195,6 @@ class ClientFilterCompiler(QdrantFilterCompiler):
         from qdrant_client import models
 
         super().__init__(models)
-
-    def match_except(self, key: str, values: list[str]) -> Any:
-        return self.m.FieldCondition(key=key, match=self.m.MatchExcept(**{"except": values}))
-
-    def range(self, key: str, **bounds: float) -> Any:
-        return self.m.FieldCondition(key=key, range=self.m.Range(**bounds))
-
-    def is_empty(self, key: str) -> Any:
-        return self.m.IsEmptyCondition(is_empty=self.m.PayloadField(key=key))
-
-    def is_null(self, key: str) -> Any:
-        return self.m.IsNullCondition(is_null=self.m.PayloadField(key=key))
 
 
 __all__ = ["META", "ClientFilterCompiler", "EdgeFilterCompiler", "QdrantFilterCompiler", "payload_path"]

@@ -24,56 +24,26 @@ import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from vecctx.contract.batch import record_columns
 from vecctx.contract.driver import CheckedSearch, DriverBase, Page
 from vecctx.contract.errors import (
     BackendError,
     CollectionNotFoundError,
     ConfigError,
-    InvalidInputError,
     StoreClosedError,
     StoreLockedError,
     VecctxError,
 )
-from vecctx.contract.filters import Filter
-from vecctx.contract.store import Capabilities, Fusion, HybridSupport
 from vecctx.contract.types import CollectionSpec, FloatArray, Hit, IndexKind, Record
 from vecctx.front import Store
-from vecctx_qdrant._common import (
-    DENSE,
-    DISTANCE,
-    ID_KEY,
-    SPARSE,
-    check_spec,
-    named_vectors,
-    payload,
-    point_ids,
-    sparse_of,
-    spec_from_json,
-    spec_to_json,
-    to_hits,
-    to_record,
-    vector_selector,
-)
+from vecctx_qdrant._common import DENSE, DISTANCE, SPARSE, QdrantCore, capabilities_for, point_ids
 from vecctx_qdrant.config import EdgeOptions
 from vecctx_qdrant.filters import EdgeFilterCompiler, payload_path
 
-EDGE_CAPABILITIES = Capabilities(
-    name="qdrant-edge",
-    sparse=True,
-    hybrid=HybridSupport.NATIVE,
-    fusions=frozenset(Fusion),
-    exact_search=True,
-    approximate=True,
-    async_native=False,
-    max_batch=None,
-    persistent=True,
-)
-
+EDGE_CAPABILITIES = capabilities_for(EdgeOptions(Path("/")))  # the same for every directory
 #: Batches up to this size are converted whole before the first write (all or nothing);
 #: larger ones chunk by chunk, so memory stays bounded.
 ATOMIC_UPSERT = 100_000
@@ -82,28 +52,20 @@ SPEC_FILE = "spec.json"
 SHARD_DIR = "shard"
 
 
-class _Lock:
+def _lock(root: Path) -> int | None:
     """An exclusive, non-blocking lock on ``<root>/.vecctx.lock`` (per open file, so a second
-    store in the same process is refused too)."""
-
-    def __init__(self, root: Path) -> None:
-        self._fd: int | None = None
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: Edge's own WAL lock still applies
-            return
-        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            raise StoreLockedError(str(root), f"{LOCK_FILE} is held: {exc.strerror}") from exc
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the flock
-            self._fd = None
+    store in the same process is refused too): the descriptor whose closing drops it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: Edge's own WAL lock still applies
+        return None
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        raise StoreLockedError(str(root), f"{LOCK_FILE} is held: {exc.strerror}") from exc
+    return fd
 
 
 @dataclass
@@ -114,7 +76,7 @@ class _Collection:
     pending: int = 0  # points written since
 
 
-class QdrantEdgeDriver(DriverBase):
+class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
     """The Qdrant Edge driver: one ``EdgeShard`` per collection under ``options.path``, which
     it locks for its lifetime."""
 
@@ -123,7 +85,7 @@ class QdrantEdgeDriver(DriverBase):
     def __init__(self, options: EdgeOptions) -> None:
         import qdrant_edge
 
-        self.qe: Any = qdrant_edge
+        self.m: Any = qdrant_edge
         self.options = options
         self.root = options.path
         self.target = options.url
@@ -131,7 +93,7 @@ class QdrantEdgeDriver(DriverBase):
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the store directory {str(self.root)!r}: {exc}") from exc
-        self._lock = _Lock(self.root)
+        self._lock: int | None = _lock(self.root)
         self._colls: dict[str, _Collection] = {}
         self._closed = False
         self.compiler = EdgeFilterCompiler()
@@ -142,9 +104,6 @@ class QdrantEdgeDriver(DriverBase):
         if "WouldBlock" in msg or "Resource temporarily unavailable" in msg or "already in use" in msg:
             return StoreLockedError(str(where), f"Qdrant Edge: {msg}")
         return BackendError(f"Qdrant Edge {action} failed at {str(where)!r}: {msg}", exc)
-
-    def compile_filter(self, spec: CollectionSpec, flt: Filter) -> Any:
-        return self.compiler(flt)
 
     def _dir(self, name: str) -> Path | None:
         """The collection's directory, ``None`` for a name that cannot be one (``../x``)."""
@@ -157,7 +116,7 @@ class QdrantEdgeDriver(DriverBase):
         if c is None:
             if self._closed:  # a scroll left running: never reopen a shard without the lock
                 raise StoreClosedError(f"the Qdrant Edge store at {str(self.root)!r} is closed")
-            shard = self.qe.EdgeShard.load(str(self.root / spec.name / SHARD_DIR))
+            shard = self.m.EdgeShard.load(str(self.root / spec.name / SHARD_DIR))
             c = self._colls[spec.name] = _Collection(spec, shard, int(shard.info().points_count))
         return c
 
@@ -169,7 +128,7 @@ class QdrantEdgeDriver(DriverBase):
         if d is None or not (d / SPEC_FILE).is_file():
             return None
         try:
-            return spec_from_json(json.loads((d / SPEC_FILE).read_text(encoding="utf-8")))
+            return self.read_spec(json.loads((d / SPEC_FILE).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read {str(d / SPEC_FILE)!r}: {exc}") from exc
 
@@ -177,25 +136,20 @@ class QdrantEdgeDriver(DriverBase):
         return [p.name for p in self.root.iterdir() if self._dir(p.name) and (p / SPEC_FILE).is_file()]
 
     def create_collection(self, spec: CollectionSpec) -> None:
-        check_spec(spec)
+        stored = self.stored_spec(spec)
         d = self.root / spec.name
         if d.exists():  # left over by a create that did not finish
             shutil.rmtree(d)
-        qe, opts = self.qe, self.options
+        qe, opts = self.m, self.options
+        dense = qe.EdgeVectorParams(size=spec.dimension, distance=getattr(qe.Distance, DISTANCE[spec.metric]))
+        sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if opts.idf else None)
+        hnsw = qe.HnswIndexConfig(
+            m=spec.index.m, ef_construct=spec.index.ef_construct, full_scan_threshold=10_000
+        )
         config = qe.EdgeConfig(
-            vectors={
-                DENSE: qe.EdgeVectorParams(
-                    size=spec.dimension, distance=getattr(qe.Distance, DISTANCE[spec.metric])
-                )
-            },
-            sparse_vectors=(
-                {SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if opts.idf else None)}
-                if spec.sparse
-                else None
-            ),
-            hnsw_config=qe.HnswIndexConfig(
-                m=spec.index.m, ef_construct=spec.index.ef_construct, full_scan_threshold=10_000
-            ),
+            vectors={DENSE: dense},
+            sparse_vectors={SPARSE: sparse} if spec.sparse else None,
+            hnsw_config=hnsw,
             max_search_threads=opts.search_threads,
         )
         shard = qe.EdgeShard.create(str(d / SHARD_DIR), config)
@@ -205,7 +159,7 @@ class QdrantEdgeDriver(DriverBase):
                 shard.update(qe.UpdateOperation.create_field_index(payload_path(key), schema))
             shard.flush()
             tmp = d / (SPEC_FILE + ".tmp")
-            tmp.write_text(json.dumps(spec_to_json(spec, idf=opts.idf), indent=2, sort_keys=True))
+            tmp.write_text(json.dumps(stored, indent=2, sort_keys=True))
             os.replace(tmp, d / SPEC_FILE)
         except BaseException:
             shard.close()
@@ -224,46 +178,28 @@ class QdrantEdgeDriver(DriverBase):
         return True
 
     # -- writes ------------------------------------------------------------------------
+    def point(self, pid: str, vectors: dict[str, Any], body: dict[str, Any]) -> Any:
+        try:
+            return self.m.Point(pid, vectors, body)
+        except TypeError:  # Edge takes only plain dicts and lists: convert other mappings
+            return self.m.Point(pid, vectors, _plain(body))
+
     def upsert(self, spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray) -> None:
         c = self._coll(spec)
-        n, step = len(records), self.options.batch
-        chunks: Iterable[list[Any]] = (
-            self._points(records, vectors, i, min(i + step, n)) for i in range(0, n, step)
-        )
-        if n <= ATOMIC_UPSERT:
+        chunks: Iterable[list[Any]] = self.point_chunks(records, vectors, self.options.batch)
+        if len(records) <= ATOMIC_UPSERT:
             # Build every point before the first write: a record Edge refuses after validation
             # (e.g. a lone surrogate in a string) fails the whole batch with nothing written.
             chunks = list(chunks)
         for points in chunks:
-            c.shard.update(self.qe.UpdateOperation.upsert_points(points))
-        c.pending += n
+            c.shard.update(self.m.UpdateOperation.upsert_points(points))
+        c.pending += len(records)
         auto = self.options.auto_optimize
         if auto and c.pending >= max(auto, c.indexed) and spec.index.kind is not IndexKind.FLAT:
             self._optimize(c)
 
-    def _points(self, records: Sequence[Record], vectors: FloatArray, start: int, stop: int) -> list[Any]:
-        """Edge points for ``records[start:stop]``, read column by column (a ``RecordBatch``
-        gives its columns as they are, with no ``Record`` per row); the vectors become Python
-        lists once per chunk, the ids are hashed per chunk (:func:`point_ids`)."""
-        qe = self.qe
-        ids, texts, metas, sparse = record_columns(records, start, stop)
-        rows = vectors[start:stop].tolist()
-        points = []
-        try:
-            for pid, rid, text, meta, sv, row in zip(
-                point_ids(ids), ids, texts, metas, sparse, rows, strict=True
-            ):
-                vec, body = named_vectors(qe, row, sv), payload(rid, text, meta)
-                try:
-                    points.append(qe.Point(pid, vec, body))
-                except TypeError:  # Edge takes only plain dicts and lists: convert other mappings
-                    points.append(qe.Point(pid, vec, _plain(body)))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidInputError(f"a record cannot be stored in Qdrant Edge: {exc}") from exc
-        return points
-
     def delete(self, spec: CollectionSpec, ids: Sequence[str] | None, filter: Any) -> None:
-        c, ops = self._coll(spec), self.qe.UpdateOperation
+        c, ops = self._coll(spec), self.m.UpdateOperation
         if ids:
             c.shard.update(ops.delete_points(point_ids(list(dict.fromkeys(ids)))))
         if filter is not None:
@@ -271,59 +207,39 @@ class QdrantEdgeDriver(DriverBase):
 
     # -- reads -------------------------------------------------------------------------
     def get(self, spec: CollectionSpec, ids: Sequence[str], with_vectors: bool) -> list[Record]:
-        pts = self._coll(spec).shard.retrieve(
-            point_ids(ids), with_payload=True, with_vector=vector_selector(spec, with_vectors)
-        )
-        return [to_record(p, with_vectors=with_vectors) for p in pts]
+        wv = self.read_vectors(spec, with_vectors)
+        pts = self._coll(spec).shard.retrieve(point_ids(ids), with_payload=True, with_vector=wv)
+        return self.records(pts, with_vectors)
 
     def count(self, spec: CollectionSpec, filter: Any) -> int:
-        return int(self._coll(spec).shard.count(self.qe.CountRequest(exact=True, filter=filter)))
+        return int(self._coll(spec).shard.count(self.m.CountRequest(exact=True, filter=filter)))
 
     def scroll(self, spec: CollectionSpec, filter: Any, cursor: Any, limit: int, with_vectors: bool) -> Page:
-        req = self.qe.ScrollRequest(
-            offset=cursor,
-            limit=limit,
-            filter=filter,
-            with_payload=True,
-            with_vector=vector_selector(spec, with_vectors),
+        wv = self.read_vectors(spec, with_vectors)
+        req = self.m.ScrollRequest(
+            offset=cursor, limit=limit, filter=filter, with_payload=True, with_vector=wv
         )
         pts, after = self._coll(spec).shard.scroll(req)
-        return Page([to_record(p, with_vectors=with_vectors) for p in pts], after if pts else None)
+        return self.page(pts, after, with_vectors)
 
     def search(self, spec: CollectionSpec, query: CheckedSearch) -> list[Hit]:
-        return to_hits(self._coll(spec).shard.query(self._request(spec, query)), spec, query)
+        return self.hits(self._coll(spec).shard.query(self.request(spec, query)), spec, query)
 
     def search_batch(self, spec: CollectionSpec, queries: Sequence[CheckedSearch]) -> list[list[Hit]]:
-        batch = self.qe.QueryBatchRequest([self._request(spec, q) for q in queries])
+        batch = self.m.QueryBatchRequest([self.request(spec, q) for q in queries])
         results = self._coll(spec).shard.query_batch(batch)
-        return [to_hits(pts, spec, q) for pts, q in zip(results, queries, strict=True)]
+        return [self.hits(pts, spec, q) for pts, q in zip(results, queries, strict=True)]
 
-    def _request(self, spec: CollectionSpec, q: CheckedSearch) -> Any:
-        """The Edge ``QueryRequest`` of a checked search."""
-        qe = self.qe
-        exact = q.exact or spec.index.kind is IndexKind.FLAT
-        params = qe.SearchParams(hnsw_ef=q.ef, exact=exact) if exact or q.ef is not None else None
-        wp = True if q.with_payload else qe.PayloadSelector.Include([ID_KEY])
-        dense = qe.Query.Nearest(q.vector.tolist(), using=DENSE) if q.vector is not None else None
-        sparse = qe.Query.Nearest(sparse_of(qe, q.sparse), using=SPARSE) if q.sparse is not None else None
-        if dense is None or sparse is None:
-            return qe.QueryRequest(
-                limit=q.k,
-                query=dense if dense is not None else sparse,
-                filter=q.filter,
-                params=params if dense is not None else None,
-                with_payload=wp,
-                with_vector=q.with_vectors,
-            )
-        prefetches = [
-            qe.Prefetch(limit=q.prefetch_k, query=dense, params=params, filter=q.filter),
-            qe.Prefetch(limit=q.prefetch_k, query=sparse, filter=q.filter),
-        ]
-        # Qdrant ranks from 0 in 1 / (k + rank); vecctx ranks from 1: shift k by one.
-        fusion = qe.Fusion.Rrf(k=q.rrf_k + 1) if q.fusion is Fusion.RRF else qe.Fusion.Dbsf()
-        return qe.QueryRequest(
-            limit=q.k, query=fusion, prefetches=prefetches, with_payload=wp, with_vector=q.with_vectors
+    def nearest(
+        self, make: Any, vector: Any, using: str, params: Any, limit: int, filter: Any, **kw: Any
+    ) -> Any:
+        return make(
+            query=self.m.Query.Nearest(vector, using=using), params=params, limit=limit, filter=filter, **kw
         )
+
+    def fused(self, prefetch: list[Any], rrf_k: int | None, **kw: Any) -> Any:
+        fusion = self.m.Fusion.Dbsf() if rrf_k is None else self.m.Fusion.Rrf(k=rrf_k)
+        return self.m.QueryRequest(query=fusion, prefetches=prefetch, **kw)
 
     # -- maintenance -------------------------------------------------------------------
     def optimize(self, spec: CollectionSpec) -> None:
@@ -359,7 +275,9 @@ class QdrantEdgeDriver(DriverBase):
                 c.shard.close()
             except Exception as exc:  # close everything, then report the first failure
                 errors.append(exc)
-        self._lock.release()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
         if errors:
             raise errors[0]
 
@@ -383,15 +301,6 @@ class QdrantEdgeStore(Store):
 
     def __init__(self, options: EdgeOptions) -> None:
         super().__init__(QdrantEdgeDriver(options))
-
-    @property
-    def driver(self) -> QdrantEdgeDriver:
-        return cast(QdrantEdgeDriver, self._driver)
-
-    def native_shard(self, name: str) -> Any:
-        """``driver.native_shard(name)``: the collection's ``EdgeShard`` (the overhead
-        benchmark's native side)."""
-        return self.driver.native_shard(name)
 
 
 __all__ = ["EDGE_CAPABILITIES", "QdrantEdgeDriver", "QdrantEdgeStore"]

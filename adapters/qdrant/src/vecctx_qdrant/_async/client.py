@@ -1,32 +1,26 @@
 """The qdrant-client driver (server, cluster and local mode) and its store, written once:
-``scripts/unasync.py`` generates the synchronous ``QdrantClientDriver`` and
-``QdrantClientStore`` in ``vecctx_qdrant/_sync/client.py`` from this file. Edit this file,
-never the generated one.
-
-:class:`~vecctx_qdrant.client.ClientCore` builds the requests and reads the responses; the
-driver only makes the calls (through ``AsyncQdrantClient`` here, ``QdrantClient`` in the
-generated file).
-"""
+``scripts/unasync.py`` generates ``vecctx_qdrant/_sync/client.py`` from this file. The driver
+only makes the calls; :class:`~vecctx_qdrant.client.ClientCore` builds and reads the rest."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from qdrant_client import AsyncQdrantClient
 
 from vecctx._async.front import AsyncStore
 from vecctx.contract.checks import redacted
-from vecctx.contract.driver import CheckedSearch, Page
-from vecctx.contract.errors import TransientBackendError
+from vecctx.contract.driver import AsyncDriverBase, CheckedSearch, Page
 from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record
-from vecctx_qdrant._common import point_ids, to_hits, to_record, vector_selector
+from vecctx_qdrant._common import point_ids
 from vecctx_qdrant.client import ClientCore
 from vecctx_qdrant.config import ClientOptions
 
 
-class AsyncQdrantClientDriver(ClientCore):
-    """A Qdrant server or cluster, or qdrant-client local mode."""
+class AsyncQdrantClientDriver(ClientCore, AsyncDriverBase):
+    """A Qdrant server or cluster, or qdrant-client local mode. ``optimize`` does nothing: a
+    server indexes by itself and local mode has no index."""
 
     def __init__(self, options: ClientOptions) -> None:
         super().__init__(options)
@@ -46,8 +40,8 @@ class AsyncQdrantClientDriver(ClientCore):
 
     async def create_collection(self, spec: CollectionSpec) -> None:
         await self.client.create_collection(**self.create_kwargs(spec))
-        for index in self.index_kwargs(spec):
-            await self.client.create_payload_index(**index)
+        for path, schema in self.payload_indexes(spec):
+            await self.client.create_payload_index(spec.name, path, schema, wait=True)
 
     async def drop_collection(self, name: str) -> bool:
         if not await self.client.collection_exists(name):
@@ -57,7 +51,7 @@ class AsyncQdrantClientDriver(ClientCore):
 
     # -- writes --------------------------------------------------------------------------
     async def upsert(self, spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray) -> None:
-        for points in self.batches(spec, records, vectors):
+        for points in list(self.point_chunks(records, vectors, self.options.batch)):  # all built first
             await self.client.upsert(spec.name, points=points, wait=True)
 
     async def delete(self, spec: CollectionSpec, ids: Sequence[str] | None, filter: Any) -> None:
@@ -66,10 +60,9 @@ class AsyncQdrantClientDriver(ClientCore):
 
     # -- reads ---------------------------------------------------------------------------
     async def get(self, spec: CollectionSpec, ids: Sequence[str], with_vectors: bool) -> list[Record]:
-        pts = await self.client.retrieve(
-            spec.name, point_ids(ids), with_payload=True, with_vectors=vector_selector(spec, with_vectors)
-        )
-        return [to_record(p, with_vectors=with_vectors) for p in pts]
+        wv = self.read_vectors(spec, with_vectors)
+        pts = await self.client.retrieve(spec.name, point_ids(ids), with_payload=True, with_vectors=wv)
+        return self.records(pts, with_vectors)
 
     async def count(self, spec: CollectionSpec, filter: Any) -> int:
         return int((await self.client.count(spec.name, count_filter=filter, exact=True)).count)
@@ -77,30 +70,19 @@ class AsyncQdrantClientDriver(ClientCore):
     async def scroll(
         self, spec: CollectionSpec, filter: Any, cursor: Any, limit: int, with_vectors: bool
     ) -> Page:
+        wv = self.read_vectors(spec, with_vectors)
         pts, after = await self.client.scroll(
-            spec.name,
-            scroll_filter=filter,
-            limit=limit,
-            offset=cursor,
-            with_payload=True,
-            with_vectors=vector_selector(spec, with_vectors),
+            spec.name, scroll_filter=filter, limit=limit, offset=cursor, with_payload=True, with_vectors=wv
         )
-        return Page([to_record(p, with_vectors=with_vectors) for p in pts], after if pts else None)
+        return self.page(pts, after, with_vectors)
 
     async def search(self, spec: CollectionSpec, query: CheckedSearch) -> list[Hit]:
         return (await self.search_batch(spec, [query]))[0]
 
     async def search_batch(self, spec: CollectionSpec, queries: Sequence[CheckedSearch]) -> list[list[Hit]]:
-        requests = [self.query(spec, q) for q in queries]
+        requests = [self.request(spec, q) for q in queries]
         responses = await self.client.query_batch_points(spec.name, requests=requests)
-        return [to_hits(r.points, spec, q) for r, q in zip(responses, queries, strict=True)]
-
-    # -- lifetime ------------------------------------------------------------------------
-    async def optimize(self, spec: CollectionSpec) -> None:
-        """Nothing to do: a Qdrant server indexes by itself and local mode has no index."""
-
-    async def on_retry(self, err: TransientBackendError, failures: int) -> None:
-        return None
+        return [self.hits(r.points, spec, q) for r, q in zip(responses, queries, strict=True)]
 
     async def close(self) -> None:
         await self.client.close()
@@ -111,10 +93,6 @@ class AsyncQdrantClientStore(AsyncStore):
 
     def __init__(self, options: ClientOptions) -> None:
         super().__init__(AsyncQdrantClientDriver(options))
-
-    @property
-    def driver(self) -> AsyncQdrantClientDriver:
-        return cast(AsyncQdrantClientDriver, self._driver)
 
 
 __all__ = ["AsyncQdrantClientDriver", "AsyncQdrantClientStore"]

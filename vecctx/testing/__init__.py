@@ -6,7 +6,7 @@ Importing this module needs pytest (a dev dependency); ``import vecctx`` does no
 from vecctx.testing.backends import LOCAL_BACKENDS, closing_all, local_store_url
 from vecctx.testing.blocking import BlockingStore
 from vecctx.testing.cases import FLAT_CASES, LIST_CASES, NESTED_CASES
-from vecctx.testing.conformance import ConformanceSuite
+from vecctx.testing.conformance import AsyncUrlConformanceSuite, ConformanceSuite, UrlConformanceSuite
 from vecctx.testing.data import (
     FLAT_METADATA,
     LIST_METADATA,
@@ -35,7 +35,9 @@ __all__ = [
     "NESTED_CASES",
     "NESTED_METADATA",
     "CollectionTests",
+    "AsyncUrlConformanceSuite",
     "ConformanceSuite",
+    "UrlConformanceSuite",
     "ErrorTests",
     "FilterTests",
     "PersistenceTests",

@@ -25,6 +25,13 @@ setting tests to ``None``::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from vecctx.contract.store import VectorStore
+from vecctx.registry import connect, connect_async
+from vecctx.testing.blocking import BlockingStore
 from vecctx.testing.suite_base import SuiteBase
 from vecctx.testing.suite_collections import CollectionTests, PersistenceTests
 from vecctx.testing.suite_errors import ErrorTests
@@ -46,4 +53,33 @@ class ConformanceSuite(
     """Pytest mixin: the whole contract every :class:`~vecctx.contract.store.VectorStore` must meet."""
 
 
-__all__ = ["ConformanceSuite", "SuiteBase"]
+class UrlConformanceSuite(ConformanceSuite):
+    """The suite on the store ``vecctx.connect`` opens for the ``url`` fixture a subclass gives;
+    ``reopen`` closes it and opens the same URL again (the persistence tests)."""
+
+    def open(self, url: str) -> VectorStore:
+        return connect(url)
+
+    @pytest.fixture
+    def store(self, url: str) -> Iterator[VectorStore]:
+        with self.open(url) as s:
+            yield s
+
+    @pytest.fixture
+    def reopen(self, url: str) -> Callable[[VectorStore], VectorStore]:
+        def _reopen(store: VectorStore) -> VectorStore:
+            store.close()
+            return self.open(url)
+
+        return _reopen
+
+
+class AsyncUrlConformanceSuite(UrlConformanceSuite):
+    """The whole suite on the natively async store ``vecctx.connect_async`` opens for the ``url``
+    fixture, driven through :class:`~vecctx.testing.BlockingStore`."""
+
+    def open(self, url: str) -> VectorStore:
+        return BlockingStore(lambda: connect_async(url))
+
+
+__all__ = ["AsyncUrlConformanceSuite", "ConformanceSuite", "SuiteBase", "UrlConformanceSuite"]

@@ -4,44 +4,21 @@ test-only blocking wrapper)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from vecctx_chroma import AsyncChromaStore, open_async_store, open_store
+from vecctx_chroma import AsyncChromaStore, open_async_store
 
-from vecctx.contract.store import VectorStore
-from vecctx.testing import BlockingStore, ConformanceSuite
-
-
-class _OnChroma(ConformanceSuite):
-    """The suite on the store :meth:`open` gives for the ``url`` fixture; ``reopen`` closes it
-    and opens the same URL again."""
-
-    def open(self, url: str) -> VectorStore:
-        return open_store(url)
-
-    @pytest.fixture
-    def store(self, url: str) -> Iterator[VectorStore]:
-        with self.open(url) as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, url: str) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(store: VectorStore) -> VectorStore:
-            store.close()
-            return self.open(url)
-
-        return _reopen
+from vecctx.testing import AsyncUrlConformanceSuite, UrlConformanceSuite
 
 
-class TestChromaEmbedded(_OnChroma):
+class TestChromaEmbedded(UrlConformanceSuite):
     @pytest.fixture
     def url(self, tmp_path: Path) -> str:
         return f"chroma://{tmp_path / 'db'}"
 
 
-class TestChromaHttp(_OnChroma):
+class TestChromaHttp(UrlConformanceSuite):
     @pytest.fixture
     def url(self, chroma_server: str) -> str:
         return "chroma+" + chroma_server
@@ -51,10 +28,7 @@ class TestChromaHttp(_OnChroma):
         return open_async_store(url)
 
 
-class TestChromaAsyncHttp(_OnChroma):
+class TestChromaAsyncHttp(AsyncUrlConformanceSuite):
     @pytest.fixture
     def url(self, chroma_server: str) -> str:
         return "chroma+" + chroma_server
-
-    def open(self, url: str) -> VectorStore:
-        return BlockingStore(lambda: open_async_store(url))

@@ -9,43 +9,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from vecctx_qdrant import open_async_store, open_store
 
-from vecctx.contract.store import VectorStore
-from vecctx.testing import BlockingStore, ConformanceSuite
+from vecctx.testing import AsyncUrlConformanceSuite, UrlConformanceSuite
 
 
-class _Opened(ConformanceSuite):
-    """The suite on the store :meth:`open` makes from the ``url`` fixture, reopened on that URL."""
-
-    def open(self, url: str) -> VectorStore:
-        return open_store(url)
-
-    @pytest.fixture
-    def store(self, url: str) -> Iterator[VectorStore]:
-        with self.open(url) as s:
-            yield s
-
-    @pytest.fixture
-    def reopen(self, url: str) -> Callable[[VectorStore], VectorStore]:
-        def _reopen(store: VectorStore) -> VectorStore:
-            store.close()
-            return self.open(url)
-
-        return _reopen
-
-
-class TestQdrantEdge(_Opened):
+class TestQdrantEdge(UrlConformanceSuite):
     @pytest.fixture
     def url(self, tmp_path: Path) -> str:
         return f"qdrant://{tmp_path / 'edge'}"
 
 
-class TestQdrantLocal(_Opened):
+class TestQdrantLocal(UrlConformanceSuite):
     """qdrant-client local mode in memory (not persistent: the reopen tests skip) and on a directory."""
 
     @pytest.fixture(params=["memory", "path"])
@@ -55,8 +32,5 @@ class TestQdrantLocal(_Opened):
         )
 
 
-class TestAsyncQdrantLocal(TestQdrantLocal):
+class TestAsyncQdrantLocal(AsyncUrlConformanceSuite, TestQdrantLocal):
     """The whole suite again on the natively async store (``AsyncQdrantClient``)."""
-
-    def open(self, url: str) -> VectorStore:
-        return BlockingStore(lambda: open_async_store(url))

@@ -111,10 +111,10 @@ class LlamaCppLLM:
         except Exception as exc:
             raise ConfigError(f"llama.cpp could not load {str(path)!r}: {exc}") from exc
         self._llama: Llama | None = llama
-        self._path = path
+        self.path = path  # the GGUF file
         self._seed = seed
-        self._name = f"llama:{path.name}"
-        self._n_ctx = int(llama.n_ctx())
+        self.name = self._name = f"llama:{path.name}"
+        self.context_window = self._n_ctx = int(llama.n_ctx())
         self._lock = threading.Lock()
         self._owner: int | None = None  # the thread whose call holds the model
         # Format prompts with a formatter held here (the GGUF's own template), so the prompt
@@ -131,7 +131,7 @@ class LlamaCppLLM:
         else:
             self._formatter = llama_chat_format.format_chatml
         llama.chat_handler = llama_chat_format.chat_formatter_to_chat_completion_handler(self._formatter)
-        self._counter = LlamaTokenCounter(self._name, self._tokenize, self._detokenize)
+        self.counter: TokenCounter = LlamaTokenCounter(self._name, self._tokenize, self._detokenize)
 
     # -- the model's tokenizer -------------------------------------------------------------
 
@@ -160,22 +160,6 @@ class LlamaCppLLM:
 
     # -- the LLM protocol ------------------------------------------------------------------
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def context_window(self) -> int:
-        return self._n_ctx
-
-    @property
-    def counter(self) -> TokenCounter:
-        return self._counter
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
     def complete(self, messages: Sequence[ChatMessage], **options: Unpack[GenerateOptions]) -> Completion:
         msgs, opts, prompt_tokens = self._prepare(messages, options)
         t0 = time.perf_counter()
@@ -188,7 +172,7 @@ class LlamaCppLLM:
             text=text,
             usage=Usage(
                 prompt_tokens=int(usage.get("prompt_tokens", prompt_tokens)),
-                completion_tokens=int(usage.get("completion_tokens", self._counter.count(text))),
+                completion_tokens=int(usage.get("completion_tokens", self.counter.count(text))),
             ),
             finish_reason=str(choice.get("finish_reason") or "stop"),
             model=self._name,
@@ -227,7 +211,7 @@ class LlamaCppLLM:
             finally:
                 pieces.close()
         text = "".join(parts)
-        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=self._counter.count(text))
+        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=self.counter.count(text))
         yield Chunk(
             "",
             Completion(

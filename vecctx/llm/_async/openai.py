@@ -67,22 +67,9 @@ class AsyncOpenAIChat:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self._core.timeout), headers=self._core.headers()
         )
-
-    @property
-    def name(self) -> str:
-        return self._core.model
-
-    @property
-    def context_window(self) -> int:
-        return self._core.context_window
-
-    @property
-    def counter(self) -> TokenCounter:
-        return self._core.counter
-
-    @property
-    def base_url(self) -> str:
-        return self._core.base_url
+        core = self._core
+        self.name, self.context_window, self.base_url = core.model, core.context_window, core.base_url
+        self.counter: TokenCounter = core.counter
 
     async def complete(
         self, messages: Sequence[ChatMessage], **options: Unpack[GenerateOptions]

@@ -16,6 +16,7 @@ from vecctx.prompt.citations import (
     find_markers,
     neutralise_markers,
     parse_marker,
+    replace_markers,
 )
 
 
@@ -111,11 +112,36 @@ def test_neutralise_markers_examples() -> None:
     assert out == "x (1) y (2, 3) z (4-5) w (Source 2) v (3) u [(1)] t (1)(2)"
     assert MARKER_RE.search(out) is None
     assert neutralise_markers("arrays a[i] and [note]") == "arrays a[i] and [note]"
+    # look-alikes: superscript digits, mathematical brackets, a zero-width space inside
+    assert neutralise_markers("x [\u00b9] y \u27e62\u27e7 z [\u200b3]") == "x (\u00b9) y (2) z (\u200b3)"
+    # a bracketed Cyrillic word is no marker, even though "\u0455" looks like "s"
+    assert neutralise_markers("[\u0455\u043b\u043e\u0432\u043e]") == "[\u0455\u043b\u043e\u0432\u043e]"
+    assert replace_markers("a [1] b \uff3b\u00b9\uff3d c [x]", lambda _: "_") == "a _ b _ c [x]"
+
+
+def test_lookalike_markers_are_read_as_markers() -> None:
+    # superscript, full-width and circled digits, look-alike brackets, invisible characters, a
+    # Cyrillic letter in the "Source" prefix: the one grammar the assembler neutralises
+    r = check(
+        "A [\u00b9]. B \uff3b2\uff3d. C [\uff13]. D [4\u200b]. E \u3014\u2464\u3015. "
+        "F [\u00b9\u207b\u00b3]. G [\u0405ource 2]. H [\u2776\u00ad]."
+    )
+    assert [m.numbers for m in r.markers] == [(1,), (2,), (3,), (4,), (5,), (1, 2, 3), (2,), (1,)]
+    assert r.markers[0].text == "[\u00b9]" and r.cited == [1, 2, 3, 4, 5]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=list("[]\uff3b\uff3d\u3010\u3011 0123456789,;-\u2013^#:sourceS\n"), max_size=60))
+@given(
+    st.text(
+        alphabet=list(
+            "[]\uff3b\uff3d\u3010\u3011\u3014\u3015\u27e6\u27e7 0123456789\u00b9\u2082\uff11\u2460"
+            ",;-\u2013^#:sourceS\u0405\u200b\u00ad\n"
+        ),
+        max_size=60,
+    )
+)
 def test_neutralised_text_holds_no_marker(text: str) -> None:
     out = neutralise_markers(text)
     assert MARKER_RE.search(out) is None
+    assert find_markers(out, n_sources=0) == []
     assert len(out) == len(text)  # brackets are swapped one for one

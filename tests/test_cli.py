@@ -2,12 +2,15 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from vecctx.cli.commands import collection_name_for
+from vecctx.contract.types import CollectionSpec
 from vecctx.loaders import data_root
 
 
@@ -132,3 +135,57 @@ def test_eval_json_on_a_small_beir_directory(tmp_path: Path) -> None:
             assert key in result
         assert result["mode"] == mode and result["queries"] == 2
     assert result["ndcg@10"] == pytest.approx(1.0)
+
+
+def scifact_sample(root: Path, *, queries: int = 4, extra_docs: int = 6) -> Path:
+    """A small BEIR folder named ``sci.fact`` under ``root``: the first test queries of SciFact,
+    the documents they judge and a few others (written to tmp, never into the repository)."""
+    src = data_root() / "scifact"
+    qrels = [line.split("\t") for line in (src / "qrels" / "test.tsv").read_text().splitlines()[1:]]
+    picked = {qid for qid, _, _ in qrels[:queries]}
+    qrels = [row for row in qrels if row[0] in picked]
+    wanted = {doc for _, doc, _ in qrels}
+    corpus: list[str] = []
+    with (src / "corpus.jsonl").open() as f:
+        for line in f:
+            doc_id = json.loads(line)["_id"]
+            if doc_id in wanted or len(corpus) < extra_docs:
+                corpus.append(line)
+                wanted.discard(doc_id)
+            if not wanted and len(corpus) >= extra_docs:
+                break
+    beir = root / "sci.fact"
+    (beir / "qrels").mkdir(parents=True)
+    (beir / "corpus.jsonl").write_text("".join(corpus))
+    with (src / "queries.jsonl").open() as f:
+        qs = [line for line in f if json.loads(line)["_id"] in picked]
+    (beir / "queries.jsonl").write_text("".join(qs))
+    (beir / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join("\t".join(row) + "\n" for row in qrels)
+    )
+    return beir
+
+
+def test_eval_on_a_folder_whose_name_is_no_collection_name(tmp_path: Path) -> None:
+    beir = scifact_sample(tmp_path)
+    url = f"qdrant:///{tmp_path}/s"
+    proc = run(["eval", str(beir), "--store", url, "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["queries"] == 4 and 0.0 < result["ndcg@10"] <= 1.0
+    listed = run(["collections", "list", "--store", url], tmp_path).stdout.split()
+    assert listed == [collection_name_for(beir)] and listed[0].startswith("sci_fact_")
+
+
+def test_collection_names_derived_from_paths(tmp_path: Path) -> None:
+    valid = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+    names = {}
+    for folder in ("sci.fact", "sci_fact", "sci fact", "2024-data", ".hidden", "donn\u00e9es", "a" * 200):
+        (tmp_path / folder).mkdir()
+        names[folder] = collection_name_for(tmp_path / folder)
+        assert valid.fullmatch(names[folder]) and len(names[folder]) <= 64, names[folder]
+        CollectionSpec(name=names[folder], dimension=2)  # the spec accepts it
+        assert collection_name_for(tmp_path / folder) == names[folder]  # stable
+    assert names["sci_fact"] == "sci_fact"  # a valid name is kept as it is
+    assert len(set(names.values())) == len(names)  # sanitised names never collide
+    assert collection_name_for(tmp_path / "x" / "..") == collection_name_for(tmp_path)

@@ -1,4 +1,4 @@
-"""The ``vecctx`` command: demo, ingest, query, eval, bench, collections.
+"""The ``vecctx`` command: demo, ingest, query, ask, eval, bench, collections.
 
 User errors (bad URL, bad filter, missing data, locked store) print one line and exit 2;
 ``--verbose`` shows the traceback.
@@ -6,8 +6,10 @@ User errors (bad URL, bad filter, missing data, locked store) print one line and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,6 +49,24 @@ def _main(
 def _settings(**flags: Any) -> Settings:
     s: Settings = _state["settings"]
     return s.with_flags(**flags)
+
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,47}")
+
+
+def collection_name_for(path: Path) -> str:
+    """The collection named after ``path``'s folder (or file) when that is a valid name
+    (a letter, then at most 47 letters, digits, ``_`` or ``-``); otherwise that name cut down
+    to those characters (prefixed ``c_`` unless it starts with a letter) plus 8 hex digits of
+    the SHA-256 of the absolute path, so ``sci.fact`` and ``sci_fact`` never share a collection."""
+    full = path.expanduser().resolve()
+    if _COLLECTION_NAME.fullmatch(full.name):
+        return full.name
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", full.name).strip("_-")[:40]
+    if not base[:1].isalpha():
+        base = f"c_{base}" if base else "c"
+    digest = hashlib.sha256(os.fsencode(full)).hexdigest()[:8]
+    return f"{base}_{digest}"
 
 
 def _console() -> Any:
@@ -90,7 +110,7 @@ def ingest(
     """Chunk, embed (offline model) and upsert documents, idempotently and resumably."""
     from vecctx.cli.session import open_session, read_documents
 
-    s = _settings(store=store, collection=collection or path.name)
+    s = _settings(store=store, collection=collection or collection_name_for(path))
     docs = read_documents(path, limit=limit, text_field=text_field, id_field=id_field)
     with open_session(s, sparse=sparse) as sess:
         report = sess.ingest(docs, sync=sync)
@@ -134,6 +154,51 @@ def query(
     print_prompt(_console(), prompt)
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    store: StoreOpt = None,
+    collection: CollOpt = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="Model URL: local (default: SmolLM2-135M-Instruct, offline), llama:///path/model.gguf, "
+            "or openai+http(s)://host/v1?model=NAME (key from OPENAI_API_KEY).",
+        ),
+    ] = None,
+    filter: Annotated[
+        str | None, typer.Option("--filter", "-f", help='JSON filter, e.g. \'{"year": {"$gte": 2020}}\'')
+    ] = None,
+    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
+    k: Annotated[int, typer.Option(help="Passages in the prompt.")] = 3,
+    max_tokens: Annotated[int, typer.Option(help="The answer's allowance of tokens.")] = 256,
+    abstain: Annotated[
+        bool, typer.Option(help='Ask for exactly "I don\'t know" when the sources do not hold the answer.')
+    ] = False,
+    judge: Annotated[
+        bool, typer.Option(help="Also ask the model whether each cited sentence is supported.")
+    ] = False,
+) -> None:
+    """Answer QUESTION with a language model over the retrieved sources, streamed, then the cited
+    sources and the citation and support checks."""
+    from vecctx.cli.answer import run_ask
+    from vecctx.contract.filters import parse_filter
+
+    flt = parse_filter(_json_arg(filter, "--filter")) if filter else None
+    run_ask(
+        _settings(collection=collection, store=store),
+        question,
+        llm=llm,
+        filter=flt,
+        mode=mode,
+        k=k,
+        max_tokens=max_tokens,
+        abstain=abstain,
+        judge=judge,
+    )
+
+
 @app.command("eval")
 def eval_cmd(
     directory: Annotated[
@@ -152,7 +217,7 @@ def eval_cmd(
     """Ingest DIRECTORY if needed, run its queries and print nDCG@10, recall@10/100, MRR@10, latency."""
     from vecctx.eval.runner import evaluate_directory
 
-    s = _settings(store=store, collection=collection or directory.name)
+    s = _settings(store=store, collection=collection or collection_name_for(directory))
     result = evaluate_directory(s, directory, mode=mode, fusion=fusion, rerank=rerank or [], split=split)
     if as_json:
         print(json.dumps(result))
@@ -160,6 +225,61 @@ def eval_cmd(
     con = _console()
     for key, value in result.items():
         con.print(f"{key:>18}  {value:.4f}" if isinstance(value, float) else f"{key:>18}  {value}")
+
+
+@app.command("eval-answers")
+def eval_answers(
+    task: Annotated[str, typer.Option(help="disfl_qa | conflicts (BIG-bench QA tasks).")] = "disfl_qa",
+    n: Annotated[int, typer.Option(help="Answerable questions sampled.")] = 200,
+    unanswerable: Annotated[
+        int, typer.Option(help="Unanswerable questions also asked open-book (abstention).")
+    ] = 50,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="Model URL (default: the offline local model).")
+    ] = None,
+    store: Annotated[str, typer.Option("--store", "-s", help="Store for the paragraphs.")] = "memory://",
+    seed: Annotated[int, typer.Option(help="Seed of the question sample.")] = 0,
+    max_tokens: Annotated[int, typer.Option(help="Answer allowance in tokens.")] = 32,
+    k: Annotated[int, typer.Option(help="Sources in each open-book prompt.")] = 3,
+    corpus: Annotated[int, typer.Option(help="At most this many paragraphs ingested.")] = 2000,
+    abstain: Annotated[
+        bool, typer.Option("--abstain/--no-abstain", help="Open book: ask for I don't know when unsupported.")
+    ] = False,
+    data: Annotated[
+        str | None, typer.Option(help="Directory of <task>/task.json (env VECCTX_QA_DIR; make answers-data).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("answers-results"),
+    docs: Annotated[
+        Path | None, typer.Option(help="Also write the '## Measured' section of this page (docs/answers.md).")
+    ] = None,
+) -> None:
+    """Closed-book against open-book answers of one model on a QA set: EM, F1, citations, abstention."""
+    from dataclasses import replace
+
+    from vecctx.eval.answers_runner import EvalConfig, command_line, render_docs, run_eval
+
+    config = EvalConfig(
+        task=task,
+        n=n,
+        unanswerable=unanswerable,
+        llm=llm,
+        store=store,
+        seed=seed,
+        max_tokens=max_tokens,
+        k=k,
+        corpus=corpus,
+        abstain=abstain,
+        data=data,
+    )
+    result = run_eval(replace(config, command=command_line(config, out, docs)), out)
+    if docs is not None:
+        render_docs(result, docs)
+    cb, ob = result["closed_book"], result["open_book"]
+    _console().print(
+        f"{result['task']}: {cb['n']} questions in {result['timings']['wall_s'] / 60:.1f} min; "
+        f"closed book EM {cb['exact_match']:.3f} F1 {cb['f1']:.3f}, open book EM {ob['exact_match']:.3f} "
+        f"F1 {ob['f1']:.3f}: {out / 'report.md'}"
+    )
 
 
 @app.command()
@@ -334,4 +454,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "collection_name_for", "main"]

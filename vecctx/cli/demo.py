@@ -1,11 +1,15 @@
-"""``vecctx demo``: SciFact into the embedded default store, then cited prompts for sample claims."""
+"""``vecctx demo``: SciFact into the embedded default store, cited prompts for sample claims, then
+an answer to one of them from the offline local model (SmolLM2-135M-Instruct)."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
+from typing import Any
 
 from vecctx.cli.settings import Settings
 from vecctx.contract.errors import ConfigError
+from vecctx.pipeline import Augmenter
 
 
 def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3, budget: int = 1200) -> None:
@@ -42,10 +46,30 @@ def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3
             prompt = aug.augment(claim, budget=budget)
             con.rule(f"claim {qid}")
             print_prompt(con, prompt, relevant=data.qrels.get(qid, {}))
+        if claims:
+            qid, claim = claims[0]
+            _answer(con, aug, f"Is it true that {claim.strip().rstrip('.')}?", data.qrels.get(qid, {}))
         con.print(
             '\nNext: `vecctx query "your question" --filter \'{"title": {"$exists": true}}\'`, '
+            '`vecctx ask "your question" --abstain`, '
             "`vecctx eval ../shared/data/scifact --mode hybrid`, and examples/ for the Python API."
         )
+
+
+def _answer(con: Any, aug: Augmenter, question: str, relevant: Container[str]) -> None:
+    """The local model's answer to ``question``, streamed (short: 96 tokens at most)."""
+    from vecctx.cli.answer import print_answer
+    from vecctx.llm import connect_llm
+
+    con.rule("answer from the local model")
+    try:
+        model = connect_llm()
+    except ConfigError as exc:  # the optional runtime is not installed
+        con.print(f"[dim]no local model: {exc}[/]")
+        return
+    con.print(f"[bold]{question}[/]  [dim]({model.name}, offline)[/]")
+    with model, aug.stream_answer(question, llm=model, max_tokens=96) as stream:
+        print_answer(con, stream, relevant=relevant)
 
 
 __all__ = ["run_demo"]

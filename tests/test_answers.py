@@ -320,6 +320,22 @@ def test_answer_from_the_local_model(scifact: tuple[vecctx.MemoryStore, Any], lo
         assert (s.embedding is not None) == (s.supported is not None)
 
 
+def test_cite_makes_the_local_model_cite_valid_sources(
+    scifact: tuple[vecctx.MemoryStore, Any], local: LlamaCppLLM
+) -> None:
+    """Unconstrained, SmolLM2-135M writes no marker; with ``cite`` every sentence of its answer
+    ends with a valid citation (constrained decoding), or it says it does not know."""
+    store, emb = scifact
+    aug = Augmenter(store=store, collection="sci", embedder=emb, k=2)
+    answer = aug.answer(QUESTION, llm=local, max_tokens=120, budget=700, cite=True)
+    _check_answer(answer, local, 120)
+    assert answer.finish_reason == "stop", answer.text
+    if not answer.abstained:
+        assert answer.citations.cited and not answer.citations.invalid, answer.text
+        assert not answer.citations.uncited_sentences, answer.text
+        assert all(s.supported is not None for s in answer.support)  # each sentence's source is measured
+
+
 def test_abstain_on_a_question_the_sources_do_not_cover(
     scifact: tuple[vecctx.MemoryStore, Any], local: LlamaCppLLM
 ) -> None:
@@ -401,7 +417,7 @@ def test_vecctx_ask_end_to_end(tmp_path: Path) -> None:
     ing = _vecctx(["ingest", str(corpus), "--store", url, "--collection", "sci"], tmp_path)
     assert ing.returncode == 0, ing.stderr
     proc = _vecctx(
-        ["ask", QUESTION, "--store", url, "--collection", "sci", "--k", "2", "--max-tokens", "40"], tmp_path
+        ["ask", QUESTION, "--store", url, "--collection", "sci", "--k", "2", "--max-tokens", "120"], tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     text, _, report = proc.stdout.partition("\n\nSources\n")
@@ -414,6 +430,8 @@ def test_vecctx_ask_end_to_end(tmp_path: Path) -> None:
     valid = [n for n in numbers if 1 <= n <= 2]
     assert f"citing {valid or 'no source'};" in citations, (text, citations)
     assert ("citing nothing: none;" in citations) == all(1 <= n <= 2 for n in numbers)
+    # the local model is constrained to cite (--cite is its default): valid citations, or no answer
+    assert (numbers and all(1 <= n <= 2 for n in numbers)) or text.strip() == "I don't know.", text
     assert any(line.startswith("support: ") for line in lines)
     assert "SmolLM2" in lines[-1] and "prompt +" in lines[-1]
     print(proc.stdout)  # shown with -s: what the offline model answered

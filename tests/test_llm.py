@@ -567,3 +567,16 @@ def test_sse_decoding_and_retry_after() -> None:
     assert retry_after_seconds("2") == 2.0 and retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after_seconds("soon") is None
+
+
+def test_citation_grammar_and_its_option() -> None:
+    from vecctx.llm import citation_grammar
+    from vecctx.llm._options import resolve_options
+
+    g = citation_grammar(3)
+    assert 'source ::= "1" | "2" | "3"' in g and "I don't know." in g
+    assert resolve_options({"cite_sources": 2}).grammar == citation_grammar(2)
+    assert resolve_options({}).grammar is None
+    for bad in (0, -1, True, "2", 100):
+        with pytest.raises(InvalidInputError):
+            resolve_options({"cite_sources": bad})  # type: ignore[typeddict-item]

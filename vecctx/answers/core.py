@@ -64,12 +64,16 @@ class AnswerOptions(TypedDict, total=False):
     exactly "I don't know" when the sources do not hold the answer (default False);
     ``budget``: a cap on the prompt's tokens below what the window leaves; ``judge``: also ask
     the model whether each cited sentence is supported (one short call per cited sentence;
-    default False); ``thresholds``: :class:`~vecctx.answers.support.SupportThresholds`.
+    default False); ``thresholds``: :class:`~vecctx.answers.support.SupportThresholds`;
+    ``cite``: constrain decoding so every sentence ends with a citation of a source in the
+    prompt, or the answer is "I don't know." (default False; for small local models that do not
+    cite by themselves: see :func:`vecctx.llm.citation_grammar`).
     """
 
     max_tokens: int
     temperature: float
     abstain: bool
+    cite: bool
     budget: int
     judge: bool
     thresholds: SupportThresholds
@@ -266,7 +270,8 @@ def prepare_answer(
     max_tokens = check_count(opts.get("max_tokens", DEFAULT_MAX_TOKENS), "max_tokens", minimum=1)
     abstain = opts.get("abstain", False)
     judge = opts.get("judge", False)
-    for name, flag in (("abstain", abstain), ("judge", judge)):
+    cite = opts.get("cite", False)
+    for name, flag in (("abstain", abstain), ("judge", judge), ("cite", cite)):
         if not isinstance(flag, bool):
             raise InvalidInputError(f"{name} must be a bool, got {type(flag).__name__}")
     thresholds = opts.get("thresholds", DEFAULT_THRESHOLDS)
@@ -278,9 +283,12 @@ def prepare_answer(
     prompt = model.assemble(question, hits, budget=budget)
     timings = {**timings, "assemble_ms": _ms(t)}
     prompt.timings.update(timings)
+    generate: GenerateOptions = {"max_tokens": max_tokens, "temperature": float(opts.get("temperature", 0.0))}
+    if cite and prompt.sources:
+        generate["cite_sources"] = len(prompt.sources)
     return AnswerJob(
         prompt=prompt,
-        generate={"max_tokens": max_tokens, "temperature": float(opts.get("temperature", 0.0))},
+        generate=generate,
         started=started,
         timings=timings,
         embedder=embedder,

@@ -72,9 +72,11 @@ def run_ask(
     max_tokens: int = 256,
     abstain: bool = False,
     judge: bool = False,
+    cite: bool | None = None,
 ) -> Answer:
     """Retrieve from the settings' store and collection, answer with the model at URL ``llm``
-    (``None``: the offline local model) and print it as it streams."""
+    (``None``: the offline local model) and print it as it streams. ``cite`` constrains the
+    answer to cite its sources (``None``: only for a local model)."""
     from rich.console import Console
 
     from vecctx.cli.session import open_session
@@ -82,8 +84,18 @@ def run_ask(
 
     console = Console(highlight=False)
     with connect_llm(llm) as model, open_session(settings, sparse=mode != "dense", create=False) as sess:
+        if cite is None:
+            from vecctx.llm import LlamaCppLLM
+
+            cite = isinstance(model, LlamaCppLLM)
         stream = sess.augmenter(mode=mode, k=k).stream_answer(
-            question, llm=model, filter=filter, max_tokens=max_tokens, abstain=abstain, judge=judge
+            question,
+            llm=model,
+            filter=filter,
+            max_tokens=max_tokens,
+            abstain=abstain,
+            judge=judge,
+            cite=cite,
         )
         with stream:
             return print_answer(console, stream)

@@ -179,6 +179,14 @@ def ask(
     judge: Annotated[
         bool, typer.Option(help="Also ask the model whether each cited sentence is supported.")
     ] = False,
+    cite: Annotated[
+        bool | None,
+        typer.Option(
+            "--cite/--no-cite",
+            help="Constrain decoding so every sentence cites a source (default: on for a local model, "
+            "which does not cite by itself; a server must be llama.cpp's).",
+        ),
+    ] = None,
 ) -> None:
     """Answer QUESTION with a language model over the retrieved sources, streamed, then the cited
     sources and the citation and support checks."""
@@ -196,6 +204,7 @@ def ask(
         max_tokens=max_tokens,
         abstain=abstain,
         judge=judge,
+        cite=cite,
     )
 
 

@@ -68,7 +68,7 @@ def _answer(con: Any, aug: Augmenter, question: str, relevant: Container[str]) -
         con.print(f"[dim]no local model: {exc}[/]")
         return
     con.print(f"[bold]{question}[/]  [dim]({model.name}, offline)[/]")
-    with model, aug.stream_answer(question, llm=model, max_tokens=96) as stream:
+    with model, aug.stream_answer(question, llm=model, max_tokens=96, cite=True) as stream:
         print_answer(con, stream, relevant=relevant)
 
 

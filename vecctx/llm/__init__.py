@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from vecctx.llm._options import citation_grammar
 from vecctx.llm.base import LLM, AsyncLLM, Chunk, Completion, GenerateOptions, Usage
 from vecctx.llm.connect import connect_llm, connect_llm_async
 
@@ -51,6 +52,7 @@ __all__ = [
     "LlamaCppLLM",
     "OpenAIChat",
     "Usage",
+    "citation_grammar",
     "connect_llm",
     "connect_llm_async",
     "default_gguf",

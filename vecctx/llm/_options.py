@@ -25,6 +25,7 @@ class Options:
     max_tokens: int
     temperature: float
     stop: tuple[str, ...]
+    grammar: str | None
 
 
 def resolve_options(options: GenerateOptions) -> Options:
@@ -44,7 +45,32 @@ def resolve_options(options: GenerateOptions) -> Options:
     stop = options.get("stop", ())
     if isinstance(stop, str) or not all(isinstance(s, str) and s for s in stop):
         raise InvalidInputError(f"stop must be a sequence of non-empty strings, got {stop!r}")
-    return Options(max_tokens=max_tokens, temperature=float(temperature), stop=tuple(stop))
+    cite = options.get("cite_sources")
+    grammar = None if cite is None else citation_grammar(check_count(cite, "cite_sources", minimum=1))
+    return Options(max_tokens=max_tokens, temperature=float(temperature), stop=tuple(stop), grammar=grammar)
+
+
+#: Sentences a cited answer may have, and the characters one may hold (no brackets, full stops or
+#: line breaks inside a sentence: its citation closes it).
+MAX_CITED_SENTENCES = 4
+_SENTENCE_CHARS = (8, 400)
+
+
+def citation_grammar(n_sources: int) -> str:
+    """The GBNF grammar of an answer whose every sentence ends with a citation ``[i]`` of one of
+    ``n_sources`` sources (at most :data:`MAX_CITED_SENTENCES` sentences), or that is exactly
+    "I don't know."; vecctx writes it, so it always parses."""
+    if n_sources > 99:
+        raise InvalidInputError(f"cite_sources must be at most 99, got {n_sources}")
+    low, high = _SENTENCE_CHARS
+    sources = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
+    return "\n".join(
+        [
+            f'root ::= "I don\'t know." | sentence (" " sentence){{0,{MAX_CITED_SENTENCES - 1}}}',
+            f'sentence ::= [A-Z0-9] [^\\[\\]\\n.]{{{low},{high}}} " [" source "]."',
+            f"source ::= {sources}",
+        ]
+    )
 
 
 def check_messages(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
@@ -70,4 +96,12 @@ def check_fits(prompt_tokens: int, max_tokens: int, context_window: int, model: 
         )
 
 
-__all__ = ["DEFAULT_MAX_TOKENS", "Options", "check_fits", "check_messages", "resolve_options"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "MAX_CITED_SENTENCES",
+    "Options",
+    "check_fits",
+    "check_messages",
+    "citation_grammar",
+    "resolve_options",
+]

@@ -24,11 +24,16 @@ from vecctx.prompt.tokens import TokenCounter
 
 class GenerateOptions(TypedDict, total=False):
     """How to generate, each optional: ``max_tokens`` (the answer's allowance, default 256),
-    ``temperature`` (default 0: greedy, reproducible) and ``stop`` (strings that end the answer)."""
+    ``temperature`` (default 0: greedy, reproducible), ``stop`` (strings that end the answer) and
+    ``cite_sources`` (n: constrain decoding so that every sentence of the answer ends with a
+    citation ``[i]`` of one of n sources, or the answer is exactly "I don't know."; see
+    :func:`vecctx.llm.citation_grammar`. The local model honours it; to an OpenAI-compatible
+    server it is sent as llama.cpp's ``grammar`` field, which other servers may refuse)."""
 
     max_tokens: int
     temperature: float
     stop: Sequence[str]
+    cite_sources: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,8 @@ class LlamaCppLLM:
         self.path = path  # the GGUF file
         self._seed = seed
         self.name = self._name = f"llama:{path.name}"
-        self.context_window = self._n_ctx = int(llama.n_ctx())
+        # llama.cpp may round n_ctx up; llama-cpp-python keeps room for the size asked only
+        self.context_window = self._n_ctx = min(n_ctx, int(llama.n_ctx()))
         self._lock = threading.Lock()
         self._owner: int | None = None  # the thread whose call holds the model
         # Format prompts with a formatter held here (the GGUF's own template), so the prompt
@@ -257,6 +258,7 @@ class LlamaCppLLM:
         """llama-cpp-python's chat completion (a response, or an iterator of stream pieces)."""
         llama: Any = self._model()
         try:
+            grammar = None if opts.grammar is None else _grammar(opts.grammar)
             return llama.create_chat_completion(
                 messages=msgs,
                 stream=stream,
@@ -264,6 +266,7 @@ class LlamaCppLLM:
                 temperature=opts.temperature,
                 stop=list(opts.stop),
                 seed=self._seed,
+                grammar=grammar,
             )
         except Exception as exc:
             raise _llm_error(self._name, exc) from exc
@@ -284,6 +287,13 @@ class LlamaCppLLM:
                 yield
             finally:
                 self._owner = None
+
+
+def _grammar(text: str) -> Any:
+    """A grammar vecctx wrote (:func:`~vecctx.llm.citation_grammar`), parsed by llama.cpp."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 def _llm_error(name: str, exc: BaseException) -> LLMError:

@@ -211,6 +211,8 @@ class OpenAICore:
         }
         if opts.stop:
             body["stop"] = list(opts.stop)
+        if opts.grammar is not None:
+            body["grammar"] = opts.grammar  # llama.cpp's server extension
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

@@ -1,5 +1,6 @@
 """vecctx: context augmentation (RAG) over any vector database, with one typed contract."""
 
+from vecctx.answers import Answer, AnswerOptions, AnswerStream, SentenceSupport
 from vecctx.chunking import Chunk, Chunker, Document
 from vecctx.contract.batch import RecordBatch
 from vecctx.contract.checks import check_compatible
@@ -83,6 +84,10 @@ from vecctx.scoped import AsyncTenantScopedStore, TenantScopedStore, scoped
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
+    "AnswerOptions",
+    "AnswerStream",
+    "SentenceSupport",
     "to_nnf",
     "make_hits",
     "Store",

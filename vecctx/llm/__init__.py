@@ -12,9 +12,9 @@ imported only when a model is made: ``import vecctx.llm`` loads neither ``httpx`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vecctx._lazy import lazy_exports
 from vecctx.llm._options import citation_grammar
 from vecctx.llm.base import LLM, AsyncLLM, Chunk, Completion, GenerateOptions, Usage
 from vecctx.llm.connect import connect_llm, connect_llm_async
@@ -25,21 +25,15 @@ if TYPE_CHECKING:
     from vecctx.llm.llama import LlamaCppLLM, default_gguf
 
 # Names whose modules import an optional runtime's client: loaded on first use.
-_LAZY = {
-    "LlamaCppLLM": "vecctx.llm.llama",
-    "default_gguf": "vecctx.llm.llama",
-    "OpenAIChat": "vecctx.llm._sync.openai",
-    "AsyncOpenAIChat": "vecctx.llm._async.openai",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecctx.llm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "LlamaCppLLM": "vecctx.llm.llama",
+        "default_gguf": "vecctx.llm.llama",
+        "OpenAIChat": "vecctx.llm._sync.openai",
+        "AsyncOpenAIChat": "vecctx.llm._async.openai",
+    },
+)
 
 
 __all__ = [

@@ -20,7 +20,7 @@ import pytest
 from vecctx.contract import validation as V
 from vecctx.contract.batch import RecordBatch, record_columns
 from vecctx.contract.errors import DimensionMismatchError, InvalidInputError
-from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector
+from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector, is_text
 
 # --- reference: the implementation before the fast paths, copied verbatim --------------------
 # (limits are read from ``V`` at call time, so monkeypatching them affects both sides; the
@@ -43,13 +43,15 @@ def _ref_validate_records(records: Sequence[Record], spec: CollectionSpec) -> Fl
         if not isinstance(r, Record):
             raise InvalidInputError(f"item {i} is a {type(r).__name__}, not a Record")
         rid = r.id
-        if not isinstance(rid, str) or not rid:
-            raise InvalidInputError(f"record {i}: id must be a non-empty string, got {rid!r}")
+        if not isinstance(rid, str) or not rid or not is_text(rid):
+            raise InvalidInputError(f"record {i}: id must be a non-empty string of text, got {rid!r}")
         if rid in seen:
             raise InvalidInputError(f"record {i}: id {rid!r} appears twice in the batch")
         seen.add(rid)
         if r.text is not None and not isinstance(r.text, str):
             raise InvalidInputError(f"record {rid!r}: text must be a string or None")
+        if r.text is not None and not is_text(r.text):
+            raise InvalidInputError(f"record {rid!r}: text holds a lone surrogate (not text)")
         if not isinstance(r.metadata, Mapping):
             raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
         size = V._check_json(r.metadata, f"record {rid!r} metadata", 0)
@@ -74,15 +76,23 @@ def _ref_validate_records(records: Sequence[Record], spec: CollectionSpec) -> Fl
 def _ref_stack(records: Sequence[Record], dim: int) -> FloatArray:
     vecs = [r.vector for r in records]
     for r, v in zip(records, vecs, strict=True):
-        shape = np.shape(v)
+        try:
+            shape = np.shape(v)
+        except ValueError as exc:  # ragged nested lists
+            raise InvalidInputError(f"record {r.id!r}: vector must be one-dimensional: {exc}") from exc
         if len(shape) != 1:
             raise InvalidInputError(f"record {r.id!r}: vector must be one-dimensional, got shape {shape}")
         if shape[0] != dim:
             raise DimensionMismatchError(dim, shape[0], f"record {r.id!r} vector")
     try:
-        return np.asarray(vecs, dtype=np.float32)
+        arr = np.asarray(vecs)
+        if arr.dtype.kind == "O":
+            arr = np.asarray(arr.tolist())
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"vectors must hold numbers: {exc}") from exc
+    if arr.dtype.kind not in "fiu":  # booleans, strings, objects: refused, never coerced
+        raise InvalidInputError(f"vectors must hold ints or floats, got {arr.dtype.name} values")
+    return arr.astype(np.float32)
 
 
 # --- harness ----------------------------------------------------------------------------------
@@ -714,6 +724,12 @@ def _explicit_cases() -> list[tuple[str, Any, CollectionSpec]]:
         ("bytes and str", [_rec(vector=[b"1", "2", "3.5"])], SPEC3),
         ("str and complex", [_rec(vector=["1", 1j, 2])], SPEC3),
         ("big endian", [_rec(vector=np.ones(3, ">f8"))], SPEC3),
+        ("surrogate id", [_rec(), _rec("b\ud800")], SPEC3),
+        ("surrogate text", [_rec(text="ok \udfff")], SPEC3),
+        ("surrogate key", [_rec(metadata={"k\ud83d": 1})], SPEC3),
+        ("surrogate value", [_rec(metadata={"k": "\ud83d"})], SPEC3),
+        ("surrogate nested", [_rec(metadata={"k": {"l": ["x", "\udc80"]}})], SPEC3),
+        ("emoji pair", [_rec("\U0001f600", text="\U0001f600", metadata={"\U0001f600": "\U0001f600"})], SPEC3),
     ]
     return cases
 
@@ -736,7 +752,6 @@ def test_explicit_cases_hit_the_intended_outcomes() -> None:
         "ordered dict",
         "mapping proxy",
         "at limit",
-        "numeric strings",
         "strenum key",
     ]:
         assert outcomes[name][0] == "ok", name
@@ -751,8 +766,11 @@ def test_explicit_cases_hit_the_intended_outcomes() -> None:
     ]:
         assert outcomes[name][0] == "raise", name
     assert outcomes["wrong dim all"][1] is DimensionMismatchError
-    assert outcomes["huge int vector"][1] is OverflowError  # propagated as it always was
-    assert outcomes["nested ragged"][1] is ValueError
+    for name in ["huge int vector", "nested ragged", "numeric strings", "bool vector"]:  # never coerced
+        assert outcomes[name][1] is InvalidInputError, name
+    for name in ["surrogate id", "surrogate text", "surrogate key", "surrogate value", "surrogate nested"]:
+        assert outcomes[name][1] is InvalidInputError, name
+    assert outcomes["emoji pair"][0] == "ok"  # a surrogate pair written as one code point is text
     assert outcomes["non-numeric strings"][1] is InvalidInputError
 
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from vecctx.contract.driver import AsyncDriver, Driver
 from vecctx.contract.errors import ConfigError
 from vecctx.contract.store import AsyncVectorStore, VectorStore
+from vecctx.contract.urls import redact_url
 
 GROUP = "vecctx.adapters"
 ASYNC_GROUP = "vecctx.async_adapters"
@@ -62,12 +62,12 @@ def default_url() -> str:
 
 
 def scheme_of(url: str) -> str:
-    if "://" not in url:
+    if not isinstance(url, str) or "://" not in url:
         raise ConfigError(
-            f"store URL {url!r} has no scheme: use e.g. memory://, qdrant:///path, "
+            f"store URL {redact_url(url)!r} has no scheme: use e.g. memory://, qdrant:///path, "
             "qdrant://host:6333, milvus:///file.db, chroma:///path"
         )
-    return urlsplit(url).scheme.lower()
+    return url.partition("://")[0].lower()
 
 
 def _factory(scheme: str, asynchronous: bool) -> Factory:
@@ -91,7 +91,8 @@ def _factory(scheme: str, asynchronous: bool) -> Factory:
 
 
 def connect(url: str | None = None) -> VectorStore:
-    """Open a store. Without a URL: ``$VECCTX_STORE``, else embedded Qdrant in ``./.vecctx/qdrant``."""
+    """Open a store. Without a URL (``None``): ``$VECCTX_STORE``, else embedded Qdrant in
+    ``./.vecctx/qdrant``. An empty URL is a ``ConfigError``, not the default."""
     store: VectorStore = _open(url, asynchronous=False)
     return store
 
@@ -105,7 +106,12 @@ def connect_async(url: str | None = None) -> AsyncVectorStore:
 def _open(url: str | None, *, asynchronous: bool) -> Any:
     """The store ``url`` names: the in-memory one, the front over the driver its scheme's
     factory returns, or the finished store that factory returned."""
-    target = url or default_url()
+    if url is not None and not (isinstance(url, str) and url.strip()):
+        raise ConfigError(
+            f"store URL {redact_url(url)!r} is empty: pass None (or nothing) for the default store, "
+            f"{default_url()!r}"
+        )
+    target = url if url is not None else default_url()
     scheme = scheme_of(target)
     if scheme == "memory":
         from vecctx.memory import AsyncMemoryStore, MemoryStore

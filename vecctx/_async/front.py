@@ -35,7 +35,7 @@ from vecctx.contract.errors import (
 from vecctx.contract.filters import Filter
 from vecctx.contract.lifetime import AsyncClosingContext
 from vecctx.contract.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
-from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
+from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike, is_collection_name
 from vecctx.contract.validation import validate_ids, validate_records
 from vecctx.retry import acall_with_retry
 
@@ -119,6 +119,8 @@ class AsyncStore(AsyncClosingContext):
         check_collection_name(name)
         spec = self._specs.get(name)
         if spec is None:
+            if not is_collection_name(name):  # no collection can have it: the driver never sees it
+                raise CollectionNotFoundError(name)
             found = await self._call("describe", name, lambda: self._driver.collection_spec(name))
             if found is None:
                 raise CollectionNotFoundError(name)
@@ -160,13 +162,17 @@ class AsyncStore(AsyncClosingContext):
         self._check_open()
         check_collection_name(name)
         self._specs.pop(name, None)
-        existed = await self._call("drop", name, lambda: self._driver.drop_collection(name), idempotent=False)
+        existed = is_collection_name(name) and await self._call(
+            "drop", name, lambda: self._driver.drop_collection(name), idempotent=False
+        )
         if not existed and not missing_ok:
             raise CollectionNotFoundError(name)
 
     async def has_collection(self, name: str) -> bool:
         self._check_open()
         check_collection_name(name)
+        if not is_collection_name(name):
+            return False
         try:
             spec = await self._call("describe", name, lambda: self._driver.collection_spec(name))
         except ConfigError:

@@ -36,7 +36,7 @@ from vecctx.contract.errors import (
 from vecctx.contract.filters import Filter
 from vecctx.contract.lifetime import ClosingContext
 from vecctx.contract.store import Capabilities, FilterArg, Fusion, SearchParams, SearchRequest
-from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike
+from vecctx.contract.types import CollectionSpec, Hit, Record, SparseVector, VectorLike, is_collection_name
 from vecctx.contract.validation import validate_ids, validate_records
 from vecctx.retry import call_with_retry
 
@@ -120,6 +120,8 @@ class Store(ClosingContext):
         check_collection_name(name)
         spec = self._specs.get(name)
         if spec is None:
+            if not is_collection_name(name):  # no collection can have it: the driver never sees it
+                raise CollectionNotFoundError(name)
             found = self._call("describe", name, lambda: self._driver.collection_spec(name))
             if found is None:
                 raise CollectionNotFoundError(name)
@@ -161,13 +163,17 @@ class Store(ClosingContext):
         self._check_open()
         check_collection_name(name)
         self._specs.pop(name, None)
-        existed = self._call("drop", name, lambda: self._driver.drop_collection(name), idempotent=False)
+        existed = is_collection_name(name) and self._call(
+            "drop", name, lambda: self._driver.drop_collection(name), idempotent=False
+        )
         if not existed and not missing_ok:
             raise CollectionNotFoundError(name)
 
     def has_collection(self, name: str) -> bool:
         self._check_open()
         check_collection_name(name)
+        if not is_collection_name(name):
+            return False
         try:
             spec = self._call("describe", name, lambda: self._driver.collection_spec(name))
         except ConfigError:

@@ -3,21 +3,31 @@ the async front (and by nothing else: a driver never re-checks)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 from vecctx.contract.compiler import to_nnf
 from vecctx.contract.driver import CheckedSearch
-from vecctx.contract.errors import ConfigError, InvalidInputError, UnsupportedFeatureError, VecctxError, mask
-from vecctx.contract.filters import Filter, as_filter
+from vecctx.contract.errors import (
+    ConfigError,
+    InvalidFilterError,
+    InvalidInputError,
+    UnsupportedFeatureError,
+    VecctxError,
+    mask,
+)
+from vecctx.contract.filters import Cmp, Exists, Filter, In, as_filter
 from vecctx.contract.store import Capabilities, FilterArg, Fusion, HybridSupport, SearchParams, SearchRequest
-from vecctx.contract.types import CollectionSpec, Metric, Record, SparseVector, VectorLike
+from vecctx.contract.types import CollectionSpec, Metric, Record, SparseVector, VectorLike, is_text
 from vecctx.contract.validation import validate_search
 
 
 def check_collection_name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise InvalidInputError(f"collection name must be a non-empty string, got {name!r}")
+    """``name`` if it is a non-empty string of text (``InvalidInputError`` otherwise). A string
+    that is not a valid collection name (:func:`is_collection_name`) names no collection."""
+    if not isinstance(name, str) or not name or not is_text(name):
+        raise InvalidInputError(f"collection name must be a non-empty string of text, got {name!r}")
     return name
 
 
@@ -50,8 +60,25 @@ def check_filter(capabilities: Capabilities, filter: FilterArg) -> Filter | None
     if flt is None:
         return None
     nnf = to_nnf(flt)
+    _check_operands(nnf)
     capabilities.require_ops(nnf)
     return nnf
+
+
+def _check_operands(flt: Filter) -> None:
+    """Every key and value of ``flt`` is one any backend can take: text (no lone surrogate)
+    and integers of 64 bits (no stored value is larger)."""
+    for node in flt.walk():
+        if not isinstance(node, Cmp | In | Exists):
+            continue
+        path = f"$.{node.key}"
+        if not is_text(node.key):
+            raise InvalidFilterError(f"key {node.key!r} holds a lone surrogate (not text)", path)
+        for value in (node.value,) if isinstance(node, Cmp) else node.values if isinstance(node, In) else ():
+            if isinstance(value, str) and not is_text(value):
+                raise InvalidFilterError(f"value {value!r} holds a lone surrogate (not text)", path)
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise InvalidFilterError(f"integer {value} does not fit in 64 bits", path)
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -129,38 +156,82 @@ def order_records(found: Sequence[Record], wanted: Sequence[str]) -> list[Record
 
 
 def redact_chain(exc: BaseException, secrets: Sequence[str]) -> None:
-    """Mask every secret in the string arguments of ``exc`` and of the exceptions it was
-    raised from or during (a traceback prints them all)."""
+    """Mask every secret in ``exc`` and in the exceptions it was raised from or during, or holds
+    as an attribute (a traceback prints them; a debugger or an error reporter shows the rest):
+    their arguments, notes and text attributes, and the URL, headers and body of the HTTP
+    requests and responses that clients attach (httpx's ``HTTPStatusError``, qdrant-client's
+    ``UnexpectedResponse``, requests' ``HTTPError``)."""
+    if not any(secrets):
+        return
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen and secrets:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         _mask_args(current, secrets)
-        current = current.__cause__ or current.__context__
+        todo += _mask_attributes(current, secrets, depth=2)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
 
 
-def _mask_args(exc: BaseException, secrets: Sequence[str]) -> bool:
-    args: list[Any] = []
-    changed = False
-    for arg in exc.args:
-        if isinstance(arg, str):
-            masked = mask(arg, secrets)
-            changed = changed or masked != arg
-            args.append(masked)
-        else:
-            args.append(arg)
-    if changed:
-        try:
-            exc.args = tuple(args)
-        except (AttributeError, TypeError):  # an exception type that forbids it
-            return False
-    return changed
+def _mask_args(exc: BaseException, secrets: Sequence[str]) -> None:
+    args = tuple(_masked(arg, secrets) for arg in exc.args)
+    if any(new is not old for new, old in zip(args, exc.args, strict=True)):
+        with contextlib.suppress(AttributeError, TypeError):  # an exception type that forbids it
+            exc.args = args
+
+
+def _mask_attributes(obj: object, secrets: Sequence[str], depth: int) -> list[BaseException]:
+    """Mask the secrets in ``obj``'s attributes (and, ``depth`` levels down, in the HTTP
+    requests, responses and body streams it holds; never in other objects, such as a live
+    client); return the exceptions it holds, to be masked in turn."""
+    held: list[BaseException] = []
+    for name, value in list(getattr(obj, "__dict__", {}).items()):
+        if isinstance(value, BaseException):
+            held.append(value)
+        elif type(value).__name__.endswith(("Request", "Response", "Stream")) and depth > 0:
+            held += _mask_attributes(value, secrets, depth - 1)
+        elif isinstance(value, MutableMapping) and not isinstance(value, dict):
+            for key, item in list(value.items()):  # headers: masked in place
+                if (masked := _masked(item, secrets)) is not item:
+                    with contextlib.suppress(Exception):
+                        value[key] = masked
+        elif (masked := _masked(value, secrets)) is not value:
+            with contextlib.suppress(Exception):  # a read-only attribute keeps its value
+                setattr(obj, name, masked)
+    return held
+
+
+def _masked(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` with the secrets masked (the same object when none is in it): text, bytes,
+    a URL object, and the lists, tuples and dicts of them."""
+    if isinstance(value, str):
+        text = mask(value, secrets)
+        return value if text == value else text
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).decode("utf-8", "surrogateescape")  # any bytes, back unchanged
+        data = mask(text, secrets).encode("utf-8", "surrogateescape")
+        return value if data == value else type(value)(data)
+    if isinstance(value, list | tuple):
+        items = [_masked(v, secrets) for v in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return type(value)(items) if changed else value
+    if isinstance(value, dict):
+        masked = {k: _masked(v, secrets) for k, v in value.items()}
+        return masked if any(masked[k] is not v for k, v in value.items()) else value
+    if type(value).__name__ == "URL":  # httpx.URL and the like: rebuilt from the masked text
+        text = mask(str(value), secrets)
+        if text != str(value):
+            with contextlib.suppress(Exception):
+                return type(value)(text)
+    return value
 
 
 def redacted(err: VecctxError, secrets: Sequence[str]) -> VecctxError:
-    """``err`` with every secret masked in its message (the same object, its args replaced)."""
-    if secrets:
-        _mask_args(err, secrets)
+    """``err`` (the same object) with every secret masked, as :func:`redact_chain` masks them:
+    in its message and attributes, and in the client's exception it holds as ``original``."""
+    redact_chain(err, secrets)
     return err
 
 

@@ -8,6 +8,7 @@ has to import a backend client to catch an error.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote
 
 
 class VecctxError(Exception):
@@ -132,10 +133,11 @@ class RetryDeadlineError(TransientBackendError):
 
 
 def mask(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every (non-empty) secret in it replaced by ``***``."""
+    """``text`` with every (non-empty) secret in it, as it is or percent-encoded (as a URL or a
+    server's echo of one shows it), replaced by ``***``."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
     return text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,6 +75,18 @@ class IndexParams:
     ef_construct: int = 128
     nlist: int = 128
 
+    def __post_init__(self) -> None:
+        from vecctx.contract.errors import ConfigError
+
+        try:
+            object.__setattr__(self, "kind", IndexKind(self.kind))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for key in ("m", "ef_construct", "nlist"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+                raise ConfigError(f"index {key} must be an int in [1, 2**31), got {value!r}")
+
 
 @dataclass(frozen=True, slots=True)
 class SparseVector:
@@ -130,6 +143,30 @@ class Hit:
         return self.kind.is_fusion
 
 
+#: Longest collection name (every backend's own name for it then fits its limits).
+MAX_COLLECTION_NAME = 100
+_COLLECTION_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_-]{{0,{MAX_COLLECTION_NAME - 1}}}")
+
+
+def is_collection_name(name: object) -> bool:
+    """The one rule for collection names, the same on every backend: an ASCII letter, then at
+    most ``MAX_COLLECTION_NAME - 1`` ASCII letters, digits, ``_`` or ``-``. Each driver maps
+    such a name to one its engine accepts (``a`` on Chroma, ``my-docs`` on Milvus, ...)."""
+    return isinstance(name, str) and _COLLECTION_NAME.fullmatch(name) is not None
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is text every backend can store: no lone surrogate (a string that
+    cannot be encoded as UTF-8)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class CollectionSpec:
     """What a collection holds. ``indexed_fields`` are the metadata keys (dotted paths)
@@ -145,21 +182,32 @@ class CollectionSpec:
     def __post_init__(self) -> None:
         from vecctx.contract.errors import ConfigError
 
-        if not self.name or not isinstance(self.name, str):
-            raise ConfigError("collection name must be a non-empty string")
-        if not self.name.replace("_", "").replace("-", "").isalnum() or not self.name[0].isalpha():
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"collection name must be a non-empty string, got {self.name!r}")
+        if not is_collection_name(self.name):
             raise ConfigError(
-                f"collection name {self.name!r} must start with a letter and hold only "
-                "letters, digits, '_' and '-'"
+                f"collection name {self.name!r} must start with a letter and hold only letters, digits, "
+                f"'_' and '-' (ASCII), at most {MAX_COLLECTION_NAME} characters"
             )
         if not isinstance(self.dimension, int) or isinstance(self.dimension, bool) or self.dimension <= 0:
             raise ConfigError(f"dimension must be a positive int, got {self.dimension!r}")
-        object.__setattr__(self, "metric", Metric(self.metric))
-        object.__setattr__(
-            self,
-            "indexed_fields",
-            {str(k): FieldType(v) for k, v in dict(self.indexed_fields).items()},
-        )
+        if not isinstance(self.sparse, bool):
+            raise ConfigError(f"sparse must be a bool, got {self.sparse!r}")
+        if not isinstance(self.index, IndexParams):
+            raise ConfigError(f"index must be an IndexParams, got {type(self.index).__name__}")
+        if not isinstance(self.indexed_fields, Mapping):
+            raise ConfigError(f"indexed_fields must be a mapping, got {type(self.indexed_fields).__name__}")
+        try:
+            object.__setattr__(self, "metric", Metric(self.metric))
+            fields = {k: FieldType(v) for k, v in self.indexed_fields.items()}
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"collection {self.name!r}: {exc}") from None
+        for key in fields:
+            if not isinstance(key, str) or not key or not is_text(key):
+                raise ConfigError(
+                    f"collection {self.name!r}: indexed field {key!r} must be a non-empty string"
+                )
+        object.__setattr__(self, "indexed_fields", fields)
 
     def compatible_with(self, other: CollectionSpec) -> bool:
         return (
@@ -273,12 +321,15 @@ __all__ = [
     "Hit",
     "IndexKind",
     "IndexParams",
+    "MAX_COLLECTION_NAME",
     "Metadata",
     "Metric",
     "Record",
     "ScoreKind",
     "SparseVector",
     "VectorLike",
+    "is_collection_name",
+    "is_text",
     "make_hits",
     "relevance_array",
     "relevance_of",

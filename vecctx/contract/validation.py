@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from vecctx.contract.batch import RecordBatch
 from vecctx.contract.errors import ConfigError, DimensionMismatchError, InvalidInputError
 from vecctx.contract.filters import Filter, as_filter
 from vecctx.contract.store import FilterArg, SearchParams
-from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector, VectorLike
+from vecctx.contract.types import CollectionSpec, FloatArray, Record, SparseVector, VectorLike, is_text
 
 #: Largest metadata object accepted per record, in approximate serialised bytes.
 MAX_METADATA_BYTES = 64 * 1024
@@ -36,6 +37,8 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec) -> FloatAr
     """
     if isinstance(records, Record):
         raise InvalidInputError("upsert takes a sequence of records, not a single record")
+    if not isinstance(records, Sequence) or isinstance(records, str | bytes):
+        raise InvalidInputError(f"upsert takes a sequence of records, got a {type(records).__name__}")
     n = len(records)
     if n == 0:
         return np.zeros((0, spec.dimension), dtype=np.float32)
@@ -78,12 +81,11 @@ def _check_rows(
     # The flat path below assumes scalars one level down are within the depth limit.
     flat_dict: Any = dict if MAX_METADATA_DEPTH >= 1 else None
     for i, (rid, text, meta, sparse) in enumerate(zip(ids, texts, metas, sparses, strict=True)):
-        if type(rid) is not str or not rid or rid in seen:
+        if type(rid) is not str or not rid or rid in seen or not is_text(rid):
             _check_record(i, row(i), seen, spec)
             continue
         seen.add(rid)
-        if text is not None and type(text) is not str and not isinstance(text, str):
-            raise InvalidInputError(f"record {rid!r}: text must be a string or None")
+        _check_text(rid, text)
         if type(meta) is flat_dict:
             # Flat dict of scalars, inlined. Anything else, or any doubt, breaks out to the
             # precise check below, which decides and words the error.
@@ -92,13 +94,15 @@ def _check_rows(
                 if type(key) is not str:
                     break
                 if key not in good_keys:
-                    if not key or "." in key or key[0] == "$":
+                    if not key or "." in key or key[0] == "$" or not is_text(key):
                         break
                     good_keys.add(key)
                     if len(key) > longest_key:
                         longest_key = len(key)
                 t = type(value)
                 if t is str:
+                    if not is_text(value):
+                        break
                     str_chars += len(value)
                 elif t is float:
                     if value - value != 0.0:  # NaN or infinite
@@ -131,7 +135,7 @@ def _batch_matrix(batch: RecordBatch, dim: int) -> FloatArray:
     """The vectors of a batch as a new float32 matrix: one conversion of a 2-D array, else the
     vectors one by one as for records (which words any error)."""
     vecs = batch.vectors
-    if type(vecs) is np.ndarray and vecs.shape == (len(batch), dim) and vecs.dtype.kind in "fiub":
+    if type(vecs) is np.ndarray and vecs.shape == (len(batch), dim) and vecs.dtype.kind in _NUMBER_KINDS:
         return _finite(vecs.astype(np.float32), batch)
     return _finite(_stack(list(vecs), batch, dim), batch)
 
@@ -141,18 +145,24 @@ def _check_record(i: int, r: Any, seen: set[str], spec: CollectionSpec) -> None:
     if not isinstance(r, Record):
         raise InvalidInputError(f"item {i} is a {type(r).__name__}, not a Record")
     rid = r.id
-    if not isinstance(rid, str) or not rid:
-        raise InvalidInputError(f"record {i}: id must be a non-empty string, got {rid!r}")
+    if not isinstance(rid, str) or not rid or not is_text(rid):
+        raise InvalidInputError(f"record {i}: id must be a non-empty string of text, got {rid!r}")
     if rid in seen:
         raise InvalidInputError(f"record {i}: id {rid!r} appears twice in the batch")
     seen.add(rid)
-    if r.text is not None and not isinstance(r.text, str):
-        raise InvalidInputError(f"record {rid!r}: text must be a string or None")
+    _check_text(rid, r.text)
     if not isinstance(r.metadata, Mapping):
         raise InvalidInputError(f"record {rid!r}: metadata must be a mapping")
     _check_size(rid, _check_json(r.metadata, f"record {rid!r} metadata", 0))
     if r.sparse is not None:
         _check_sparse(rid, r.sparse, spec)
+
+
+def _check_text(rid: str, text: Any) -> None:
+    if text is not None and not isinstance(text, str):
+        raise InvalidInputError(f"record {rid!r}: text must be a string or None")
+    if text is not None and not is_text(text):
+        raise InvalidInputError(f"record {rid!r}: text holds a lone surrogate (not text)")
 
 
 def _check_metadata(rid: str, metadata: Any) -> None:
@@ -188,29 +198,45 @@ def _stack(vecs: list[Any], records: Sequence[Record], dim: int) -> FloatArray:
         # call. Any other outcome (ragged, wrong shape, not numbers, any exception) falls
         # through to the scan, which raises what it always raised, in the same order.
         try:
-            matrix: FloatArray | None = np.asarray(vecs, dtype=np.float32)
+            matrix: npt.NDArray[Any] | None = np.asarray(vecs)
         except Exception:
             matrix = None
-        if matrix is not None and matrix.shape == (len(vecs), dim):
-            return matrix
+        if matrix is not None and matrix.shape == (len(vecs), dim) and matrix.dtype.kind in _NUMBER_KINDS:
+            return matrix.astype(np.float32, copy=False)
     for i, v in enumerate(vecs):
         r = records[i]
-        shape = np.shape(v)
+        try:
+            shape = np.shape(v)
+        except ValueError as exc:  # ragged nested lists
+            raise InvalidInputError(f"record {r.id!r}: vector must be one-dimensional: {exc}") from exc
         if len(shape) != 1:
             raise InvalidInputError(f"record {r.id!r}: vector must be one-dimensional, got shape {shape}")
         if shape[0] != dim:
             raise DimensionMismatchError(dim, shape[0], f"record {r.id!r} vector")
+    return _numbers(vecs, "vectors")
+
+
+#: numpy kinds of the arrays a vector may be: floats and (unsigned) ints, never booleans,
+#: strings, objects, complex numbers or dates.
+_NUMBER_KINDS = "fiu"
+
+
+def _numbers(value: Any, where: str) -> FloatArray:
+    """``value`` as a float32 array if numpy reads it as numbers (no coercion of strings or
+    booleans), else ``InvalidInputError``."""
     try:
-        return np.asarray(vecs, dtype=np.float32)
+        arr = np.asarray(value)
+        if arr.dtype.kind == "O":  # Python objects: numbers only if numpy reads their values as such
+            arr = np.asarray(arr.tolist())
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"vectors must hold numbers: {exc}") from exc
+        raise InvalidInputError(f"{where} must hold numbers: {exc}") from exc
+    if arr.dtype.kind not in _NUMBER_KINDS:
+        raise InvalidInputError(f"{where} must hold ints or floats, got {arr.dtype.name} values")
+    return arr.astype(np.float32, copy=False)  # beyond float32's range: infinite, refused as such
 
 
 def validate_vector(vector: VectorLike, dimension: int, where: str = "query vector") -> FloatArray:
-    try:
-        arr = np.asarray(vector, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{where} must hold numbers: {exc}") from exc
+    arr = _numbers(vector, where)
     if arr.ndim != 1:
         raise InvalidInputError(f"{where} must be one-dimensional, got shape {arr.shape}")
     if arr.shape[0] != dimension:
@@ -237,12 +263,12 @@ def validate_sparse(sparse: SparseVector, where: str = "sparse vector") -> None:
 
 
 def validate_ids(ids: Sequence[str]) -> list[str]:
-    if isinstance(ids, str):
-        raise InvalidInputError("ids must be a sequence of strings, not one string")
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable) or isinstance(ids, Mapping):
+        raise InvalidInputError(f"ids must be a sequence of strings, got {type(ids).__name__}")
     out = list(ids)
     for i in out:
-        if not isinstance(i, str) or not i:
-            raise InvalidInputError(f"id must be a non-empty string, got {i!r}")
+        if not isinstance(i, str) or not i or not is_text(i):
+            raise InvalidInputError(f"id must be a non-empty string of text, got {i!r}")
     return out
 
 
@@ -287,7 +313,7 @@ def _check_json(value: Any, where: str, depth: int) -> int:
     if depth > MAX_METADATA_DEPTH:
         raise InvalidInputError(f"{where}: nested deeper than {MAX_METADATA_DEPTH} levels")
     t = type(value)
-    if t is str:  # exact-type fast paths first: this runs for every value of every record
+    if t is str and is_text(value):  # exact-type fast paths first: this runs for every value of every record
         return len(value) + 2
     if t is bool:
         return 5
@@ -296,6 +322,8 @@ def _check_json(value: Any, where: str, depth: int) -> int:
     if t is float and math.isfinite(value):
         return 24
     if isinstance(value, str):
+        if not is_text(value):
+            raise InvalidInputError(f"{where}: {value!r} holds a lone surrogate (not text)")
         return len(value) + 2
     if isinstance(value, bool) or value is None:
         return 5
@@ -310,8 +338,8 @@ def _check_json(value: Any, where: str, depth: int) -> int:
     if isinstance(value, Mapping):
         size = 2
         for key, item in value.items():
-            if not isinstance(key, str) or not key:
-                raise InvalidInputError(f"{where}: key {key!r} must be a non-empty string")
+            if not isinstance(key, str) or not key or not is_text(key):
+                raise InvalidInputError(f"{where}: key {key!r} must be a non-empty string of text")
             if "." in key or key.startswith("$"):
                 raise InvalidInputError(
                     f"{where}: key {key!r} may not contain '.' or start with '$' "

@@ -13,16 +13,38 @@ import pytest
 
 from vecctx.contract.batch import RecordBatch
 from vecctx.contract.errors import (
+    CollectionNotFoundError,
+    ConfigError,
     DimensionMismatchError,
     InvalidFilterError,
     InvalidInputError,
     StoreClosedError,
     UnsupportedFeatureError,
 )
+from vecctx.contract.filters import F
 from vecctx.contract.store import VectorStore
-from vecctx.contract.types import CollectionSpec, Metric, Record, SparseVector
+from vecctx.contract.types import MAX_COLLECTION_NAME, CollectionSpec, Metric, Record, SparseVector
 from vecctx.testing.data import FLAT_METADATA, records_for
-from vecctx.testing.suite_base import DIM, SuiteBase
+from vecctx.testing.suite_base import DIM, SuiteBase, new_name
+
+#: Names the one collection-name rule refuses (the spec raises ``ConfigError``).
+INVALID_NAMES = [
+    "données",
+    "名前",
+    "x" * (MAX_COLLECTION_NAME + 1),
+    "1abc",
+    "_abc",
+    "-abc",
+    "a.b",
+    "a b",
+    "../x",
+    "a/b",
+    ".",
+    "a\x00b",
+    "\uff41\uff42\uff43",  # full-width letters
+]
+#: Values that are not the text of a name at all (``InvalidInputError``).
+NOT_NAMES: list[Any] = ["", "\ud800", "a\udfff", 5, None, b"abc", ["a"]]
 
 
 class ErrorTests(SuiteBase):
@@ -124,6 +146,127 @@ class ErrorTests(SuiteBase):
         self._fill(store, collection, records_for(FLAT_METADATA[:2], DIM))
         with pytest.raises((InvalidInputError, UnsupportedFeatureError)):
             store.search(collection, sparse=SparseVector((1,), (1.0,)), k=1)
+
+    def test_every_valid_collection_name_works(self, store: VectorStore) -> None:
+        """A name the spec accepts works on every backend (each maps it to a name its engine
+        takes), and names differing only in case or in '-' / '_' are distinct collections."""
+        stem = new_name()
+        names = [
+            "a",
+            "Z",
+            f"{stem}-",
+            f"{stem}_",
+            f"{stem}-x_y",
+            f"{stem}_x-y",
+            f"Up{stem}",
+            f"up{stem}",
+            f"vxh_{stem}",  # Milvus's prefix for its encoded names
+            f"vecctx-{stem}-0123456789",  # the shape of Chroma's stand-ins
+            (stem + "x" * MAX_COLLECTION_NAME)[:MAX_COLLECTION_NAME],
+            (stem + "-" * MAX_COLLECTION_NAME)[:MAX_COLLECTION_NAME],
+        ]
+        try:
+            for n, name in enumerate(names):
+                store.create_collection(CollectionSpec(name=name, dimension=DIM))
+                store.upsert(name, records_for(FLAT_METADATA[: n + 1], DIM))
+            listed = store.list_collections()
+            for n, name in enumerate(names):
+                assert name in listed, name
+                assert store.has_collection(name), name
+                assert store.collection_spec(name).name == name
+                assert store.count(name) == n + 1, name  # its own records, no other's
+        finally:
+            dropped = [name for name in names if self._dropped(store, name)]
+        assert not set(dropped) & set(store.list_collections())
+
+    def test_invalid_collection_names_are_refused(self, store: VectorStore, collection: str) -> None:
+        """A name outside the one rule is refused by the spec itself and names no collection on
+        any backend; a name that is not text at all is an ``InvalidInputError``."""
+        self._fill(store, collection, records_for(FLAT_METADATA[:2], DIM))
+        for name in INVALID_NAMES:
+            with pytest.raises(ConfigError):
+                CollectionSpec(name=name, dimension=DIM)
+            assert not store.has_collection(name)
+            with pytest.raises(CollectionNotFoundError):
+                store.count(name)
+            if self._dropped(store, name):
+                with pytest.raises(CollectionNotFoundError):
+                    store.drop_collection(name)
+        for junk in NOT_NAMES:
+            with pytest.raises(InvalidInputError):
+                store.count(junk)
+            with pytest.raises(InvalidInputError):
+                store.has_collection(junk)
+            with pytest.raises(InvalidInputError):
+                store.get(junk, ["x"])
+            if self._dropped(store, collection + "-missing"):
+                with pytest.raises(InvalidInputError):
+                    store.drop_collection(junk, missing_ok=True)
+        assert store.count(collection) == 2
+
+    def test_lone_surrogates_are_refused(self, store: VectorStore, collection: str) -> None:
+        """A string that is not text (a lone surrogate: it cannot be encoded as UTF-8) is refused
+        wherever it appears, before anything is written; a real surrogate pair is text."""
+        self._fill(store, collection, records_for(FLAT_METADATA[:2], DIM))
+        v = np.ones(DIM)
+        bad = [
+            Record(id="bad\ud800", vector=v),
+            Record(id="bad", vector=v, text="x\udfff"),
+            Record(id="bad", vector=v, metadata={"k\ud83d": 1}),
+            Record(id="bad", vector=v, metadata={"k": "\udc80"}),
+            Record(id="bad", vector=v, metadata={"k": {"l": ["x", "\ud800"]}}),
+        ]
+        for record in bad:
+            with pytest.raises(InvalidInputError):
+                store.upsert(collection, [Record(id="fine", vector=v), record])
+        for call in (
+            lambda: store.get(collection, ["\ud800"]),
+            lambda: store.delete(collection, ids=["\ud800"]),
+            lambda: store.count(collection, filter={"year": "\ud800"}),
+            lambda: store.count(collection, filter={"\ud800": 1}),
+            lambda: store.delete(collection, filter=F("tag").in_(["a", "\udfff"])),
+            lambda: store.search(collection, vector=v, filter=F("tag") == "\ud800"),
+        ):
+            with pytest.raises(InvalidInputError):
+                call()
+        assert store.count(collection) == 2
+        emoji = "\U0001f600"
+        store.upsert(collection, [Record(id=emoji, vector=v, text=emoji, metadata={"e": emoji})])
+        assert [r.metadata["e"] for r in store.get(collection, [emoji])] == [emoji]
+
+    def test_vectors_of_strings_or_booleans_are_refused(self, store: VectorStore, collection: str) -> None:
+        """Booleans and numeric strings are not coerced into numbers: the batch is refused."""
+        self._fill(store, collection, records_for(FLAT_METADATA[:2], DIM))
+        bad: list[Any] = [
+            [True, False] * (DIM // 2),
+            np.ones(DIM, dtype=bool),
+            ["1"] * DIM,
+            np.array(["0.5"] * DIM),
+            np.array(["1"] * DIM, dtype=object),
+            np.array([True] * DIM, dtype=object),
+            np.ones(DIM, dtype=np.complex64),
+        ]
+        for vector in bad:
+            with pytest.raises(InvalidInputError):
+                store.upsert(collection, [Record(id="new", vector=vector)])
+            with pytest.raises(InvalidInputError):
+                store.upsert(collection, RecordBatch(["new"], [vector]))
+            with pytest.raises(InvalidInputError):
+                store.search(collection, vector=vector, k=1)
+        with pytest.raises(InvalidInputError):
+            store.upsert(collection, RecordBatch(["n1", "n2"], np.ones((2, DIM), dtype=bool)))
+        with pytest.raises(InvalidInputError):
+            store.count(collection, filter={"year": 2**64})  # no stored integer is that large
+        assert store.count(collection) == 2
+
+    @staticmethod
+    def _dropped(store: VectorStore, name: str) -> bool:
+        """Drop ``name`` if it exists; false for a store that never drops (a tenant scope)."""
+        try:
+            store.drop_collection(name, missing_ok=True)
+        except UnsupportedFeatureError:
+            return False
+        return True
 
     def test_closed_store_raises(self, store: VectorStore, collection: str) -> None:
         store.create_collection(CollectionSpec(name=collection, dimension=DIM))

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from vecctx_chroma import AsyncChromaStore, parse_url
+import re
+from pathlib import Path
 
-from vecctx.contract.errors import ConfigError
+import pytest
+from pytest_httpserver import HTTPServer
+from vecctx_chroma import AsyncChromaStore, open_store, parse_url
+from werkzeug import Request, Response
+
+from vecctx.contract.errors import CollectionNotFoundError, ConfigError, VecctxError
+from vecctx.testing.leaks import secret_leaks
+
+SECRET = "s3cret-chroma-token"
 
 
 def test_embedded_path() -> None:
@@ -84,3 +92,62 @@ def test_async_store_repr_hides_token() -> None:
     store = AsyncChromaStore(parse_url("chroma+http://127.0.0.1:9?token=s3cret", environ={}))
     assert "s3cret" not in repr(store)
     assert "127.0.0.1:9" in repr(store)
+
+
+@pytest.mark.parametrize("url", ["chroma:///", "chroma:////", "chroma:///..", "chroma:///%2F"])
+def test_the_filesystem_root_is_no_store(url: str) -> None:
+    with pytest.raises(ConfigError, match="root"):
+        parse_url(url)
+
+
+@pytest.mark.parametrize("path", ["/tmp/a%00b", "/tmp/\udc80\ud800"])
+def test_unusable_paths_are_config_errors(path: str) -> None:
+    with pytest.raises(ConfigError, match=r"NUL|valid file name"):
+        parse_url(f"chroma://{path}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"chroma+http://[::1?token={SECRET}",
+        f"chroma+http://h:99999?TOKEN={SECRET}",
+        f"chroma+http://u:{SECRET}@h",
+        f"no-scheme?Api_Key={SECRET}",
+    ],
+)
+def test_config_errors_never_quote_a_secret(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_url(url, environ={})
+    assert secret_leaks(info.value, SECRET) == []
+
+
+def test_echoed_token_is_masked_in_the_whole_cause_chain(httpserver: HTTPServer) -> None:
+    """A server (or a proxy) that echoes the request's Authorization header in its answer: the
+    token shows in none of the error, its printed traceback, or the exceptions it was raised
+    from (chromadb's, and httpx's with the request and response it holds)."""
+
+    def echo(request: Request) -> Response:
+        said = request.headers.get("Authorization", "")
+        return Response(f"upstream refused {said}", status=502, headers={"X-Echo": said})
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(echo)
+    with pytest.raises(VecctxError) as info:
+        open_store(f"chroma+http://127.0.0.1:{httpserver.port}?token={SECRET}&retry_deadline=0")
+    assert httpserver.log and httpserver.log[0][0].headers["Authorization"] == f"Bearer {SECRET}"
+    assert "upstream refused" in str(info.value)
+    assert secret_leaks(info.value, SECRET) == []
+
+
+@pytest.mark.parametrize("http", [False, True])
+def test_path_like_names_are_not_found_embedded_or_over_http(
+    http: bool, chroma_server: str, tmp_path: Path
+) -> None:
+    """A name such as ``../x`` must not reach a server's URL path: over HTTP as embedded, it
+    names no collection."""
+    with open_store("chroma+" + chroma_server if http else f"chroma://{tmp_path}") as store:
+        for name in ("../x", "..", "a/b", "./x", "x/../../y"):
+            with pytest.raises(CollectionNotFoundError):
+                store.count(name)
+            with pytest.raises(CollectionNotFoundError):
+                store.drop_collection(name)
+            assert not store.has_collection(name)

@@ -112,7 +112,7 @@ def test_float_operand_against_int_values(store: ChromaStore) -> None:
         assert sorted(r.id for r in store.scroll("trunc", filter=flt)) == want, flt.to_dict()
 
 
-@pytest.mark.parametrize("name", ["ab", "x", "docs_", "a-", "a" * 600])
+@pytest.mark.parametrize("name", ["ab", "x", "docs_", "a-", "b" + "-" * 99])
 def test_names_chroma_rejects_are_mapped(store: ChromaStore, name: str) -> None:
     assert chroma_name(name) != name
     store.create_collection(CollectionSpec(name=name, dimension=DIM))
@@ -122,6 +122,16 @@ def test_names_chroma_rejects_are_mapped(store: ChromaStore, name: str) -> None:
     assert store.count(name) == 3
     store.drop_collection(name)
     assert not store.has_collection(name)
+
+
+def test_a_name_cannot_take_another_names_stand_in(store: ChromaStore) -> None:
+    twin = chroma_name("ab")  # a valid vecctx name too
+    assert twin.startswith("vecctx-") and chroma_name(twin) != twin
+    store.create_collection(CollectionSpec(name="ab", dimension=DIM))
+    store.create_collection(CollectionSpec(name=twin, dimension=DIM))
+    store.upsert("ab", _recs(3))
+    assert (store.count("ab"), store.count(twin)) == (3, 0)
+    assert sorted(store.list_collections()) == sorted(["ab", twin])
 
 
 def test_valid_names_are_kept(store: ChromaStore) -> None:

@@ -22,6 +22,7 @@ from vecctx_qdrant.config import DEFAULT_AUTO_OPTIMIZE
 import vecctx
 from vecctx.contract.errors import BackendError, ConfigError, RetryDeadlineError, TransientBackendError
 from vecctx.registry import default_url
+from vecctx.testing.leaks import secret_leaks
 
 SECRET = "s3cr3t-api-key-value"
 # qdrant-client warns (once per process) that it cannot check the server's version and that an
@@ -196,3 +197,50 @@ def test_async_errors_are_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TransientBackendError) as info:
         asyncio.run(_async_list(store))
     assert SECRET not in str(info.value)
+
+
+@_CLIENT_WARNINGS
+def test_echoed_key_is_masked_in_the_whole_cause_chain(httpserver: HTTPServer) -> None:
+    """A server (or a proxy) that echoes the request's headers in its answer: the key shows in
+    none of the error, its printed traceback, or the client's exception kept as the cause (its
+    body, its headers)."""
+    echo = {"status": {"error": f"forbidden: api-key {SECRET} is revoked"}}
+    httpserver.expect_request("/collections").respond_with_json(
+        echo, status=403, headers={"X-Echo-Api-Key": SECRET}
+    )
+    url = f"qdrant://127.0.0.1:{httpserver.port}?api_key={SECRET}&retry_deadline=0"
+    with open_store(url) as store, pytest.raises(BackendError) as info:
+        store.list_collections()
+    assert info.value.__cause__ is not None and "forbidden" in str(info.value)
+    assert secret_leaks(info.value, SECRET) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"qdrant://h:6333?API_KEY={SECRET}",  # unknown option (the name is case-sensitive)
+        f"qdrant://h:6333?Api_Key={SECRET}&bogus=1",
+        f"qdrant://h:6333?api_key={SECRET}&api_key=2",
+        f"qdrant://k:{SECRET}@h:6333",
+        f"qdrant://h:notaport?api_key={SECRET}",
+        f"qdrant://[::1?api_key={SECRET}",
+        f"nonsense?token={SECRET}",
+    ],
+)
+def test_config_errors_never_quote_a_secret(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_url(url)
+    assert secret_leaks(info.value, SECRET) == []
+
+
+@pytest.mark.parametrize("url", ["qdrant:///", "qdrant:////", "qdrant:///..", "qdrant+local:///"])
+def test_the_filesystem_root_is_no_store(url: str) -> None:
+    with pytest.raises(ConfigError, match="root"):
+        parse_url(url)
+
+
+@pytest.mark.parametrize("path", ["/tmp/a\x00b", "/tmp/a%00b", "/tmp/\udc80\ud800"])
+def test_unusable_paths_are_config_errors(path: str) -> None:
+    for url in (f"qdrant://{path}", f"qdrant+local://{path}"):
+        with pytest.raises(ConfigError, match=r"NUL|valid file name"):
+            parse_url(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -149,6 +150,14 @@ def test_encoding_roundtrip_and_alphabet(text: str) -> None:
     enc = encode(text)
     assert decode(enc) == text
     assert all(ch.islower() or ch.isdigit() or ch == "_" for ch in enc)
+
+
+@pytest.mark.parametrize("name", ["a", "Z", "a" + "-" * 99, "Q" + "W" * 99, "x_" * 50, "a-_-B"])
+def test_every_valid_collection_name_is_a_weaviate_class(name: str) -> None:
+    """The longest and most escaped names the core's rule accepts still make a class Weaviate takes."""
+    assert CollectionSpec(name=name, dimension=1).name == name  # the rule accepts it
+    assert re.fullmatch(r"[A-Z][_0-9A-Za-z]{0,254}", class_name(name))
+    assert collection_name(class_name(name)) == name
 
 
 def test_encoding_is_injective_on_tricky_pairs() -> None:

@@ -1,12 +1,17 @@
 """Opening and closing chromadb's clients: the only places where its synchronous and async
-clients differ, so the driver itself is written once (:mod:`vecctx_chroma._async.driver`)."""
+clients differ, so the driver itself is written once (:mod:`vecctx_chroma._async.driver`).
+An embedded store's directory is locked while a client has it open, as Qdrant Edge and
+Milvus Lite lock theirs: chromadb takes no lock, and a second process would write into it."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import threading
 from typing import TYPE_CHECKING, Any
 
-from vecctx.contract.errors import ConfigError
+from vecctx.contract.errors import ConfigError, StoreLockedError
 from vecctx_chroma.config import ChromaConfig
 
 if TYPE_CHECKING:
@@ -17,9 +22,15 @@ def open_client(config: ChromaConfig) -> ClientAPI:
     """An embedded ``PersistentClient`` or an ``HttpClient`` (which talks to the server at once)."""
     import chromadb
 
-    if config.mode == "persistent":
+    if config.mode == "http":
+        return chromadb.HttpClient(**_args(config))
+    assert config.path is not None
+    lock_directory(config.path)
+    try:
         return chromadb.PersistentClient(**_args(config))
-    return chromadb.HttpClient(**_args(config))
+    except BaseException:
+        unlock_directory(config.path)
+        raise
 
 
 async def aopen_client(config: ChromaConfig) -> AsyncClientAPI:
@@ -57,9 +68,51 @@ def _args(config: ChromaConfig) -> dict[str, Any]:
 
 
 def close_client(client: ClientAPI) -> None:
+    """Close the client; an embedded one also drops its hold on the directory's lock."""
     close = getattr(client, "close", None)  # chromadb's Client has it, ClientAPI does not
-    if callable(close):
-        close()
+    try:
+        if callable(close):
+            close()
+    finally:
+        settings = client.get_settings()
+        if settings.is_persistent:  # embedded, not over HTTP
+            unlock_directory(str(settings.persist_directory))
+
+
+#: Directory -> (the descriptor holding its lock, how many clients in this process hold it).
+_held: dict[str, tuple[int, int]] = {}
+_held_guard = threading.Lock()
+LOCK_FILE = ".vecctx.lock"
+
+
+def lock_directory(path: str) -> None:
+    """Hold ``<path>/.vecctx.lock`` (an exclusive, non-blocking ``flock``) for this process:
+    another process opening the store gets :class:`StoreLockedError`; clients in this process
+    share it (chromadb shares one system per directory), and the last one to close drops it."""
+    with _held_guard:
+        fd, holders = _held.get(path, (-1, 0))
+        if not holders:
+            try:
+                os.makedirs(path, exist_ok=True)
+                fd = os.open(os.path.join(path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ConfigError(f"cannot open the Chroma store directory {path!r}: {exc.strerror}") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                raise StoreLockedError(path, f"{LOCK_FILE} is held: {exc.strerror}") from exc
+        _held[path] = (fd, holders + 1)
+
+
+def unlock_directory(path: str) -> None:
+    """Drop one hold on ``path``'s lock (the last one releases it)."""
+    with _held_guard:
+        fd, holders = _held.pop(path, (-1, 0))
+        if holders > 1:
+            _held[path] = (fd, holders - 1)
+        elif holders == 1:
+            os.close(fd)  # closing the descriptor drops the flock
 
 
 async def aclose_client(client: AsyncClientAPI) -> None:

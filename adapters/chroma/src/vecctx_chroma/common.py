@@ -67,8 +67,9 @@ def capabilities(*, max_batch: int | None, async_native: bool) -> Capabilities:
 
 def chroma_name(name: str) -> str:
     """The Chroma collection name for a vecctx name: itself, or for a name Chroma refuses (it
-    wants 3-512 characters, a letter or digit at each end) a deterministic stand-in."""
-    if _CHROMA_NAME.match(name) and ".." not in name:
+    wants 3-512 characters, a letter or digit at each end) or one starting with the stand-ins'
+    ``vecctx-``, a deterministic stand-in (so no name can take another's stand-in)."""
+    if _CHROMA_NAME.match(name) and ".." not in name and not name.startswith("vecctx-"):
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
     return f"vecctx-{name[:400]}-{digest}"

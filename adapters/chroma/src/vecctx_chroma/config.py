@@ -7,9 +7,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from vecctx.contract.errors import ConfigError
+from vecctx.contract.urls import split_url, store_path
 from vecctx.registry import scheme_of
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
@@ -61,7 +62,7 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> ChromaCo
     scheme = scheme_of(url)
     if scheme not in ("chroma", "chroma+http", "chroma+https"):
         raise ConfigError(f"unsupported scheme {scheme!r} for the Chroma adapter")
-    parts = urlsplit(url)
+    parts = split_url(url, "the Chroma URL")
     if parts.fragment:
         raise ConfigError("a Chroma URL takes no #fragment")
     options = _options(parts.query)
@@ -85,20 +86,15 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> ChromaCo
                 "chroma:// takes an absolute directory with an empty host, e.g. chroma:///data/chroma; "
                 "use chroma+http://host:port for a server"
             )
-        path = unquote(parts.path)
-        if not path.startswith("/") or path == "/":
-            raise ConfigError("chroma:/// needs an absolute directory path, e.g. chroma:///data/chroma")
-        return replace(base, path=path.rstrip("/") or "/")
+        path = store_path(unquote(parts.path), "chroma:///data/chroma")
+        return replace(base, path=os.path.abspath(path))
 
     ssl = scheme == "chroma+https"
     if parts.username or parts.password:
         raise ConfigError("put credentials in ?token= or $CHROMA_TOKEN, not in the URL's user part")
     if not parts.hostname:
         raise ConfigError(f"{scheme}:// needs a host, e.g. {scheme}://127.0.0.1:8000")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"{scheme}:// has an invalid port") from None
+    port = parts.port
     if parts.path not in ("", "/"):
         raise ConfigError(f"{scheme}:// takes no path; use ?tenant= and ?database= options")
     return replace(

@@ -86,17 +86,12 @@ _ENCODED_PREFIX = "vxh_"
 
 
 def milvus_name(name: str) -> str:
-    """The Milvus collection name for a vecctx name: one holding ``-`` or non-ASCII letters
-    (Milvus allows ASCII letters, digits and ``_``) hex-encoded under the reserved ``vxh_``."""
-    if _PLAIN_NAME.match(name):
-        if name.startswith(_ENCODED_PREFIX):
-            raise ConfigError(f"collection names starting with {_ENCODED_PREFIX!r} are reserved")
-        out = name
-    else:
-        out = _ENCODED_PREFIX + name.encode("utf-8").hex()
-    if len(out) > 255:
-        raise ConfigError(f"collection name {name!r} is too long for Milvus (255 characters)")
-    return out
+    """The Milvus collection name for a vecctx name: itself, or for one holding ``-`` (Milvus
+    allows letters, digits and ``_``) or starting with ``vxh_``, its hex under ``vxh_`` (at most
+    204 characters for the core's 100: Milvus allows 255)."""
+    if _PLAIN_NAME.match(name) and not name.startswith(_ENCODED_PREFIX):
+        return name
+    return _ENCODED_PREFIX + name.encode("utf-8").hex()
 
 
 def vecctx_name(stored: str) -> str:
@@ -445,7 +440,7 @@ class MilvusCore:
         self.config = config
         self.retry = config.retry
         self.target = config.describe()
-        self.secrets: tuple[str, ...] = (config.token,) if config.token else ()
+        self.secrets = config.secrets
         #: The server's version once connected (``milvus_lite...`` on Milvus Lite).
         self.server_version = ""
         #: How many times a new client replaced one whose calls kept failing transiently.

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from vecctx.contract.errors import ConfigError
+from vecctx.contract.urls import redact_url, split_url, store_path
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 SCHEMES = ("milvus", "milvus+http", "milvus+https")
@@ -30,11 +31,12 @@ _SERVER_OPTIONS = {*_LITE_OPTIONS, "token", "tls", *_TLS}
 
 @dataclass(frozen=True, slots=True)
 class MilvusConfig:
-    """Where and how to connect. Exactly one of ``lite_path`` and ``uri`` is set."""
+    """Where and how to connect. Exactly one of ``lite_path`` and ``uri`` is set; ``token`` is
+    kept out of ``repr``."""
 
     lite_path: str | None = None
     uri: str | None = None
-    token: str = ""
+    token: str = field(default="", repr=False)
     db_name: str = ""
     timeout: float | None = None
     flush_threshold: int = DEFAULT_FLUSH_THRESHOLD
@@ -49,6 +51,12 @@ class MilvusConfig:
     @property
     def is_lite(self) -> bool:
         return self.lite_path is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error, a repr or a log: the token, and the password of a
+        ``user:password`` token on its own (a server may echo either)."""
+        return tuple(dict.fromkeys(s for s in (self.token, self.token.partition(":")[2]) if s))
 
     def describe(self) -> str:
         """Where this points, without secrets."""
@@ -65,10 +73,10 @@ class MilvusConfig:
 
 def parse_url(url: str) -> MilvusConfig:
     """Parse a ``milvus://`` URL (see the module docstring)."""
-    parts = urlsplit(url if isinstance(url, str) else "")
+    parts = split_url(url if isinstance(url, str) else "", "the milvus URL")
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise ConfigError(f"not a milvus URL: {url!r} (schemes: {', '.join(SCHEMES)})")
+        raise ConfigError(f"not a milvus URL: {redact_url(url)!r} (schemes: {', '.join(SCHEMES)})")
     if parts.fragment:
         raise ConfigError("milvus URLs take no #fragment")
     query: dict[str, str] = {}
@@ -95,7 +103,7 @@ def parse_url(url: str) -> MilvusConfig:
             raise ConfigError(
                 "milvus URL needs a host (milvus://host:19530) or a path (milvus:///abs/file.db)"
             )
-        return MilvusConfig(lite_path=os.path.abspath(path), **common)
+        return MilvusConfig(lite_path=os.path.abspath(store_path(path, "milvus:///abs/file.db")), **common)
 
     if parts.path not in ("", "/"):
         raise ConfigError(
@@ -104,11 +112,8 @@ def parse_url(url: str) -> MilvusConfig:
         )
     host = parts.hostname
     if not host:
-        raise ConfigError(f"milvus URL {url!r} has no host")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"milvus URL {url!r} has an invalid port") from None
+        raise ConfigError(f"milvus URL {redact_url(url)!r} has no host")
+    port = parts.port
     if host.endswith(".db") and port is None:
         raise ConfigError(
             f"{host!r} looks like a Milvus Lite file: use an absolute path, milvus:///abs/path/{host}"

@@ -24,7 +24,9 @@ Options (query string); an unknown option is a :class:`~vecctx.contract.errors.C
 * Local: ``idf=1``, ``batch=N``.
 
 API keys never appear in ``repr`` or error messages: the store front redacts the driver's
-``secrets``, and this module's messages never quote a URL's query string.
+``secrets``, and this module's messages quote a URL only through
+:func:`~vecctx.contract.urls.redact_url`. An embedded store needs a directory other than the
+filesystem root.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote
 
 from vecctx.contract.errors import ConfigError
+from vecctx.contract.urls import redact_url, split_url, store_path
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_AUTO_OPTIMIZE = 50_000
@@ -115,7 +118,7 @@ class ClientOptions:
 def parse_url(url: str) -> EdgeOptions | ClientOptions:
     """Parse a ``qdrant*`` URL. Raises ``ConfigError`` naming the problem (never the API key)."""
     if not isinstance(url, str) or "://" not in url:
-        raise ConfigError(f"not a qdrant URL: {_bare(str(url))!r}")
+        raise ConfigError(f"not a qdrant URL: {redact_url(url)!r}")
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     target, _, query = rest.partition("?")
@@ -123,7 +126,7 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
     idf = _bool(opts, "idf")
     if scheme == "qdrant+local":
         _only(opts, _LOCAL_OPTS, scheme)
-        path = None if target == ":memory:" else _abs_path(target, url)
+        path = None if target == ":memory:" else _abs_path(target, "qdrant+local:///abs/path")
         return ClientOptions(
             mode="local", path=path, idf=idf, batch=_number(opts, "batch", DEFAULT_CLIENT_BATCH)
         )
@@ -134,7 +137,7 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
             )
         _only(opts, _EDGE_OPTS, "qdrant:/// (embedded Edge)")
         return EdgeOptions(
-            path=_abs_path(target, url),
+            path=_abs_path(target, "qdrant:///abs/path"),
             auto_optimize=_number(opts, "auto_optimize", DEFAULT_AUTO_OPTIMIZE, above=-1),
             idf=idf,
             search_threads=_number(opts, "search_threads", None),
@@ -143,16 +146,13 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
     if scheme not in ("qdrant", "qdrant+http", "qdrant+https", "qdrant+grpc"):
         raise ConfigError(f"unknown scheme {scheme}:// for the qdrant adapter")
     _only(opts, _SERVER_OPTS, f"{scheme}:// (server)")
-    parts = urlsplit(f"http://{target}")
+    parts = split_url(f"http://{target}", "the host and port of the qdrant URL")
     if parts.username or parts.password:
         raise ConfigError("put the API key in ?api_key=... or $QDRANT_API_KEY, not in the URL's user info")
     host = parts.hostname
     if not host:
         raise ConfigError(f"{scheme}:// needs a host, e.g. {scheme}://localhost:6333")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"bad port in qdrant URL: {exc}") from None
+    port = parts.port
     grpc_port = _number(opts, "grpc_port", 6334)
     if scheme == "qdrant+grpc":
         grpc_port = port or 6334
@@ -176,16 +176,11 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
     )
 
 
-def _bare(url: str) -> str:
-    """``url`` without its query string (where an API key may be)."""
-    return url.partition("?")[0]
-
-
 def _query(query: str, url: str) -> dict[str, str]:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
-        raise ConfigError(f"bad query string in qdrant URL {_bare(url)!r}") from None
+        raise ConfigError(f"bad query string in qdrant URL {redact_url(url)!r}") from None
     out: dict[str, str] = {}
     for k, v in pairs:
         if k in out:
@@ -202,11 +197,8 @@ def _only(opts: dict[str, str], allowed: frozenset[str], what: str) -> None:
         )
 
 
-def _abs_path(target: str, url: str) -> Path:
-    path = Path(unquote(target)).expanduser()
-    if not path.is_absolute():
-        raise ConfigError(f"the path in {_bare(url)!r} must be absolute (qdrant:///abs/path)")
-    return path
+def _abs_path(target: str, form: str) -> Path:
+    return Path(store_path(os.path.expanduser(unquote(target)), form))
 
 
 def _bool(opts: dict[str, str], key: str) -> bool:

@@ -37,7 +37,7 @@ from vecctx.contract.errors import (
     StoreLockedError,
     VecctxError,
 )
-from vecctx.contract.types import CollectionSpec, FloatArray, Hit, IndexKind, Record
+from vecctx.contract.types import CollectionSpec, FloatArray, Hit, IndexKind, Record, is_collection_name
 from vecctx.front import Store
 from vecctx_qdrant._common import DENSE, DISTANCE, SPARSE, QdrantCore, capabilities_for, point_ids
 from vecctx_qdrant.config import EdgeOptions
@@ -107,8 +107,7 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
 
     def _dir(self, name: str) -> Path | None:
         """The collection's directory, ``None`` for a name that cannot be one (``../x``)."""
-        ok = name[:1].isalpha() and name.replace("_", "").replace("-", "").isalnum()
-        return self.root / name if ok else None
+        return self.root / name if is_collection_name(name) else None
 
     def _coll(self, spec: CollectionSpec) -> _Collection:
         """The open collection, its shard loaded on first use."""

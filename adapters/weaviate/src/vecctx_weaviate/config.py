@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import httpx
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
@@ -16,6 +16,7 @@ from weaviate.connect import ConnectionParams, ProtocolParams
 
 from vecctx.contract.checks import redacted
 from vecctx.contract.errors import ConfigError
+from vecctx.contract.urls import split_url
 from vecctx.registry import scheme_of
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 from vecctx_weaviate.errors import translate
@@ -100,7 +101,7 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> Weaviate
     scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise ConfigError(f"not a Weaviate URL scheme: {scheme!r} (use weaviate:// or weaviate+https://)")
-    parts = urlsplit(url)
+    parts = split_url(url, "the Weaviate URL")
     if parts.username is not None or parts.password is not None:
         raise ConfigError("put the API key in ?api_key= or $WEAVIATE_API_KEY, not in the URL's user part")
     host = parts.hostname
@@ -110,10 +111,7 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> Weaviate
         raise ConfigError(f"the Weaviate URL takes no path (got {parts.path!r})")
     if parts.fragment:
         raise ConfigError("the Weaviate URL takes no #fragment")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"invalid port in the Weaviate URL: {exc}") from None
+    port = parts.port
     opts: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key not in _OPTIONS:

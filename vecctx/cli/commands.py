@@ -254,6 +254,9 @@ def eval_answers(
     abstain: Annotated[
         bool, typer.Option("--abstain/--no-abstain", help="Open book: ask for I don't know when unsupported.")
     ] = False,
+    cite: Annotated[
+        bool, typer.Option("--cite/--no-cite", help="Open book: constrain decoding to cite a source.")
+    ] = False,
     data: Annotated[
         str | None, typer.Option(help="Directory of <task>/task.json (env VECCTX_QA_DIR; make answers-data).")
     ] = None,
@@ -278,6 +281,7 @@ def eval_answers(
         k=k,
         corpus=corpus,
         abstain=abstain,
+        cite=cite,
         data=data,
     )
     result = run_eval(replace(config, command=command_line(config, out, docs)), out)

@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
 from vecctx.contract.errors import ConfigError, InvalidFilterError, InvalidInputError, UnsupportedFeatureError
-from vecctx.contract.filters import Cmp, Filter, Op, as_filter
+from vecctx.contract.filters import MAX_FILTER_DEPTH, Cmp, Filter, Op, as_filter
 from vecctx.contract.store import AsyncVectorStore, FilterArg, SearchRequest, VectorStore
 from vecctx.contract.types import CollectionSpec, FieldType, Hit, Record
 from vecctx.contract.validation import validate_ids
@@ -121,6 +121,12 @@ class _Scope:
         hit = self._combined.get(id(flt))
         if hit is not None and hit[0] is flt:
             return hit[1]
+        if flt.depth >= MAX_FILTER_DEPTH:  # the guard takes the outermost level
+            raise InvalidFilterError(
+                f"a tenant view takes filters nested at most {MAX_FILTER_DEPTH - 1} levels of "
+                f"$and/$or/$not deep (the tenant guard is one more), this one is {flt.depth}",
+                "$",
+            )
         field = self.field
         read = flt.keys()
         for key in read:

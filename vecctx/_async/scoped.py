@@ -7,8 +7,10 @@ which holds the translation both share (:class:`~vecctx.scoped._Scope`) and expo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Unpack
 
+from vecctx.contract.filters import MAX_FILTER_DEPTH
 from vecctx.contract.lifetime import AsyncClosingContext
 from vecctx.contract.store import (
     AsyncVectorStore,
@@ -49,7 +51,9 @@ class AsyncTenantScopedStore(AsyncClosingContext):
 
     @property
     def capabilities(self) -> Capabilities:
-        return self._store.capabilities
+        """The wrapped store's, but for one level of filter nesting the tenant guard takes."""
+        caps = self._store.capabilities
+        return replace(caps, max_filter_depth=min(caps.max_filter_depth, MAX_FILTER_DEPTH - 1))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._scope!r}, store={self._store!r})"

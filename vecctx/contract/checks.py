@@ -59,6 +59,12 @@ def check_filter(capabilities: Capabilities, filter: FilterArg) -> Filter | None
     flt = as_filter(filter)
     if flt is None:
         return None
+    if flt.depth > capabilities.max_filter_depth:
+        raise InvalidFilterError(
+            f"{capabilities.name} takes filters nested at most {capabilities.max_filter_depth} levels "
+            f"of $and/$or/$not deep, this one is {flt.depth}",
+            "$",
+        )
     nnf = to_nnf(flt)
     _check_operands(nnf)
     capabilities.require_ops(nnf)

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias, TypedDict, Unpack, runtime_checkable
 
 from vecctx.contract.errors import UnsupportedFeatureError
-from vecctx.contract.filters import ALL_OPS, Filter, Op
+from vecctx.contract.filters import ALL_OPS, MAX_FILTER_DEPTH, Filter, Op
 from vecctx.contract.types import CollectionSpec, Hit, Metric, Record, SparseVector, VectorLike
 
 FilterArg: TypeAlias = Filter | Mapping[str, Any] | None
@@ -103,6 +103,9 @@ class Capabilities:
     persistent: bool = False
     nested_keys: bool = True
     list_values: bool = True
+    #: How deeply a filter may nest $and/$or/$not here (the language allows MAX_FILTER_DEPTH; a
+    #: tenant view keeps one level for its guard).
+    max_filter_depth: int = MAX_FILTER_DEPTH
 
     def require_ops(self, flt: Filter | None) -> None:
         """Raise before I/O when the filter uses an operator this backend cannot compile."""
@@ -121,6 +124,7 @@ class Capabilities:
             "filter ops": "all" if self.filter_ops == ALL_OPS else ", ".join(sorted(self.filter_ops)),
             "nested keys": _yn(self.nested_keys),
             "list values": _yn(self.list_values),
+            "filter depth": str(self.max_filter_depth),
             "sparse": _yn(self.sparse),
             "hybrid": self.hybrid.value,
             "fusion": ", ".join(sorted(f.value for f in self.fusions)) or "-",

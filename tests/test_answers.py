@@ -238,6 +238,11 @@ def test_parse_judgement_and_messages() -> None:
         ("  I do not know [1]. The sources do not say.", True),
         ("I don't know why, but aspirin helps [2].", False),
         ("Aspirin helps. I don't know more.", False),
+        ('The answer is "I don\'t know".', True),  # how SmolLM2 declines
+        ('A: The answer is "I don\'t know".', True),
+        ("I'm not sure.", True),
+        ("The answer is no.", False),
+        ("A lot is known.", False),
         ("", False),
     ],
 )

@@ -27,7 +27,7 @@ from vecctx.contract.types import Hit
 from vecctx.contract.validation import check_count
 from vecctx.llm.base import LLM, AsyncLLM, Completion, GenerateOptions, Usage
 from vecctx.prompt.assemble import AugmentedPrompt, PromptAssembler, Source
-from vecctx.prompt.citations import MARKER_RE, CitationReport, check_citations
+from vecctx.prompt.citations import CitationReport, check_citations, replace_markers
 from vecctx.prompt.template import ChatMessage, PromptTemplate
 from vecctx.prompt.tokens import TokenCounter
 from vecctx.retrieval.retriever import QueryEmbedder
@@ -52,7 +52,8 @@ _ASSEMBLER_SETTINGS = (
     "order",
     "max_sources",
 )
-_ABSTENTIONS = frozenset({"i dont know", "i do not know"})
+_ABSTENTIONS = frozenset({"i dont know", "i do not know", "im not sure", "i am not sure"})
+_ABSTENTION_LEADS = ("the answer is ", "answer ", "a ")
 _NON_WORD_RE = re.compile(r"[^\w\s]")
 
 
@@ -85,13 +86,22 @@ class AnswerPendingError(VecctxError):
 
 def is_abstention(text: str) -> bool:
     """Whether ``text`` is an "I don't know": its first sentence, without citation markers,
-    punctuation, case or spacing, is "i dont know" or "i do not know"."""
+    punctuation, case or spacing, is "i dont know", "i do not know" or "im not sure" (or "i am
+    not sure"), alone or after "the answer is" / "answer" (small models write
+    ``The answer is "I don't know".``)."""
     from vecctx.chunking import sentence_ends
 
     ends = sentence_ends(text)
     first = text[: ends[0]] if ends else text
-    words = _NON_WORD_RE.sub("", MARKER_RE.sub(" ", first.replace("\u2019", "'")).lower())
-    return " ".join(words.split()) in _ABSTENTIONS
+    words = _NON_WORD_RE.sub("", replace_markers(first.replace("\u2019", "'"), lambda _m: " ").lower())
+    said = " ".join(words.split())
+    stripped = True
+    while stripped:  # "A: The answer is ..." drops both leads
+        stripped = False
+        for lead in _ABSTENTION_LEADS:
+            if said.startswith(lead):
+                said, stripped = said[len(lead) :], True
+    return said in _ABSTENTIONS
 
 
 def abstain_template(template: PromptTemplate) -> PromptTemplate:

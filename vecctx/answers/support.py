@@ -40,11 +40,11 @@ import numpy as np
 
 from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.prompt.citations import (
-    MARKER_RE,
     CitedSentence,
     cited_sentences,
     find_markers,
     neutralise_markers,
+    replace_markers,
 )
 from vecctx.prompt.template import ChatMessage
 
@@ -204,7 +204,7 @@ def measure_support(
 def judge_messages(support: SentenceSupport, sources: Sequence[Source]) -> list[ChatMessage]:
     """The question put to the judge about one cited sentence."""
     passages = "\n\n".join(neutralise_markers(sources[n - 1].text) for n in support.sources)
-    claim = " ".join(MARKER_RE.sub(" ", support.sentence).split())
+    claim = " ".join(replace_markers(support.sentence, lambda _m: " ").split())
     return [
         {
             "role": "system",

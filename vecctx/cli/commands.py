@@ -32,6 +32,10 @@ app.add_typer(collections_app, name="collections")
 _state: dict[str, Any] = {"verbose": False, "settings": Settings()}
 
 StoreOpt = Annotated[str | None, typer.Option("--store", "-s", help="Store URL (env VECCTX_STORE).")]
+QuestionArg = Annotated[str, typer.Argument(help="The question.")]
+FilterOpt = Annotated[
+    str | None, typer.Option("--filter", "-f", help='JSON filter, e.g. \'{"year": {"$gte": 2020}}\'')
+]
 CollOpt = Annotated[
     str | None, typer.Option("--collection", "-c", help="Collection (env VECCTX_COLLECTION).")
 ]
@@ -122,12 +126,10 @@ def ingest(
 
 @app.command()
 def query(
-    question: Annotated[str, typer.Argument(help="The question.")],
+    question: QuestionArg,
     store: StoreOpt = None,
     collection: CollOpt = None,
-    filter: Annotated[
-        str | None, typer.Option("--filter", "-f", help='JSON filter, e.g. \'{"year": {"$gte": 2020}}\'')
-    ] = None,
+    filter: FilterOpt = None,
     mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
     fusion: Annotated[
         str, typer.Option(help="rrf | dbsf | convex (hybrid; convex measured best on SciFact)")
@@ -156,7 +158,7 @@ def query(
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
+    question: QuestionArg,
     store: StoreOpt = None,
     collection: CollOpt = None,
     llm: Annotated[
@@ -167,9 +169,7 @@ def ask(
             "or openai+http(s)://host/v1?model=NAME (key from OPENAI_API_KEY).",
         ),
     ] = None,
-    filter: Annotated[
-        str | None, typer.Option("--filter", "-f", help='JSON filter, e.g. \'{"year": {"$gte": 2020}}\'')
-    ] = None,
+    filter: FilterOpt = None,
     mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
     k: Annotated[int, typer.Option(help="Passages in the prompt.")] = 3,
     max_tokens: Annotated[int, typer.Option(help="The answer's allowance of tokens.")] = 256,

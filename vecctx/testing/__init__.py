@@ -16,7 +16,14 @@ from vecctx.testing.data import (
     recall_at_k,
     records_for,
 )
-from vecctx.testing.servers import BackendServer, ServerError, ServerProcess, free_port, http_ok
+from vecctx.testing.servers import (
+    BackendServer,
+    ServerError,
+    ServerProcess,
+    free_port,
+    held_in_another_process,
+    http_ok,
+)
 from vecctx.testing.suite_collections import CollectionTests, PersistenceTests
 from vecctx.testing.suite_errors import ErrorTests
 from vecctx.testing.suite_filters import FilterTests
@@ -53,5 +60,6 @@ __all__ = [
     "ServerError",
     "ServerProcess",
     "free_port",
+    "held_in_another_process",
     "http_ok",
 ]

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, Self
 
@@ -247,4 +248,52 @@ class BackendServer(ServerProcess):
         return f"{scheme}://127.0.0.1:{self.port}" + (f"?{query}" if query else "")
 
 
-__all__ = ["BackendServer", "Kind", "Probe", "ServerError", "ServerProcess", "free_port", "http_ok"]
+@contextmanager
+def held_in_another_process(url: str, setup: str = "") -> Iterator[None]:
+    """A second process that opens the store at ``url`` with ``vecctx.connect``, runs ``setup``
+    (Python with the store as ``s``), and holds the store open until the block ends; then it
+    closes it and must exit cleanly. It is stopped by its handle if anything goes wrong."""
+    script = "\n".join(
+        [
+            "import sys, vecctx",
+            "from vecctx import CollectionSpec, Record",
+            f"s = vecctx.connect({url!r})",
+            setup,
+            'print("ready", flush=True)',
+            "sys.stdin.readline()",
+            "s.close()",
+        ]
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+        if proc.stdout.readline().strip() != "ready":
+            code, err = proc.wait(60), proc.stderr.read()
+            raise ServerError(f"the process holding {url!r} did not start (exit code {code}):\n{err[-2000:]}")
+        yield
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        if proc.wait(timeout=60) != 0:
+            raise ServerError(f"the process holding {url!r} failed to close it (exit code {proc.returncode})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # our own child, by its handle
+            proc.wait()
+
+
+__all__ = [
+    "held_in_another_process",
+    "BackendServer",
+    "Kind",
+    "Probe",
+    "ServerError",
+    "ServerProcess",
+    "free_port",
+    "http_ok",
+]

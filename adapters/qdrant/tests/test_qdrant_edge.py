@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import uuid
 from pathlib import Path
 from types import MappingProxyType
@@ -34,7 +31,7 @@ from vecctx import (
     StoreLockedError,
     UnsupportedFeatureError,
 )
-from vecctx.testing import lowrank
+from vecctx.testing import held_in_another_process, lowrank
 
 DIM = 8
 
@@ -77,32 +74,10 @@ def test_second_open_in_process_is_locked(tmp_path: Path) -> None:
 
 def test_other_process_holds_the_lock(tmp_path: Path) -> None:
     db = tmp_path / "db"
-    script = textwrap.dedent(
-        f"""
-        import sys
-        from vecctx_qdrant import open_store
-        s = open_store("qdrant://{db}")
-        print("ready", flush=True)
-        sys.stdin.readline()
-        s.close()
-        """
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    with held_in_another_process(f"qdrant://{db}"):
         with pytest.raises(StoreLockedError) as info:
             _edge(db)
         assert info.value.path == str(db)
-        assert proc.stdin is not None
-        proc.stdin.write("\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()  # our own child, by its handle
-            proc.wait()
     with _edge(db) as store:
         assert store.list_collections() == []
 

@@ -49,7 +49,7 @@ pytest:
 test: install lint typecheck pytest
 
 fuzz: install
-	$(PYTHON) -m pytest -q -m fuzz --timeout=3600 tests/test_fuzz_differential.py
+	$(PYTHON) -m pytest -q -m fuzz --timeout=3600 tests/test_fuzz_differential.py tests/test_fuzz_hostile.py
 
 bench: install
 	$(PYTHON) -m vecctx bench --profile quick --out bench-results

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from vecctx.contract.errors import ConfigError
+from vecctx.contract.urls import redact_url
 from vecctx.retry import parse_retry_options
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
     if url is None:
         return "local", {}
     if not isinstance(url, str) or not url.strip():
-        raise ConfigError(f"an LLM URL must be a non-empty str, got {url!r}")
+        raise ConfigError(f"an LLM URL must be a non-empty str, got {type(url).__name__}")
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -44,7 +45,7 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
     if scheme in ("", "local", "llama"):
         if scheme == "" and parts.path != "local":
             raise ConfigError(
-                f"unknown LLM URL {url!r}: use 'local', 'llama:///path.gguf' or 'openai+http(s)://...'"
+                f"unknown LLM URL {redact_url(url)!r}: use 'local', 'llama:///path.gguf' or 'openai+http(s)://...'"
             )
         unknown = set(options) - set(_LOCAL_OPTIONS)
         if unknown:
@@ -56,14 +57,16 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
             kwargs.update(_number(options, key, int))
         if scheme == "llama":
             if parts.netloc or not parts.path:
-                raise ConfigError(f"a llama URL is llama:///absolute/path/model.gguf, got {url!r}")
+                raise ConfigError(
+                    f"a llama URL is llama:///absolute/path/model.gguf, got {redact_url(url)!r}"
+                )
             kwargs["model_path"] = parts.path
         return "local", kwargs
     if scheme.startswith("openai+"):
         scheme = scheme.removeprefix("openai+")
     if scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
-            f"unknown LLM URL scheme in {url!r}: use 'local', 'llama:///...' or 'openai+http(s)://...'"
+            f"unknown LLM URL scheme in {redact_url(url)!r}: use 'local', 'llama:///...' or 'openai+http(s)://...'"
         )
     retry = parse_retry_options(options)
     unknown = set(options) - set(_OPENAI_OPTIONS)
@@ -73,7 +76,7 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
         )
     model = options.pop("model", "")
     if not model:
-        raise ConfigError(f"an OpenAI-compatible LLM URL needs ?model=NAME, got {url!r}")
+        raise ConfigError(f"an OpenAI-compatible LLM URL needs ?model=NAME, got {redact_url(url)!r}")
     kwargs = {
         "model": model,
         "retry": retry,

@@ -37,7 +37,7 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
         (["query", "q", "--filter", "{not json", "--store", "memory://"], "--filter is not valid JSON"),
         (["collections", "list", "--store", "nosuch://x"], "no adapter is installed for nosuch://"),
         (["collections", "list", "--store", "no-scheme"], "has no scheme"),
-        (["ingest", "/nonexistent/dir", "--store", "memory://"], "not a BEIR directory"),
+        (["ingest", "/nonexistent/dir", "--store", "memory://"], "/nonexistent/dir does not exist"),
         (
             ["query", "q", "--store", "memory://", "--collection", "absent"],
             "collection 'absent' does not exist",
@@ -189,3 +189,53 @@ def test_collection_names_derived_from_paths(tmp_path: Path) -> None:
     assert names["sci_fact"] == "sci_fact"  # a valid name is kept as it is
     assert len(set(names.values())) == len(names)  # sanitised names never collide
     assert collection_name_for(tmp_path / "x" / "..") == collection_name_for(tmp_path)
+
+
+@pytest.fixture
+def notes_store(tmp_path: Path) -> str:
+    """Ten short notes ingested (with BM25 vectors) into an embedded store; its URL."""
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    topics = ["api keys", "backups", "tls certificates", "passwords", "ssh keys", "tokens", "logs"]
+    for i, topic in enumerate(topics):
+        (docs / f"n{i}.md").write_text(f"# {topic}\n\nRotate the {topic} every {30 * (i + 1)} days.\n")
+    url = f"qdrant:///{tmp_path}/store"
+    ing = run(["ingest", str(docs), "--store", url, "--collection", "notes"], tmp_path)
+    assert ing.returncode == 0, ing.stderr
+    return url
+
+
+def test_query_reports_model_loading_apart_quietly_and_does_not_wrap_a_log(
+    tmp_path: Path, notes_store: str
+) -> None:
+    question = ("how often are the api keys rotated, " + "and who rotates them " * 6).strip()
+    assert len(question) > 120
+    q = run(["query", question, "--store", notes_store, "--collection", "notes", "--k", "2"], tmp_path)
+    assert q.returncode == 0, q.stderr
+    # stderr: how long the model took to load, and nothing from the model libraries
+    assert re.fullmatch(r"embedding model \S+ ready in \d+\.\d s\n", q.stderr), q.stderr
+    lines = q.stdout.splitlines()
+    # written to a pipe: plain lines, none cut at 80 columns
+    assert f"Sources for: {question}" in lines and f"Question: {question}" in lines
+    assert re.match(r"timings: .*total \d+\.\d ms$", lines[-1]) and "ready" not in lines[-1]
+    js = run(["query", "api keys", "--store", notes_store, "--collection", "notes", "--json"], tmp_path)
+    out = json.loads(js.stdout)
+    assert out["model_load_ms"] > 0 and "model_load_ms" not in out["timings"]
+    assert js.stderr == ""
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "dbsf", "convex"])
+def test_hybrid_query_shows_each_chunk_once(tmp_path: Path, notes_store: str, fusion: str) -> None:
+    q = run(
+        [
+            *("query", "rotate keys", "--store", notes_store, "--collection", "notes", "--k", "10"),
+            *("--mode", "hybrid", "--fusion", fusion, "--json"),
+        ],
+        tmp_path,
+    )
+    assert q.returncode == 0, q.stderr
+    sources = json.loads(q.stdout)["sources"]
+    assert len(sources) == 7  # every note: each found by both the dense and the BM25 side
+    assert len({s["id"] for s in sources}) == 7
+    assert len({(s["doc_id"], s["chunk"]) for s in sources}) == 7
+    assert all(s["kind"] == fusion for s in sources)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vecctx.capmatrix import declared, render
+from vecctx.capmatrix import declared, render, render_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,6 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_capability_matrix_is_current() -> None:
     text = (ROOT / "docs" / "backends.md").read_text(encoding="utf-8")
     assert render(text) == text, "docs/backends.md is stale: run python -m vecctx.capmatrix"
+
+
+def test_limits_table_is_current() -> None:
+    text = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert render_limits(text) == text, "docs/reliability.md is stale: run python -m vecctx.capmatrix"
+    for row in ("filter depth", "filter values", "text bytes", "metadata bytes"):
+        assert f"| {row} |" in text
 
 
 def test_every_installed_adapter_declares_capabilities() -> None:
@@ -37,3 +44,15 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "api" / "index.html").stat().st_size > 10_000
+
+
+def test_make_docs_runs_the_strict_build() -> None:
+    proc = subprocess.run(
+        ["make", "-n", "docs", f"PYTHON={sys.executable}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{sys.executable} -m mkdocs build --strict" in proc.stdout

@@ -1,5 +1,6 @@
 """The filter language: builder, dict syntax, reference semantics, errors."""
 
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -7,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vecctx import F, InvalidFilterError, parse_filter
+from vecctx.contract.compiler import simplify, to_nnf
 from vecctx.contract.filters import MAX_FILTER_DEPTH, And, Cmp, Exists, Filter, In, Not, Op, Or
 
 
@@ -81,10 +83,11 @@ def test_ne_is_not_eq_and_nin_is_not_in() -> None:
         ({"$or": [{"a": 1}, 5]}, "$.$or[1]"),
         ({"year": {"$gt": "2020"}}, "$.year.$gt"),
         ({"year": {"$in": "abc"}}, "$.year.$in"),
-        ({"year": {"$in": []}}, "$.year.$in"),
+        ({"year": {"$in": [{"$date": "2024-05-01T12:00"}]}}, "$.year.$in[0]"),
         ({"year": {"$in": [1, {"x": 1}]}}, "$.year.$in[1]"),
         ({"year": [1, 2]}, "$.year"),
-        ({"year": None}, "$.year"),
+        ({"year": {"$gte": None}}, "$.year.$gte"),
+        ({"year": {"$gte": {"$date": "yesterday"}}}, "$.year.$gte"),
         ({"$nor": [{"a": 1}]}, "$.$nor"),
         ({"a..b": 1}, "$.a..b"),
         ({"a": {"$exists": "yes"}}, "$.a.$exists"),
@@ -100,13 +103,15 @@ def test_invalid_filters_name_the_path(spec: dict[str, Any], path: str) -> None:
 
 def test_builder_validation() -> None:
     with pytest.raises(InvalidFilterError):
-        F("a") < "b"  # type: ignore[operator]  # noqa: B015
+        F("a") < "b"  # type: ignore[arg-type]  # noqa: B015
     with pytest.raises(InvalidFilterError):
         F("a").in_("abc")
     with pytest.raises(InvalidFilterError):
         F("")
-    with pytest.raises(InvalidFilterError):
-        F("a") == None  # noqa: B015, E711
+    with pytest.raises(InvalidFilterError, match="naive"):
+        F("a") >= datetime(2024, 5, 1)  # noqa: B015
+    with pytest.raises(InvalidFilterError, match="not a datetime"):
+        F("a") == date(2024, 5, 1)  # noqa: B015
 
 
 def test_empty_and_none_mean_no_filter() -> None:
@@ -126,10 +131,18 @@ def test_double_negation_and_flattening() -> None:
 
 
 _keys = st.sampled_from(["a", "b", "a.b", "c.d.e"])
-_scalars = st.one_of(
-    st.text(max_size=5), st.integers(-5, 5), st.floats(-5, 5, allow_nan=False), st.booleans()
+#: Aware datetimes a few hours apart, in several offsets (one instant has many spellings).
+_instants = st.builds(
+    lambda h, tz: (
+        datetime(2024, 5, 1, tzinfo=UTC).astimezone(timezone(timedelta(hours=tz))) + timedelta(hours=h)
+    ),
+    st.integers(-3, 3),
+    st.integers(-5, 5),
 )
-_numbers = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
+_scalars = st.one_of(
+    st.text(max_size=5), st.integers(-5, 5), st.floats(-5, 5, allow_nan=False), st.booleans(), _instants
+)
+_numbers = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False), _instants)
 _leaves = st.one_of(
     st.builds(lambda k, v: Cmp(k, Op.EQ, v), _keys, _scalars),
     st.builds(lambda k, v: Cmp(k, Op.NE, v), _keys, _scalars),
@@ -139,7 +152,7 @@ _leaves = st.one_of(
     st.builds(
         lambda k, vs, n: In(k, tuple(vs), negate=n),
         _keys,
-        st.lists(_scalars, min_size=1, max_size=3),
+        st.lists(_scalars, min_size=0, max_size=3),
         st.booleans(),
     ),
     st.builds(Exists, _keys),
@@ -166,6 +179,82 @@ def test_dict_roundtrip_preserves_semantics(flt: Filter, meta: dict[str, Any]) -
     assert back is not None
     assert back.matches(meta) == flt.matches(meta)
     assert (~flt).matches(meta) != flt.matches(meta)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trees, _meta)
+def test_simplify_keeps_the_meaning_and_drops_every_empty_list(flt: Filter, meta: dict[str, Any]) -> None:
+    folded = simplify(to_nnf(flt))
+    if isinstance(folded, bool):
+        assert flt.matches(meta) is folded
+    else:
+        assert folded.matches(meta) == flt.matches(meta)
+        assert not any(isinstance(n, In) and not n.values for n in folded.walk())
+
+
+def test_empty_lists() -> None:
+    for meta in [{}, {"a": 1}, {"a": None}, {"a": [1, 2]}, {"b": "x"}]:
+        assert not F("a").in_([]).matches(meta)
+        assert F("a").nin([]).matches(meta)
+    assert parse_filter({"a": {"$in": []}}) == F("a").in_([])
+    assert parse_filter(F("a").nin([]).to_dict()) == F("a").nin([])
+    assert simplify(F("a").in_([])) is False
+    assert simplify(F("a").nin([])) is True
+    assert simplify(to_nnf(~F("a").in_([]))) is True
+    assert simplify(F("a").in_([]) | (F("b") == 1)) == (F("b") == 1)
+    assert simplify(F("a").in_([]) & (F("b") == 1)) is False
+    assert simplify(to_nnf(~(F("a").nin([]) & (F("b") == 1)))) == (F("b") != 1)
+
+
+def test_none_means_missing() -> None:
+    assert (F("a") == None) == F("a").missing()  # noqa: E711
+    assert (F("a") != None) == F("a").exists()  # noqa: E711
+    assert F("a").in_([1, None]) == F("a").in_([1]) | F("a").missing()
+    assert F("a").nin([1, None]) == F("a").nin([1]) & F("a").exists()
+    assert F("a").in_([None]) == F("a").missing()
+    assert F("a").nin([None]) == F("a").exists()
+    assert parse_filter({"a": None}) == F("a").missing()
+    assert parse_filter({"a": {"$eq": None}}) == F("a").missing()
+    assert parse_filter({"a": {"$ne": None}}) == F("a").exists()
+    assert parse_filter({"a": {"$in": [1, None]}}) == F("a").in_([1, None])
+    assert parse_filter({"a": {"$nin": [None, 1]}}) == F("a").nin([1, None])
+    for meta, in_1_none in [({}, True), ({"a": None}, True), ({"a": 1}, True), ({"a": 2}, False)]:
+        assert F("a").in_([1, None]).matches(meta) is in_1_none
+        assert F("a").nin([1, None]).matches(meta) is not in_1_none
+
+
+def test_datetimes_compare_as_instants() -> None:
+    noon_utc = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    noon_paris = datetime(2024, 5, 1, 14, tzinfo=timezone(timedelta(hours=2)))  # the same instant
+    meta = {"published": noon_utc, "n": 5, "s": "2024-05-01T12:00:00+00:00"}
+    assert (F("published") == noon_paris).matches(meta)
+    assert (F("published") >= noon_paris).matches(meta)
+    assert not (F("published") > noon_paris).matches(meta)
+    assert (F("published") < noon_paris + timedelta(microseconds=1)).matches(meta)
+    assert F("published").in_([noon_paris]).matches(meta)
+    assert F("published").between(noon_utc - timedelta(days=1), noon_utc).matches(meta)
+    assert not (F("n") >= noon_utc).matches(meta)  # a number is no date, nor a string
+    assert not (F("s") == noon_utc).matches(meta)
+    assert not (F("published") >= 0).matches(meta)  # nor a date a number
+    assert not (F("published") == noon_utc).matches({"published": datetime(2024, 5, 1, 12)})
+
+
+def test_datetimes_in_the_dict_syntax() -> None:
+    when = datetime(2024, 5, 1, 14, tzinfo=timezone(timedelta(hours=2)))
+    flt = (F("d") >= when) & F("d").nin([when])
+    assert flt.to_dict() == {
+        "$and": [
+            {"d": {"$gte": {"$date": "2024-05-01T14:00:00+02:00"}}},
+            {"d": {"$nin": [{"$date": "2024-05-01T14:00:00+02:00"}]}},
+        ]
+    }
+    assert parse_filter(flt.to_dict()) == flt
+    assert parse_filter({"d": {"$date": "2024-05-01T12:00:00Z"}}) == (F("d") == when)
+    assert parse_filter({"d": {"$lt": {"$date": "2024-05-01"}}}) == (
+        F("d") < datetime(2024, 5, 1, tzinfo=UTC)
+    )
+    with pytest.raises(InvalidFilterError, match="timezone"):
+        parse_filter({"d": {"$gt": {"$date": "2024-05-01T12:00:00"}}})
 
 
 def test_depth_counts_nesting_and_refuses_past_the_limit() -> None:

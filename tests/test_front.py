@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from vecctx.contract.errors import (
 )
 from vecctx.contract.filters import ALL_OPS, RANGE_OPS, And, Cmp, Exists, F, Filter, In, Not, Op, Or
 from vecctx.contract.store import Capabilities, HybridSupport, SearchRequest, VectorStore
-from vecctx.contract.types import CollectionSpec, FloatArray, Hit, Record, SparseVector, VectorLike
+from vecctx.contract.types import CollectionSpec, FieldType, FloatArray, Hit, Record, SparseVector, VectorLike
 from vecctx.front import AsyncStore, Store
 from vecctx.memory import CAPABILITIES, MemoryDriver
 from vecctx.retry import RetryPolicy
@@ -424,6 +425,66 @@ def test_filters_reach_the_driver_in_negation_normal_form(front: MakeStore) -> N
     want = And((Cmp("lang", Op.NE, "en"), In("year", (2019, 2020, 2021)), Not(Cmp("score", Op.GT, 2))))
     assert compiled == want
     assert [args[0] for name, args in driver.calls if name == "count"] == [compiled]
+
+
+def test_constant_filters_never_reach_the_driver(front: MakeStore) -> None:
+    """A filter that can match nothing is answered without driver I/O; one that matches
+    everything is sent as no filter; the driver never sees an empty list."""
+    store, driver = _ready(front)
+    q = np.ones(DIM, dtype=np.float32)
+    nothing = (F("lang").in_([]) & (F("year") >= 2020)) | F("draft").in_([])
+    assert store.count("c", filter=nothing) == 0
+    assert store.search("c", vector=q, filter=nothing) == []
+    assert list(store.scroll("c", filter=nothing)) == []
+    store.delete("c", filter=nothing)
+    reqs = [SearchRequest(vector=q, filter=nothing), SearchRequest(vector=q, filter=F("lang").nin([]), k=3)]
+    assert [len(hits) for hits in store.search_batch("c", reqs)] == [0, 3]
+    assert store.count("c", filter=~F("lang").in_([])) == 6
+    assert driver.names() == ["search_batch", "search", "count"]  # the rest: no I/O
+    assert [args[0] for name, args in driver.calls if name == "count"] == [None]
+    driver.calls.clear()
+    store.count("c", filter=F("lang").in_(["en"]) | F("lang").in_([]))
+    assert [args[0] for name, args in driver.calls if name == "compile_filter"] == [In("lang", ("en",))]
+    store.delete("c", ids=["r000"], filter=nothing)
+    assert [args for name, args in driver.calls if name == "delete"] == [(["r000"], None)]
+    store.delete("c", filter=F("lang").nin([]))  # every record: read, then deleted by id
+    assert store.count("c") == 0
+
+
+def test_dates_are_stored_as_integers_and_read_back_as_utc_datetimes(front: MakeStore) -> None:
+    driver = FaultyDriver()
+    store = front(driver)
+    store.create_collection(
+        CollectionSpec(name="d", dimension=DIM, indexed_fields={"at": FieldType.DATETIME})
+    )
+    paris = timezone(timedelta(hours=2))
+    records = [
+        Record("a", np.ones(DIM), metadata={"at": datetime(2024, 5, 1, 14, tzinfo=paris), "x": {"y": 1}}),
+        Record("b", np.ones(DIM), metadata={"at": ["2024-05-01", "1970-01-01T00:00:00.000001Z"]}),
+    ]
+    store.upsert("d", records)
+    assert records[0].metadata["at"] == datetime(2024, 5, 1, 14, tzinfo=paris)  # the caller's, untouched
+    stored = {
+        r.id: r.metadata["at"]
+        for r in driver.scroll(store.collection_spec("d"), None, None, 10, False).records
+    }
+    assert stored == {"a": 1714564800 * 10**6, "b": [1714521600 * 10**6, 1]}
+    (a,) = store.get("d", ["a"])
+    assert a.metadata == {"at": datetime(2024, 5, 1, 12, tzinfo=UTC), "x": {"y": 1}}
+    assert a.metadata["at"].tzinfo is UTC
+    driver.calls.clear()
+    assert store.count("d", filter=F("at") == datetime(2024, 5, 1, 12, tzinfo=UTC)) == 1
+    assert [args[0] for name, args in driver.calls if name == "compile_filter"] == [
+        Cmp("at", Op.EQ, 1714564800 * 10**6)
+    ]
+    assert store.count("d", filter=F("at").in_(["1970-01-01T00:00:00.000001+00:00"])) == 1
+    with pytest.raises(InvalidInputError, match="timezone"):
+        store.upsert("d", [Record("c", np.ones(DIM), metadata={"at": datetime(2024, 5, 1)})])
+    with pytest.raises(InvalidInputError, match="DATETIME"):
+        store.upsert("d", [Record("c", np.ones(DIM), metadata={"other": datetime(2024, 5, 1, tzinfo=UTC)})])
+    with pytest.raises(InvalidFilterError, match="DATETIME"):
+        store.count("d", filter=F("other") == datetime(2024, 5, 1, tzinfo=UTC))
+    assert store.count("d") == 2
 
 
 # -- search_batch ------------------------------------------------------------------------------

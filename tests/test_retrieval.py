@@ -40,6 +40,7 @@ from vecctx.retrieval.rerank import (
     RRFReranker,
     mmr_order,
 )
+from vecctx.retrieval.retriever import DEFAULT_FUSION
 
 WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey"]
 
@@ -204,9 +205,11 @@ def test_dense_sparse_hybrid_modes(make: MakeRetriever) -> None:
     sparse = r.retrieve("cherry", k=5, mode=Mode.SPARSE)
     assert {h.id for h in sparse.hits} == {"d2", "d3"}
     assert all(h.kind is ScoreKind.SPARSE_DOT for h in sparse.hits)
-    hybrid = r.retrieve("cherry date", k=3, mode=Mode.HYBRID)
-    assert hybrid.native_fusion and not hybrid.emulated and hybrid.fusion is HybridFusion.RRF
-    assert hybrid.hits[0].id == "d3" and hybrid.hits[0].kind is ScoreKind.RRF
+    hybrid = r.retrieve("cherry date", k=3, mode=Mode.HYBRID)  # fused by the recommended DBSF
+    assert (
+        hybrid.native_fusion and not hybrid.emulated and hybrid.fusion is DEFAULT_FUSION is HybridFusion.DBSF
+    )
+    assert hybrid.hits[0].id == "d3" and hybrid.hits[0].kind is ScoreKind.DBSF
     assert "embed_ms" in hybrid.timings and "search_ms" in hybrid.timings
     assert hybrid.query.text == "cherry date" and hybrid.query.vector is not None
 

@@ -50,7 +50,7 @@ from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
 from vecctx.embedders.cache import CachedEmbedder, EmbeddingCache
 from vecctx.front import AsyncStore, Store
 from vecctx.ingest import Ingestor, IngestReport, ingest
-from vecctx.loaders import load_beir, load_jsonl, load_text_dir
+from vecctx.loaders import load_beir, load_file, load_jsonl, load_path, load_text_dir
 from vecctx.memory import AsyncMemoryStore, MemoryStore
 from vecctx.pipeline import Augmenter
 from vecctx.prompt import AugmentedPrompt, PromptAssembler, PromptTemplate, Source, assemble_prompt
@@ -183,7 +183,9 @@ __all__ = [
     "get_counter",
     "ingest",
     "load_beir",
+    "load_file",
     "load_jsonl",
+    "load_path",
     "load_text_dir",
     "parse_filter",
     "register",

@@ -7,7 +7,7 @@ packing whole sentences where it can and cutting inside a sentence only when the
 alone is too long. Consecutive chunks share up to ``overlap`` tokens (whole trailing
 sentences when they fit, else a token window). Every chunk records its document id, its
 index, character offsets with ``document.text[start:end] == chunk.text``, and the
-document's metadata.
+document's metadata with that of the document's spans it overlaps (its page, its section).
 
 :func:`sentence_ends` is the one sentence splitter of the package: the chunker packs the
 sentences it finds, and the prompt assembler cuts an over-long passage at one of them.
@@ -15,8 +15,10 @@ sentences it finds, and the prompt assembler cuts an over-long passage at one of
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,12 +82,33 @@ def sentence_ends(text: str, *, abbreviations: bool = True, line_breaks: bool = 
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """A labelled part ``text[start:end]`` of a document: a page of a PDF, a section of a
+    Markdown file. ``metadata`` (JSON scalars, e.g. ``{"page": 3}`` or ``{"section": "Intro >
+    Setup"}``) reaches every chunk that overlaps the span (see :class:`Document`)."""
+
+    start: int
+    end: int
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
-    """A source document: a stable id, its text and metadata (JSON data, flat keys)."""
+    """A source document: a stable id, its text and metadata (JSON data, flat keys).
+
+    ``spans`` (ascending, not overlapping) label parts of the text. A chunk's metadata is the
+    document's, updated with the metadata of the first span the chunk overlaps; when the chunk
+    runs into later spans, each key whose value differs in the last of them is added again with
+    an ``_end`` suffix (a chunk over pages 3 and 4: ``page=3, page_end=4``). With
+    ``break_at_spans`` no chunk crosses a span boundary (a section per chunk); otherwise spans
+    leave chunk boundaries where they would be without them.
+    """
 
     id: str
     text: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    spans: Sequence[Span] = ()
+    break_at_spans: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,18 +186,40 @@ class Chunker:
         if not isinstance(document.id, str) or not document.id:
             raise InvalidInputError(f"document id must be a non-empty string, got {document.id!r}")
         text = document.text
+        spans = _checked_spans(document)
+        ends = [s.end for s in spans]
+        if spans and document.break_at_spans:
+            cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+            pieces = [
+                (a + start, a + end, count)
+                for a, b in itertools.pairwise(cuts)
+                for start, end, count in self._pieces(text[a:b])
+            ]
+        else:
+            pieces = self._pieces(text)
+        return [
+            Chunk(
+                document.id,
+                i,
+                text[start:end],
+                start,
+                end,
+                count,
+                _metadata(document, spans, ends, start, end),
+            )
+            for i, (start, end, count) in enumerate(pieces)
+        ]
+
+    def _pieces(self, text: str) -> list[tuple[int, int, int]]:
+        """``(start, end, tokens)`` of the chunks of ``text``."""
         tokens = self.tokenizer.spans(text)
         if not tokens:
             return []
         units = self._units(text, tokens) if self.sentences else [(0, len(tokens))]
-        windows = self._pack(units)
-        chunks: list[Chunk] = []
-        for first, last in windows:
-            chunks.extend(self._emit(document, tokens, first, last, len(chunks)))
-        return [
-            Chunk(document.id, i, c.text, c.start, c.end, c.n_tokens, document.metadata)
-            for i, c in enumerate(chunks)
-        ]
+        pieces: list[tuple[int, int, int]] = []
+        for first, last in self._pack(units):
+            pieces.extend(self._emit(text, tokens, first, last))
+        return pieces
 
     # -- internals ------------------------------------------------------------------------
     def _units(self, text: str, tokens: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -229,12 +274,12 @@ class Chunker:
         return windows
 
     def _emit(
-        self, document: Document, tokens: list[tuple[int, int]], first: int, last: int, index: int
-    ) -> list[Chunk]:
-        """Chunks covering tokens ``[first, last)``. Each is re-checked by tokenizing its text
-        alone (a tokenizer may merge differently at the edges) and cut again if it is over."""
-        text = document.text
-        out: list[Chunk] = []
+        self, text: str, tokens: list[tuple[int, int]], first: int, last: int
+    ) -> list[tuple[int, int, int]]:
+        """Chunks ``(start, end, tokens)`` covering tokens ``[first, last)``. Each is re-checked by
+        tokenizing its text alone (a tokenizer may merge differently at the edges) and cut again
+        if it is over."""
+        out: list[tuple[int, int, int]] = []
         cur = first
         while cur < last:
             stop = last
@@ -245,9 +290,45 @@ class Chunker:
                 if count <= self.max_tokens or stop - cur <= 1:
                     break
                 stop = max(cur + 1, stop - max(1, count - self.max_tokens))
-            out.append(Chunk(document.id, index + len(out), piece, start, end, count, document.metadata))
+            out.append((start, end, count))
             cur = stop
         return out
 
 
-__all__ = ["Chunk", "Chunker", "Document", "sentence_ends", "sentence_spans"]
+def _checked_spans(document: Document) -> Sequence[Span]:
+    spans = document.spans
+    previous_end = 0
+    for span in spans:
+        if not isinstance(span, Span):
+            raise InvalidInputError(f"document {document.id!r}: spans must be Span objects, got {span!r}")
+        if not previous_end <= span.start <= span.end <= len(document.text):
+            raise InvalidInputError(
+                f"document {document.id!r}: span ({span.start}, {span.end}) is out of order, overlaps the "
+                f"one before it or lies outside the text of {len(document.text)} characters"
+            )
+        previous_end = span.end
+    return spans
+
+
+def _metadata(
+    document: Document, spans: Sequence[Span], ends: list[int], start: int, end: int
+) -> Mapping[str, Any]:
+    """The document's metadata, updated from the spans the chunk ``[start, end)`` overlaps
+    (``ends``: the spans' ends, ascending)."""
+    hit: list[Span] = []
+    for i in range(bisect_right(ends, start), len(spans)):  # skip the spans ending at or before start
+        span = spans[i]
+        if span.start >= end:
+            break
+        if span.start < span.end:
+            hit.append(span)
+    if not hit:
+        return document.metadata
+    meta = {**document.metadata, **hit[0].metadata}
+    for key, value in hit[-1].metadata.items():
+        if hit[0].metadata.get(key) != value:
+            meta[f"{key}_end"] = value
+    return meta
+
+
+__all__ = ["Chunk", "Chunker", "Document", "Span", "sentence_ends", "sentence_spans"]

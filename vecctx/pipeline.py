@@ -39,6 +39,8 @@ from vecctx.prompt import AugmentedPrompt, PromptAssembler
 from vecctx.prompt.tokens import TokenCounter
 from vecctx.retrieval.rerank import Chain, MMRReranker, Reranker
 from vecctx.retrieval.retriever import (
+    DEFAULT_FUSION,
+    DEFAULT_MODE,
     AsyncRetriever,
     HybridFusion,
     Mode,
@@ -53,6 +55,9 @@ from vecctx.retrieval.retriever import (
 class Augmenter:
     """Retrieve, rerank and assemble, with the timing of each stage.
 
+    ``mode`` left out is the recommended recipe (:data:`~vecctx.retrieval.retriever.DEFAULT_MODE`,
+    hybrid fused by :data:`~vecctx.retrieval.retriever.DEFAULT_FUSION`) when a ``sparse_encoder``
+    is given, and dense search otherwise.
     ``candidates`` hits are retrieved (and fused, for hybrid), rerankers choose the final
     ``k``, and the assembler packs them into ``budget`` tokens counted by ``counter``.
     Give ``async_store`` (a native :class:`AsyncVectorStore`) to use :meth:`aaugment`.
@@ -66,8 +71,8 @@ class Augmenter:
         collection: str = "vecctx",
         embedder: QueryEmbedder | None = None,
         sparse_encoder: SparseQueryEncoder | None = None,
-        mode: Mode | str = Mode.DENSE,
-        fusion: HybridFusion | str = HybridFusion.RRF,
+        mode: Mode | str | None = None,
+        fusion: HybridFusion | str = DEFAULT_FUSION,
         weights: tuple[float, float] = (0.5, 0.5),
         candidates: int = 50,
         k: int = 8,
@@ -82,7 +87,11 @@ class Augmenter:
         if store is None and async_store is None:
             raise ConfigError("Augmenter needs store= (sync) or async_store= (async)")
         self.config = RetrieverConfig(
-            mode=Mode(mode),
+            mode=Mode(mode)
+            if mode is not None
+            else DEFAULT_MODE
+            if sparse_encoder is not None
+            else Mode.DENSE,
             fusion=HybridFusion(fusion),
             weights=weights,
             candidates=candidates,

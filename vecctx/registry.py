@@ -65,12 +65,16 @@ def scheme_of(url: str) -> str:
     if not isinstance(url, str) or "://" not in url:
         raise ConfigError(
             f"store URL {redact_url(url)!r} has no scheme: use e.g. memory://, qdrant:///path, "
-            "qdrant://host:6333, milvus:///file.db, chroma:///path"
+            f"qdrant://host:6333, milvus:///file.db, chroma:///path (schemes available: {_installed()})"
         )
     return url.partition("://")[0].lower()
 
 
-def _factory(scheme: str, asynchronous: bool) -> Factory:
+def _installed() -> str:
+    return ", ".join(f"{s}://" for s in available_schemes())
+
+
+def _factory(scheme: str, asynchronous: bool, url: str) -> Factory:
     table = _runtime_async if asynchronous else _runtime
     if scheme in table:
         return table[scheme]
@@ -86,8 +90,11 @@ def _factory(scheme: str, asynchronous: bool) -> Factory:
             return loaded
     kind = "async adapter" if asynchronous else "adapter"
     wanted = KNOWN_DISTRIBUTIONS.get(scheme)
-    hint = f": pip install {wanted}" if wanted else ""
-    raise ConfigError(f"no {kind} is installed for {scheme}://{hint}")
+    hint = f"; pip install {wanted}" if wanted else ""
+    raise ConfigError(
+        f"no {kind} is installed for {scheme}:// (store URL {redact_url(url)!r}); "
+        f"schemes available: {_installed()}{hint}"
+    )
 
 
 def connect(url: str | None = None) -> VectorStore:
@@ -117,7 +124,7 @@ def _open(url: str | None, *, asynchronous: bool) -> Any:
         from vecctx.memory import AsyncMemoryStore, MemoryStore
 
         return AsyncMemoryStore() if asynchronous else MemoryStore()
-    opened = _factory(scheme, asynchronous)(target)
+    opened = _factory(scheme, asynchronous, target)(target)
     from vecctx.front import AsyncStore, Store
 
     if asynchronous and isinstance(opened, AsyncDriver):

@@ -23,7 +23,9 @@ from vecctx.contract.checks import (
     order_records,
     redact_chain,
     redacted,
+    resolve_filter,
 )
+from vecctx.contract.dates import date_fields, decode_hits, decode_records, encode_records
 from vecctx.contract.driver import AsyncDriver
 from vecctx.contract.errors import (
     CollectionNotFoundError,
@@ -133,8 +135,9 @@ class AsyncStore(AsyncClosingContext):
         self._specs.pop(name, None)
         return await self._spec(name)
 
-    def _compile(self, spec: CollectionSpec, filter: Filter | None) -> Any:
-        return self._driver.compile_filter(spec, filter) if filter is not None else None
+    def _compile(self, spec: CollectionSpec, filter: Filter | bool) -> Any:
+        """The driver's form of a filter :func:`resolve_filter` bound (``None``: no filter)."""
+        return self._driver.compile_filter(spec, filter) if isinstance(filter, Filter) else None
 
     # -- collections ---------------------------------------------------------------------
     async def create_collection(self, spec: CollectionSpec) -> None:
@@ -193,13 +196,15 @@ class AsyncStore(AsyncClosingContext):
         """Insert or replace by id. The whole batch is validated before anything is written."""
         spec = await self._spec(collection)
         try:
-            matrix = validate_records(records, spec)
+            stored = encode_records(records, date_fields(spec))
+            matrix = validate_records(stored, spec)
         except DimensionMismatchError:
             spec = await self._fresh_spec(collection)  # another client may have recreated it
-            matrix = validate_records(records, spec)
-        if not len(records):
+            stored = encode_records(records, date_fields(spec))
+            matrix = validate_records(stored, spec)
+        if not len(stored):
             return
-        await self._call("upsert", collection, lambda: self._driver.upsert(spec, records, matrix))
+        await self._call("upsert", collection, lambda: self._driver.upsert(spec, stored, matrix))
 
     async def delete(
         self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None
@@ -208,8 +213,14 @@ class AsyncStore(AsyncClosingContext):
         checked_ids = validate_ids(ids) if ids is not None else None
         flt = check_filter(self.capabilities, filter)
         spec = await self._spec(collection)
-        compiled = self._compile(spec, flt)
-        if checked_ids is None and compiled is None:
+        bound = resolve_filter(spec, flt)
+        if bound is True and flt is not None:  # a filter every record matches: delete them all by id
+            checked_ids = [
+                *(checked_ids or ()),
+                *[r.id async for r in self._scroll(collection, True, 256, False)],
+            ]
+        compiled = self._compile(spec, bound)
+        if not checked_ids and compiled is None:
             return
         await self._call("delete", collection, lambda: self._driver.delete(spec, checked_ids, compiled))
 
@@ -224,12 +235,15 @@ class AsyncStore(AsyncClosingContext):
         found = await self._call(
             "get", collection, lambda: self._driver.get(spec, unique, bool(with_vectors))
         )
-        return order_records(found, wanted)
+        return order_records(decode_records(found, date_fields(spec)), wanted)
 
     async def count(self, collection: str, *, filter: FilterArg = None) -> int:
         flt = check_filter(self.capabilities, filter)
         spec = await self._spec(collection)
-        compiled = self._compile(spec, flt)
+        bound = resolve_filter(spec, flt)
+        if bound is False:
+            return 0
+        compiled = self._compile(spec, bound)
         return await self._call("count", collection, lambda: self._driver.count(spec, compiled))
 
     def scroll(
@@ -248,10 +262,14 @@ class AsyncStore(AsyncClosingContext):
         return self._scroll(collection, flt, batch_size, bool(with_vectors))
 
     async def _scroll(
-        self, collection: str, flt: Any, batch_size: int, with_vectors: bool
+        self, collection: str, flt: Filter | bool | None, batch_size: int, with_vectors: bool
     ) -> AsyncIterator[Record]:
         spec = await self._spec(collection)
-        compiled = self._compile(spec, flt)
+        bound = flt if isinstance(flt, bool) else resolve_filter(spec, flt)
+        if bound is False:
+            return
+        compiled = self._compile(spec, bound)
+        dates = date_fields(spec)
         cursor: Any = None
         while True:
             page = await self._call(
@@ -259,7 +277,7 @@ class AsyncStore(AsyncClosingContext):
                 collection,
                 partial(self._driver.scroll, spec, compiled, cursor, batch_size, with_vectors),
             )
-            for record in page.records:
+            for record in decode_records(page.records, dates):
                 yield record
             if page.next is None:
                 return
@@ -305,7 +323,10 @@ class AsyncStore(AsyncClosingContext):
                 if not cached:
                     raise
                 spec = await self._fresh_spec(collection)  # another client may have recreated it
-        return await self._call("search", collection, partial(driver.search, spec, query))
+        if query is None:  # the filter matches no record
+            return []
+        hits = await self._call("search", collection, partial(driver.search, spec, query))
+        return decode_hits(hits, date_fields(spec))
 
     async def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""
@@ -328,15 +349,19 @@ class AsyncStore(AsyncClosingContext):
             )
             for r in checked_requests
         ]
-        if not queries:
-            return []
-        batch = await self._call("search batch", collection, lambda: self._driver.search_batch(spec, queries))
-        if batch is not None:
-            return batch
-        out: list[list[Hit]] = []
-        for query in queries:
-            out.append(await self._call("search", collection, partial(self._driver.search, spec, query)))
-        return out
+        asked = [q for q in queries if q is not None]  # None: a filter that matches no record
+        if not asked:
+            return [[] for _ in queries]
+        batch = await self._call("search batch", collection, lambda: self._driver.search_batch(spec, asked))
+        if batch is None:
+            batch = []
+            for query in asked:
+                batch.append(
+                    await self._call("search", collection, partial(self._driver.search, spec, query))
+                )
+        dates = date_fields(spec)
+        answers = iter(batch)
+        return [[] if q is None else decode_hits(next(answers), dates) for q in queries]
 
     # -- lifetime ------------------------------------------------------------------------
     async def close(self) -> None:

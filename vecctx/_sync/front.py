@@ -24,7 +24,9 @@ from vecctx.contract.checks import (
     order_records,
     redact_chain,
     redacted,
+    resolve_filter,
 )
+from vecctx.contract.dates import date_fields, decode_hits, decode_records, encode_records
 from vecctx.contract.driver import Driver
 from vecctx.contract.errors import (
     CollectionNotFoundError,
@@ -134,8 +136,9 @@ class Store(ClosingContext):
         self._specs.pop(name, None)
         return self._spec(name)
 
-    def _compile(self, spec: CollectionSpec, filter: Filter | None) -> Any:
-        return self._driver.compile_filter(spec, filter) if filter is not None else None
+    def _compile(self, spec: CollectionSpec, filter: Filter | bool) -> Any:
+        """The driver's form of a filter :func:`resolve_filter` bound (``None``: no filter)."""
+        return self._driver.compile_filter(spec, filter) if isinstance(filter, Filter) else None
 
     # -- collections ---------------------------------------------------------------------
     def create_collection(self, spec: CollectionSpec) -> None:
@@ -194,21 +197,29 @@ class Store(ClosingContext):
         """Insert or replace by id. The whole batch is validated before anything is written."""
         spec = self._spec(collection)
         try:
-            matrix = validate_records(records, spec)
+            stored = encode_records(records, date_fields(spec))
+            matrix = validate_records(stored, spec)
         except DimensionMismatchError:
             spec = self._fresh_spec(collection)  # another client may have recreated it
-            matrix = validate_records(records, spec)
-        if not len(records):
+            stored = encode_records(records, date_fields(spec))
+            matrix = validate_records(stored, spec)
+        if not len(stored):
             return
-        self._call("upsert", collection, lambda: self._driver.upsert(spec, records, matrix))
+        self._call("upsert", collection, lambda: self._driver.upsert(spec, stored, matrix))
 
     def delete(self, collection: str, *, ids: Sequence[str] | None = None, filter: FilterArg = None) -> None:
         """Delete by ids, by filter, or both (records matching either)."""
         checked_ids = validate_ids(ids) if ids is not None else None
         flt = check_filter(self.capabilities, filter)
         spec = self._spec(collection)
-        compiled = self._compile(spec, flt)
-        if checked_ids is None and compiled is None:
+        bound = resolve_filter(spec, flt)
+        if bound is True and flt is not None:  # a filter every record matches: delete them all by id
+            checked_ids = [
+                *(checked_ids or ()),
+                *[r.id for r in self._scroll(collection, True, 256, False)],
+            ]
+        compiled = self._compile(spec, bound)
+        if not checked_ids and compiled is None:
             return
         self._call("delete", collection, lambda: self._driver.delete(spec, checked_ids, compiled))
 
@@ -221,12 +232,15 @@ class Store(ClosingContext):
             return []
         unique = list(dict.fromkeys(wanted))
         found = self._call("get", collection, lambda: self._driver.get(spec, unique, bool(with_vectors)))
-        return order_records(found, wanted)
+        return order_records(decode_records(found, date_fields(spec)), wanted)
 
     def count(self, collection: str, *, filter: FilterArg = None) -> int:
         flt = check_filter(self.capabilities, filter)
         spec = self._spec(collection)
-        compiled = self._compile(spec, flt)
+        bound = resolve_filter(spec, flt)
+        if bound is False:
+            return 0
+        compiled = self._compile(spec, bound)
         return self._call("count", collection, lambda: self._driver.count(spec, compiled))
 
     def scroll(
@@ -244,9 +258,15 @@ class Store(ClosingContext):
         flt = check_filter(self.capabilities, filter)
         return self._scroll(collection, flt, batch_size, bool(with_vectors))
 
-    def _scroll(self, collection: str, flt: Any, batch_size: int, with_vectors: bool) -> Iterator[Record]:
+    def _scroll(
+        self, collection: str, flt: Filter | bool | None, batch_size: int, with_vectors: bool
+    ) -> Iterator[Record]:
         spec = self._spec(collection)
-        compiled = self._compile(spec, flt)
+        bound = flt if isinstance(flt, bool) else resolve_filter(spec, flt)
+        if bound is False:
+            return
+        compiled = self._compile(spec, bound)
+        dates = date_fields(spec)
         cursor: Any = None
         while True:
             page = self._call(
@@ -254,7 +274,7 @@ class Store(ClosingContext):
                 collection,
                 partial(self._driver.scroll, spec, compiled, cursor, batch_size, with_vectors),
             )
-            for record in page.records:
+            for record in decode_records(page.records, dates):
                 yield record
             if page.next is None:
                 return
@@ -300,7 +320,10 @@ class Store(ClosingContext):
                 if not cached:
                     raise
                 spec = self._fresh_spec(collection)  # another client may have recreated it
-        return self._call("search", collection, partial(driver.search, spec, query))
+        if query is None:  # the filter matches no record
+            return []
+        hits = self._call("search", collection, partial(driver.search, spec, query))
+        return decode_hits(hits, date_fields(spec))
 
     def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """Several searches on one collection, in one round trip where the backend has one."""
@@ -323,15 +346,17 @@ class Store(ClosingContext):
             )
             for r in checked_requests
         ]
-        if not queries:
-            return []
-        batch = self._call("search batch", collection, lambda: self._driver.search_batch(spec, queries))
-        if batch is not None:
-            return batch
-        out: list[list[Hit]] = []
-        for query in queries:
-            out.append(self._call("search", collection, partial(self._driver.search, spec, query)))
-        return out
+        asked = [q for q in queries if q is not None]  # None: a filter that matches no record
+        if not asked:
+            return [[] for _ in queries]
+        batch = self._call("search batch", collection, lambda: self._driver.search_batch(spec, asked))
+        if batch is None:
+            batch = []
+            for query in asked:
+                batch.append(self._call("search", collection, partial(self._driver.search, spec, query)))
+        dates = date_fields(spec)
+        answers = iter(batch)
+        return [[] if q is None else decode_hits(next(answers), dates) for q in queries]
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:

@@ -6,8 +6,9 @@ from collections.abc import Container
 from typing import Any
 
 from vecctx.answers import Answer, AnswerStream
-from vecctx.cli.settings import Settings
+from vecctx.cli.settings import DEFAULT_FUSION, DEFAULT_MODE, Settings
 from vecctx.contract.store import FilterArg
+from vecctx.prompt.citations import source_label
 
 
 def _label(text: str, words: int = 10) -> str:
@@ -36,7 +37,8 @@ def print_answer(console: Any, stream: AnswerStream, *, relevant: Container[str]
         doc = s.doc_id or s.id
         used = "cited" if s.number in cites.counts else "not cited"
         mark = " [green]judged relevant[/]" if doc in relevant else ""
-        say(f"  {escape(s.marker)} {escape(doc)}: {escape(_label(s.title or s.text))} ({used}){mark}")
+        chunk = f"chunk {s.chunk}, " if s.chunk is not None else ""
+        say(f"  {escape(source_label(s))}: {escape(_label(s.title or s.text))} ({chunk}{used}){mark}")
     if answer.abstained:
         say('The model abstained ("I don\'t know").')
     invalid = ", ".join(m.text for m in cites.invalid_markers) or "none"
@@ -67,7 +69,8 @@ def run_ask(
     *,
     llm: str | None,
     filter: FilterArg = None,
-    mode: str = "hybrid",
+    mode: str = DEFAULT_MODE,
+    fusion: str = DEFAULT_FUSION,
     k: int = 3,
     max_tokens: int = 256,
     abstain: bool = False,
@@ -77,28 +80,35 @@ def run_ask(
     """Retrieve from the settings' store and collection, answer with the model at URL ``llm``
     (``None``: the offline local model) and print it as it streams. ``cite`` constrains the
     answer to cite its sources (``None``: only for a local model)."""
-    from rich.console import Console
+    import time
 
+    from vecctx.cli.render import make_console, note
     from vecctx.cli.session import open_session
     from vecctx.llm import connect_llm
 
-    console = Console(highlight=False)
-    with connect_llm(llm) as model, open_session(settings, sparse=mode != "dense", create=False) as sess:
-        if cite is None:
-            from vecctx.llm import LlamaCppLLM
+    console = make_console()
+    t0 = time.perf_counter()
+    with connect_llm(llm) as model:
+        llm_s = time.perf_counter() - t0
+        with open_session(settings, sparse=mode != "dense", create=False) as sess:
+            aug = sess.augmenter(mode=mode, fusion=fusion, k=k)
+            note(f"language model {model.name} ready in {llm_s:.1f} s")
+            note(f"embedding model {sess.embedder.name} ready in {sess.load_model():.1f} s")
+            if cite is None:
+                from vecctx.llm import LlamaCppLLM
 
-            cite = isinstance(model, LlamaCppLLM)
-        stream = sess.augmenter(mode=mode, k=k).stream_answer(
-            question,
-            llm=model,
-            filter=filter,
-            max_tokens=max_tokens,
-            abstain=abstain,
-            judge=judge,
-            cite=cite,
-        )
-        with stream:
-            return print_answer(console, stream)
+                cite = isinstance(model, LlamaCppLLM)
+            stream = aug.stream_answer(
+                question,
+                llm=model,
+                filter=filter,
+                max_tokens=max_tokens,
+                abstain=abstain,
+                judge=judge,
+                cite=cite,
+            )
+            with stream:
+                return print_answer(console, stream)
 
 
 __all__ = ["print_answer", "run_ask"]

@@ -1,7 +1,9 @@
 """The ``vecctx`` command: demo, ingest, query, ask, eval, bench, collections.
 
-User errors (bad URL, bad filter, missing data, locked store) print one line and exit 2;
-``--verbose`` shows the traceback.
+Every mistake prints one line on stderr and exits 2: a usage mistake (no command, an unknown
+command or option, a missing argument, a bad value, a global option after the command) and a
+user error (bad URL, bad filter, missing data, locked store). ``--verbose`` shows a user error's
+traceback and the model libraries' own loading messages.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from typing import Annotated, Any
 
 import typer
 
-from vecctx.cli.settings import Settings, load_settings
+from vecctx.cli.settings import DEFAULT_FUSION, DEFAULT_MODE, Settings, load_settings
 from vecctx.contract.errors import ConfigError, VecctxError
+from vecctx.retrieval.retriever import HybridFusion, Mode
 
+PROG = "vecctx"
 app = typer.Typer(
-    name="vecctx",
+    name=PROG,
     help="Context augmentation (RAG) over any vector database.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-collections_app = typer.Typer(help="List, inspect and drop collections.", no_args_is_help=True)
+collections_app = typer.Typer(help="List, inspect and drop collections.", invoke_without_command=True)
 app.add_typer(collections_app, name="collections")
 
 _state: dict[str, Any] = {"verbose": False, "settings": Settings()}
@@ -39,15 +43,40 @@ FilterOpt = Annotated[
 CollOpt = Annotated[
     str | None, typer.Option("--collection", "-c", help="Collection (env VECCTX_COLLECTION).")
 ]
+ModeOpt = Annotated[Mode, typer.Option(help="Retrieval: dense, sparse (BM25) or hybrid (both, fused).")]
+FusionOpt = Annotated[
+    HybridFusion, typer.Option(help="How hybrid retrieval fuses its two rankings (DBSF measured best).")
+]
+KOpt = Annotated[int, typer.Option(min=1, help="Passages in the prompt.")]
 
 
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks and the model libraries' messages.")
+    ] = False,
     config: Annotated[Path | None, typer.Option(help="Settings file (default ./vecctx.toml).")] = None,
 ) -> None:
     _state["verbose"] = verbose
+    if ctx.invoked_subcommand is None:
+        _no_command(ctx)
+    if not verbose:
+        from vecctx.cli.quiet import quiet_libraries
+
+        quiet_libraries()
     _state["settings"] = load_settings(config)
+
+
+@collections_app.callback()
+def _collections(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        _no_command(ctx)
+
+
+def _no_command(ctx: typer.Context) -> None:
+    print(f"{PROG}: error: no command given; see '{ctx.command_path} --help'", file=sys.stderr)
+    raise typer.Exit(2)
 
 
 def _settings(**flags: Any) -> Settings:
@@ -74,9 +103,9 @@ def collection_name_for(path: Path) -> str:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from vecctx.cli.render import make_console
 
-    return Console(highlight=False)
+    return make_console()
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -96,12 +125,19 @@ def demo(
         limit=limit,
         questions=questions,
         budget=budget,
+        data_flag=data is not None,
     )
 
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A BEIR directory, a folder of .txt/.md, or a .jsonl file.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A document or a folder of them (.pdf .html .docx .md .txt, read recursively), "
+            "a BEIR directory, or a .jsonl file."
+        ),
+    ],
     store: StoreOpt = None,
     collection: CollOpt = None,
     sparse: Annotated[bool, typer.Option(help="Also store BM25 sparse vectors (hybrid search).")] = True,
@@ -111,17 +147,45 @@ def ingest(
     id_field: Annotated[str, typer.Option(help="JSONL: the id field.")] = "id",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Chunk, embed (offline model) and upsert documents, idempotently and resumably."""
+    """Chunk, embed (offline model) and upsert documents, idempotently and resumably. Each file
+    is read by its type; files skipped (unsupported type, no text layer, unreadable) are listed
+    with the reason."""
+    from collections.abc import Iterable
+    from itertools import islice
+
+    from vecctx.chunking import Document
     from vecctx.cli.session import open_session, read_documents
+    from vecctx.loaders import SkippedFile, load_path
 
     s = _settings(store=store, collection=collection or collection_name_for(path))
-    docs = read_documents(path, limit=limit, text_field=text_field, id_field=id_field)
+    skipped: list[SkippedFile] = []
+    docs: Iterable[Document]
+    if not path.exists() or (path / "corpus.jsonl").is_file() or (path.is_file() and path.suffix == ".jsonl"):
+        docs = read_documents(path, limit=limit, text_field=text_field, id_field=id_field)
+    else:
+        docs = list(islice(load_path(path, skipped=skipped), limit))
+        if not as_json:
+            from rich.markup import escape
+
+            con = _console()
+            for sk in skipped:
+                con.print(f"skipped {escape(str(sk))}", soft_wrap=True)
+        if not docs:  # never run (a --sync would empty the collection) on nothing
+            first = f" ({skipped[0]})" if skipped else ""
+            raise ConfigError(f"nothing to ingest in {path}: {_files(len(skipped))} skipped{first}")
     with open_session(s, sparse=sparse) as sess:
         report = sess.ingest(docs, sync=sync)
     if as_json:
-        print(json.dumps(report.to_dict() if hasattr(report, "to_dict") else vars(report), default=str))
+        out = dict(report.to_dict() if hasattr(report, "to_dict") else vars(report))
+        out["skipped"] = [{"path": sk.path, "reason": sk.reason} for sk in skipped]
+        print(json.dumps(out, default=str))
     else:
-        _console().print(report.summary())
+        more = f"; {_files(len(skipped))} skipped" if skipped else ""
+        _console().print(report.summary() + more)
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 @app.command()
@@ -130,26 +194,29 @@ def query(
     store: StoreOpt = None,
     collection: CollOpt = None,
     filter: FilterOpt = None,
-    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
-    fusion: Annotated[
-        str, typer.Option(help="rrf | dbsf | convex (hybrid; convex measured best on SciFact)")
-    ] = "convex",
-    k: Annotated[int, typer.Option(help="Passages in the prompt.")] = 5,
-    budget: Annotated[int | None, typer.Option(help="Token budget of the prompt.")] = None,
+    mode: ModeOpt = DEFAULT_MODE,
+    fusion: FusionOpt = DEFAULT_FUSION,
+    k: KOpt = 5,
+    budget: Annotated[int | None, typer.Option(min=1, help="Token budget of the prompt.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the prompt, sources and timings as JSON.")
     ] = False,
 ) -> None:
     """Retrieve, rerank and assemble a cited prompt for QUESTION."""
+    from vecctx.cli.render import note
     from vecctx.cli.session import open_session
     from vecctx.contract.filters import parse_filter
 
     flt = parse_filter(_json_arg(filter, "--filter")) if filter else None
     s = _settings(collection=collection, store=store, budget=budget)
     with open_session(s, sparse=mode != "dense", create=False) as sess:
-        prompt = sess.augmenter(mode=mode, fusion=fusion, k=k).augment(question, filter=flt, budget=s.budget)
+        aug = sess.augmenter(mode=mode, fusion=fusion, k=k)
+        load_s = sess.load_model()  # apart from the query's own timings
+        if not as_json:
+            note(f"embedding model {sess.embedder.name} ready in {load_s:.1f} s")
+        prompt = aug.augment(question, filter=flt, budget=s.budget)
     if as_json:
-        print(json.dumps(prompt.to_dict(), default=str))
+        print(json.dumps({**prompt.to_dict(), "model_load_ms": load_s * 1000}, default=str))
         return
     from vecctx.cli.render import print_prompt
 
@@ -170,9 +237,10 @@ def ask(
         ),
     ] = None,
     filter: FilterOpt = None,
-    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
-    k: Annotated[int, typer.Option(help="Passages in the prompt.")] = 3,
-    max_tokens: Annotated[int, typer.Option(help="The answer's allowance of tokens.")] = 256,
+    mode: ModeOpt = DEFAULT_MODE,
+    fusion: FusionOpt = DEFAULT_FUSION,
+    k: KOpt = 3,
+    max_tokens: Annotated[int, typer.Option(min=1, help="The answer's allowance of tokens.")] = 256,
     abstain: Annotated[
         bool, typer.Option(help='Ask for exactly "I don\'t know" when the sources do not hold the answer.')
     ] = False,
@@ -200,6 +268,7 @@ def ask(
         llm=llm,
         filter=flt,
         mode=mode,
+        fusion=fusion,
         k=k,
         max_tokens=max_tokens,
         abstain=abstain,
@@ -215,8 +284,8 @@ def eval_cmd(
     ],
     store: StoreOpt = None,
     collection: CollOpt = None,
-    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "dense",
-    fusion: Annotated[str, typer.Option(help="rrf | dbsf | convex (hybrid)")] = "rrf",
+    mode: ModeOpt = DEFAULT_MODE,
+    fusion: FusionOpt = DEFAULT_FUSION,
     rerank: Annotated[
         list[str] | None, typer.Option(help="Reranker(s) in order: late, bi, mmr, litm.")
     ] = None,
@@ -390,9 +459,9 @@ def _usable_cores() -> int:
 @collections_app.command("list")
 def collections_list(store: StoreOpt = None) -> None:
     """List collections."""
-    from vecctx.registry import connect
+    from vecctx.cli.session import connect_existing
 
-    with connect(_settings(store=store).store) as st:
+    with connect_existing(_settings(store=store).store) as st:
         for name in st.list_collections():
             print(name)
 
@@ -400,9 +469,12 @@ def collections_list(store: StoreOpt = None) -> None:
 @collections_app.command("info")
 def collections_info(name: str, store: StoreOpt = None) -> None:
     """Show a collection's spec and size."""
-    from vecctx.registry import connect
+    from vecctx.cli.session import connect_existing, missing_collection
 
-    with connect(_settings(store=store).store) as st:
+    url = _settings(store=store).store
+    with connect_existing(url) as st:
+        if not st.has_collection(name):
+            raise missing_collection(st, name, url, hint="")
         spec = st.collection_spec(name)
         info = {
             "name": spec.name,
@@ -423,11 +495,14 @@ def collections_drop(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Drop a collection and its data."""
-    from vecctx.registry import connect
+    from vecctx.cli.session import connect_existing, missing_collection
 
-    if not yes and not typer.confirm(f"Drop collection {name!r} and all its records?"):
-        raise typer.Exit(1)
-    with connect(_settings(store=store).store) as st:
+    url = _settings(store=store).store
+    with connect_existing(url) as st:
+        if not st.has_collection(name):
+            raise missing_collection(st, name, url, hint="")
+        if not yes and not typer.confirm(f"Drop collection {name!r} and all its records?"):
+            raise typer.Exit(1)
         st.drop_collection(name)
     print(f"dropped {name}")
 
@@ -440,31 +515,63 @@ def _json_arg(value: str, flag: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; maps vecctx errors to one line on stderr and exit code 2."""
+    """Entry point (``argv``: the arguments after the program name; ``None``: ``sys.argv``). Every
+    mistake is one line on stderr and exit code 2: a usage mistake (with where to find help) or a
+    :class:`VecctxError` (``--verbose``: its traceback)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _state.update(verbose=False, settings=Settings())
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name=PROG, standalone_mode=False)
     except VecctxError as exc:
         if _state["verbose"]:
             raise
-        print(f"vecctx: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("vecctx: interrupted (ingestion resumes where it stopped on the next run)", file=sys.stderr)
-        return 130
+        code = 130
     except typer.Exit as exc:
-        return int(exc.exit_code)
+        code = exc.exit_code
     except typer.Abort:
         return 1
-    except Exception as exc:  # click usage errors
-        import click
+    except _usage_errors() as exc:
+        print(f"{PROG}: error: {_usage_message(exc)}", file=sys.stderr)
+        return 2
+    if code == 130:  # typer turns an interrupt into exit code 130
+        print(f"{PROG}: interrupted (ingestion resumes where it stopped on the next run)", file=sys.stderr)
+    return code if isinstance(code, int) else 0
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The usage errors of the command-line parser: click's, and typer's own where typer carries
+    its own copy of click."""
+    import click
+
+    kinds: list[type[Exception]] = [click.ClickException]
+    own = getattr(typer, "TyperException", None)
+    if isinstance(own, type) and issubclass(own, Exception):
+        kinds.append(own)
+    return tuple(kinds)
+
+
+def _usage_message(exc: Exception) -> str:
+    """One line: the parser's message and where to find help; a global option given after the
+    command says where it goes."""
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else PROG
+    option = getattr(exc, "option_name", None)
+    if option in _GLOBAL_OPTIONS and path != PROG:
+        command = path.removeprefix(f"{PROG} ")
+        return f"{option} is an option of {PROG} itself: put it before the command ({PROG} {option} {command} ...)"
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    # typer's value checks start their message with pydantic's "Value error, "
+    message = " ".join(str(message).replace("Value error, ", "").split()).rstrip(".")
+    return f"{message}; see '{path} --help'"
+
+
+#: The options of ``vecctx`` itself, which go before the command.
+_GLOBAL_OPTIONS = ("--verbose", "-v", "--config")
 
 
 __all__ = ["app", "collection_name_for", "main"]

@@ -7,26 +7,33 @@ from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
-from vecctx.cli.settings import Settings
+from vecctx.cli.settings import DEFAULT_MODE, ENV, Settings
 from vecctx.contract.errors import ConfigError
 from vecctx.pipeline import Augmenter
 
 
-def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3, budget: int = 1200) -> None:
-    from rich.console import Console
-
-    from vecctx.cli.render import print_prompt
+def run_demo(
+    settings: Settings,
+    *,
+    limit: int | None = None,
+    questions: int = 3,
+    budget: int = 1200,
+    data_flag: bool = False,
+) -> None:
+    """``data_flag``: the data root came from ``--data`` (named in the error when SciFact is missing)."""
+    from vecctx.cli.render import make_console, note, print_prompt
     from vecctx.cli.session import open_session
     from vecctx.eval.beir import load_judgements
     from vecctx.loaders import data_root, load_beir
     from vecctx.registry import default_url
 
-    con = Console(highlight=False)
-    root = Path(settings.data) if settings.data else data_root()
+    con = make_console()
+    root = Path(settings.data).expanduser() if settings.data else data_root()
     directory = root / "scifact"
     if not (directory / "corpus.jsonl").is_file():
         raise ConfigError(
-            f"SciFact not found in {directory}: set VECCTX_DATA or --data to the folder holding scifact/"
+            f"SciFact not found: no {directory / 'corpus.jsonl'} (data root {str(root)!r}, "
+            f"{_data_source(settings, data_flag)}); set --data or {ENV['data']} to the folder holding scifact/"
         )
     url = settings.store or default_url()
     con.print(
@@ -41,7 +48,8 @@ def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3
         con.print(f"ingest: {report.summary()}")
         data = load_judgements(directory)
         claims = list(data.judged_queries().items())[:questions]
-        aug = sess.augmenter(mode="hybrid" if sess.bm25 is not None else "dense", k=4, candidates=50)
+        aug = sess.augmenter(mode=DEFAULT_MODE if sess.bm25 is not None else "dense", k=4, candidates=50)
+        note(f"embedding model {sess.embedder.name} ready in {sess.load_model():.1f} s")
         for qid, claim in claims:
             prompt = aug.augment(claim, budget=budget)
             con.rule(f"claim {qid}")
@@ -52,8 +60,21 @@ def run_demo(settings: Settings, *, limit: int | None = None, questions: int = 3
         con.print(
             '\nNext: `vecctx query "your question" --filter \'{"title": {"$exists": true}}\'`, '
             '`vecctx ask "your question" --abstain`, '
-            "`vecctx eval ../shared/data/scifact --mode hybrid`, and examples/ for the Python API."
+            f"`vecctx eval {directory}` (nDCG@10 of the default recipe), and examples/ for the Python API."
         )
+
+
+def _data_source(settings: Settings, data_flag: bool) -> str:
+    """Where the data root came from, for the message when SciFact is not there."""
+    import os
+
+    if data_flag:
+        return "from --data"
+    if os.environ.get(ENV["data"]):
+        return f"from {ENV['data']}"
+    if settings.data:
+        return "from the settings file"
+    return f"{ENV['data']} unset: the default, ../shared/data beside {Path.cwd()}"
 
 
 def _answer(con: Any, aug: Augmenter, question: str, relevant: Container[str]) -> None:

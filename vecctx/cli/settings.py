@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vecctx.contract.errors import ConfigError
+from vecctx.retrieval.retriever import DEFAULT_FUSION, DEFAULT_MODE
 
 ENV = {
     "store": "VECCTX_STORE",
@@ -53,8 +54,14 @@ class Settings:
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Settings from ``path`` (else ``$VECCTX_CONFIG``, else ``./vecctx.toml`` when it exists) and
+    the environment. A settings file named explicitly must exist."""
     cfg: dict[str, Any] = {}
-    file = Path(path or os.environ.get("VECCTX_CONFIG", "vecctx.toml"))
+    named = path or os.environ.get("VECCTX_CONFIG")
+    file = Path(named or "vecctx.toml")
+    if named and not file.is_file():
+        source = "--config" if path else "VECCTX_CONFIG"
+        raise ConfigError(f"settings file {str(file)!r} (from {source}) does not exist")
     if file.is_file():
         try:
             cfg = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -75,4 +82,4 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     return Settings(**cfg)
 
 
-__all__ = ["ENV", "Settings", "load_settings"]
+__all__ = ["DEFAULT_FUSION", "DEFAULT_MODE", "ENV", "Settings", "load_settings"]

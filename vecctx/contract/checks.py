@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
-from vecctx.contract.compiler import to_nnf
+from vecctx.contract.compiler import simplify, to_nnf
+from vecctx.contract.dates import bind_filter, date_fields
 from vecctx.contract.driver import CheckedSearch
 from vecctx.contract.errors import (
     ConfigError,
@@ -65,10 +66,35 @@ def check_filter(capabilities: Capabilities, filter: FilterArg) -> Filter | None
             f"of $and/$or/$not deep, this one is {flt.depth}",
             "$",
         )
+    _check_size(capabilities, flt)
     nnf = to_nnf(flt)
     _check_operands(nnf)
     capabilities.require_ops(nnf)
     return nnf
+
+
+def resolve_filter(spec: CollectionSpec, flt: Filter | None) -> Filter | bool:
+    """A filter :func:`check_filter` returned, bound to the collection: its operands on the
+    date fields ``spec`` declares are encoded as stored (:mod:`vecctx.contract.dates`) and its
+    constants folded (:func:`~vecctx.contract.compiler.simplify`). ``True`` when it matches every
+    record (send no filter), ``False`` when it matches none (answer without I/O)."""
+    if flt is None:
+        return True
+    return simplify(bind_filter(flt, date_fields(spec)))
+
+
+def _check_size(capabilities: Capabilities, flt: Filter) -> None:
+    """``flt`` holds at most ``capabilities.max_filter_values`` operand values in all."""
+    limit = capabilities.max_filter_values
+    if limit is None:
+        return
+    n = sum(len(node.values) if isinstance(node, In) else int(isinstance(node, Cmp)) for node in flt.walk())
+    if n > limit:
+        raise InvalidFilterError(
+            f"{capabilities.name} takes at most {limit:,} operand values in one filter (an in/nin list "
+            f"counts its length), this one has {n:,}: split the query, or filter on a coarser field",
+            "$",
+        )
 
 
 def _check_operands(flt: Filter) -> None:
@@ -115,9 +141,10 @@ def check_search(
     fusion: Fusion | str,
     with_payload: bool,
     with_vectors: bool,
-) -> CheckedSearch:
+) -> CheckedSearch | None:
     """Validate one search against the collection and the backend's capabilities, and compile
-    its filter with ``compile_filter`` (the driver's)."""
+    its filter with ``compile_filter`` (the driver's); ``None`` when the filter matches no
+    record (the search has no hits)."""
     caps = capabilities
     try:
         fused_by = fusion if type(fusion) is Fusion else Fusion(fusion)
@@ -140,10 +167,13 @@ def check_search(
             raise UnsupportedFeatureError(f"{caps.name} cannot fuse with {fused_by.value} (has {have})")
     if p.exact and not caps.exact_search:
         raise UnsupportedFeatureError(f"{caps.name} has no exact (brute-force) search")
+    bound = resolve_filter(spec, flt)
+    if bound is False:
+        return None
     return CheckedSearch(
         vector=q,
         sparse=sparse,
-        filter=compile_filter(spec, flt) if flt is not None else None,
+        filter=compile_filter(spec, bound) if isinstance(bound, Filter) else None,
         k=k,
         exact=bool(p.exact),
         ef=p.ef,
@@ -252,4 +282,5 @@ __all__ = [
     "order_records",
     "redact_chain",
     "redacted",
+    "resolve_filter",
 ]

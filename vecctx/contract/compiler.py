@@ -7,6 +7,11 @@ become their exact opposites (``ne``, ``nin``; vecctx defines ``ne`` as ``not eq
 ``Not`` left wraps a range comparison or an ``exists``, whose negations a backend must spell
 itself (they match records where the field is missing or not a number).
 
+:func:`simplify` then folds the constants out of a filter in negation normal form: an empty
+``in`` matches nothing and an empty ``nin`` everything, and ``And``/``Or`` propagate them, so a
+backend never sees an empty list (the front answers a filter that matches nothing without
+I/O, and drops one that matches everything).
+
 A backend's compiler subclasses :class:`FilterCompiler` and overrides only the leaves it
 spells differently (in the manner of SQLAlchemy's visitor compiler); ``compile`` walks the tree
 once. :func:`flatten_metadata` is the one metadata flattening backends with flat filter fields
@@ -49,6 +54,31 @@ def _negate(flt: Filter) -> Filter:
     if isinstance(flt, In):
         return In(flt.key, flt.values, negate=not flt.negate)
     return Not(flt)  # a range comparison or exists: the backend spells its negation
+
+
+def simplify(flt: Filter) -> Filter | bool:
+    """``flt`` (in negation normal form) without constants: ``True`` when it matches every
+    record, ``False`` when it matches none, else the equivalent filter with no empty list."""
+    if isinstance(flt, In):
+        return flt.negate if not flt.values else flt
+    if isinstance(flt, And | Or):
+        absorbing = isinstance(flt, Or)  # True absorbs an Or, False an And
+        kept: list[Filter] = []
+        for child in flt.children:
+            folded = simplify(child)
+            if folded is absorbing:
+                return absorbing
+            if not isinstance(folded, bool):
+                kept.append(folded)
+        if not kept:
+            return not absorbing
+        if len(kept) == len(flt.children) and all(a is b for a, b in zip(kept, flt.children, strict=True)):
+            return flt
+        return kept[0] if len(kept) == 1 else type(flt)(tuple(kept))
+    if isinstance(flt, Not):
+        folded = simplify(flt.child)
+        return (not folded) if isinstance(folded, bool) else flt if folded is flt.child else Not(folded)
+    return flt
 
 
 class FilterCompiler(Generic[C]):
@@ -106,4 +136,4 @@ def flatten_metadata(metadata: Mapping[str, Any], prefix: str = "") -> Iterator[
             yield path, value
 
 
-__all__ = ["FilterCompiler", "flatten_metadata", "to_nnf"]
+__all__ = ["FilterCompiler", "flatten_metadata", "simplify", "to_nnf"]

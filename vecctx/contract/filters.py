@@ -23,19 +23,64 @@ Semantics, defined once here by :meth:`Filter.matches` and followed by every ada
 * ``ne`` is exactly ``not eq`` and ``nin`` is exactly ``not in``: both match records where
   the field is missing. Use ``F(k).exists() & (F(k) != v)`` to require presence.
 * ``exists``: the key is present, not ``null``, and not an empty list.
+* Dates and times: an operand may be a timezone-aware :class:`~datetime.datetime` (in the
+  dict syntax ``{"$date": "<ISO 8601>"}``; a date alone is midnight UTC); a naive one is
+  refused. It equals, and orders against, aware datetime values only, as instants
+  (``12:00+02:00`` is ``10:00Z``); ranges take numbers or datetimes. The tree holds it as an
+  :class:`Instant` (an int: its microseconds since 1970 UTC). In a store, the field must be
+  declared ``FieldType.DATETIME`` in the collection's ``indexed_fields``, and the front stores
+  and compares dates as those integers (see :mod:`vecctx.contract.dates`).
+* Empty lists: ``F(k).in_([])`` matches nothing and ``F(k).nin([])`` matches everything.
+* ``None`` means *missing*: ``F(k) == None`` is ``F(k).missing()``, ``F(k) != None`` is
+  ``F(k).exists()``; ``F(k).in_([v, None])`` is ``F(k).in_([v]) | F(k).missing()`` and
+  ``F(k).nin([v, None])`` is ``F(k).nin([v]) & F(k).exists()`` (the same for ``null`` in the
+  dict syntax).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, NoReturn, TypeAlias
 
 from vecctx.contract.errors import InvalidFilterError
 
 Scalar: TypeAlias = str | int | float | bool
+"""A value a comparison holds (a datetime operand is held as an :class:`Instant`, an int)."""
+Operand: TypeAlias = Scalar | datetime
+"""A value a filter may be built with: a scalar or a timezone-aware datetime."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def micros(when: datetime) -> int:
+    """``when`` (timezone-aware) as whole microseconds since 1970-01-01T00:00Z."""
+    return (when - EPOCH) // _MICRO
+
+
+class Instant(int):
+    """A timezone-aware datetime as a filter operand. The integer is its microseconds since
+    1970-01-01T00:00Z (the form the front stores dates in, so a backend compiles it like any
+    integer); ``when`` is the datetime as given (what :meth:`Filter.to_dict` writes and what
+    :meth:`Filter.matches` compares with datetime values)."""
+
+    when: datetime
+
+    def __new__(cls, when: datetime) -> Instant:
+        self = super().__new__(cls, micros(when))
+        self.when = when
+        return self
+
+    def __repr__(self) -> str:
+        return f"Instant({self.when!r})"
+
+    def __reduce__(self) -> tuple[type[Instant], tuple[datetime]]:
+        return (Instant, (self.when,))
+
 
 _MISSING: Any = object()
 
@@ -161,12 +206,43 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+def _is_instant(x: Any) -> bool:
+    return isinstance(x, datetime) and x.utcoffset() is not None
+
+
+def _kind(x: Any) -> tuple[str, Any] | None:
+    """What :func:`_equal` compares ``x`` as, hashable: equal values of one kind are equal keys
+    (``1`` and ``1.0`` alike; ``True`` apart from ``1``; datetimes as instants); ``None`` for a
+    value nothing equals."""
+    if isinstance(x, bool):
+        return ("bool", x)
+    if isinstance(x, str):
+        return ("str", x)
+    if isinstance(x, Instant):
+        return ("instant", x.when)
+    if _is_number(x):
+        return ("number", x)
+    if _is_instant(x):
+        return ("instant", x)
+    return None
+
+
 def _equal(a: Any, b: Scalar) -> bool:
     if isinstance(b, bool):
         return isinstance(a, bool) and a is b
     if isinstance(b, str):
         return isinstance(a, str) and a == b
+    if isinstance(b, Instant):
+        return _is_instant(a) and a == b.when
     return _is_number(a) and a == b
+
+
+def _ordered(a: Any, b: Scalar) -> tuple[Any, Any] | None:
+    """The pair a range operator orders for value ``a`` and operand ``b`` (numbers with
+    numbers, aware datetimes with datetimes), or ``None`` when it does not."""
+    if isinstance(b, Instant):
+        return (a, b.when) if _is_instant(a) else None
+    return (a, b) if _is_number(a) else None
 
 
 def _check_scalar(value: Any, path: str) -> Scalar:
@@ -176,9 +252,46 @@ def _check_scalar(value: Any, path: str) -> Scalar:
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidFilterError(f"value {value!r} is not finite", path)
         return value
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise InvalidFilterError(
+                f"datetime {value.isoformat()!r} is naive: give it a timezone, "
+                "e.g. datetime(..., tzinfo=timezone.utc)",
+                path,
+            )
+        return Instant(value)
+    if isinstance(value, date):
+        raise InvalidFilterError(
+            f"value {value!r} is a date, not a datetime: give a timezone-aware datetime, "
+            "e.g. datetime(y, m, d, tzinfo=timezone.utc)",
+            path,
+        )
     raise InvalidFilterError(
-        f"value {value!r} of type {type(value).__name__} is not a string, number or bool", path
+        f"value {value!r} of type {type(value).__name__} is not a string, number, bool or "
+        "timezone-aware datetime",
+        path,
     )
+
+
+def _operand_dict(value: Scalar) -> Any:
+    """``value`` in the dict syntax (a datetime as ``{"$date": ISO 8601}``)."""
+    return {"$date": value.when.isoformat()} if isinstance(value, Instant) else value
+
+
+def parse_instant(text: str) -> datetime | None:
+    """The instant an ISO 8601 string names (a date alone is midnight UTC), or ``None`` when it
+    names no instant (not ISO 8601, or a date and time without a timezone)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.utcoffset() is not None else None
 
 
 def _check_key(key: Any, path: str) -> str:
@@ -196,15 +309,16 @@ class Cmp(Filter):
     key: str
     cmp: Op
     value: Scalar
+    """The operand; a datetime given is held as an :class:`Instant`."""
 
     def __post_init__(self) -> None:
         _check_key(self.key, f"$.{self.key}")
         if self.cmp not in (Op.EQ, Op.NE) and self.cmp not in RANGE_OPS:
             raise InvalidFilterError(f"{self.cmp} is not a comparison", f"$.{self.key}")
-        _check_scalar(self.value, f"$.{self.key}.{self.cmp}")
+        object.__setattr__(self, "value", _check_scalar(self.value, f"$.{self.key}.{self.cmp}"))
         if self.cmp in RANGE_OPS and not _is_number(self.value):
             raise InvalidFilterError(
-                f"range operator {self.cmp} needs a number, got {self.value!r}",
+                f"range operator {self.cmp} needs a number or a timezone-aware datetime, got {self.value!r}",
                 f"$.{self.key}.{self.cmp}",
             )
 
@@ -220,10 +334,11 @@ class Cmp(Filter):
             return False
         if self.cmp is Op.EQ:
             return any(_equal(e, self.value) for e in _elements(found))
-        v = self.value
-        for e in _elements(found):
-            if not _is_number(e):
+        for element in _elements(found):
+            pair = _ordered(element, self.value)
+            if pair is None:
                 continue
+            e, v = pair
             if (
                 (self.cmp is Op.LT and e < v)
                 or (self.cmp is Op.LTE and e <= v)
@@ -234,7 +349,7 @@ class Cmp(Filter):
         return False
 
     def to_dict(self) -> dict[str, Any]:
-        return {self.key: {self.cmp.value: self.value}}
+        return {self.key: {self.cmp.value: _operand_dict(self.value)}}
 
     def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
         yield self
@@ -242,21 +357,24 @@ class Cmp(Filter):
 
 @dataclass(frozen=True, slots=True)
 class In(Filter):
-    """``key in values`` (or ``not in`` when ``negate``)."""
+    """``key in values`` (or ``not in`` when ``negate``). With no values, ``in`` matches
+    nothing and ``not in`` everything."""
 
     key: str
     values: tuple[Scalar, ...]
+    """The operands; a datetime given is held as an :class:`Instant`."""
     negate: bool = False
+    _kinds: frozenset[tuple[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         path = f"$.{self.key}.{self.op}"
         _check_key(self.key, f"$.{self.key}")
-        if not isinstance(self.values, tuple):
-            object.__setattr__(self, "values", tuple(self.values))
-        if not self.values:
-            raise InvalidFilterError(f"{self.op} needs at least one value", path)
-        for i, v in enumerate(self.values):
-            _check_scalar(v, f"{path}[{i}]")
+        if isinstance(self.values, str | bytes) or not isinstance(self.values, Iterable):
+            raise InvalidFilterError(f"{self.op} needs a list of values, got {self.values!r}", path)
+        values = tuple(_check_scalar(v, f"{path}[{i}]") for i, v in enumerate(self.values))
+        object.__setattr__(self, "values", values)
+        # one set lookup per element: a 100,000-value list stays linear in the records
+        object.__setattr__(self, "_kinds", frozenset(k for k in map(_kind, values) if k is not None))
 
     @property
     def op(self) -> Op:
@@ -264,11 +382,11 @@ class In(Filter):
 
     def matches(self, metadata: Mapping[str, Any]) -> bool:
         found = _lookup(metadata, self.key)
-        hit = found is not _MISSING and any(_equal(e, v) for e in _elements(found) for v in self.values)
+        hit = found is not _MISSING and any(_kind(e) in self._kinds for e in _elements(found))
         return hit != self.negate
 
     def to_dict(self) -> dict[str, Any]:
-        return {self.key: {self.op.value: list(self.values)}}
+        return {self.key: {self.op.value: [_operand_dict(v) for v in self.values]}}
 
     def walk(self) -> Iterator[Cmp | In | Exists | And | Or | Not]:
         yield self
@@ -384,13 +502,31 @@ def _check_children(children: Any, op: str) -> None:
             raise InvalidFilterError(f"{c!r} is not a filter", f"$.{op}[{i}]")
 
 
-def _range(op: Op) -> Callable[[F, float], Cmp]:
+def _range(op: Op) -> Callable[[F, float | datetime], Cmp]:
     """The :class:`F` method of a range operator: ``F(key) < value`` and the like."""
 
-    def compare(self: F, value: float) -> Cmp:
-        return Cmp(self.key, op, value)
+    def compare(self: F, value: float | datetime) -> Cmp:
+        return Cmp(self.key, op, _check_scalar(value, f"$.{self.key}.{op}"))
 
     return compare
+
+
+def _equality(key: str, op: Op, value: Any) -> Filter:
+    """``key == value`` (``op`` EQ) or ``key != value`` (NE); ``None`` means missing."""
+    if value is None:
+        return Not(Exists(key)) if op is Op.EQ else Exists(key)
+    return Cmp(key, op, _check_scalar(value, f"$.{key}.{op}"))
+
+
+def _membership(key: str, values: tuple[Any, ...], negate: bool) -> Filter:
+    """``key in values`` (or ``not in``); a ``None`` among the values means missing."""
+    path = f"$.{key}.{Op.NIN if negate else Op.IN}"
+    rest = tuple(_check_scalar(v, f"{path}[{i}]") for i, v in enumerate(values) if v is not None)
+    if len(rest) == len(values):
+        return In(key, rest, negate=negate)
+    if negate:  # neither missing nor one of the rest
+        return In(key, rest, negate=True) & Exists(key) if rest else Exists(key)
+    return In(key, rest) | Not(Exists(key)) if rest else Not(Exists(key))
 
 
 class F:
@@ -402,32 +538,38 @@ class F:
     def __init__(self, key: str) -> None:
         self.key = _check_key(key, f"$.{key}")
 
-    def __eq__(self, value: object) -> Cmp:  # type: ignore[override]
-        return Cmp(self.key, Op.EQ, value)  # type: ignore[arg-type]
+    def __eq__(self, value: object) -> Filter:  # type: ignore[override]
+        """``F(k) == v``; ``F(k) == None`` is ``F(k).missing()``."""
+        return _equality(self.key, Op.EQ, value)
 
-    def __ne__(self, value: object) -> Cmp:  # type: ignore[override]
-        return Cmp(self.key, Op.NE, value)  # type: ignore[arg-type]
+    def __ne__(self, value: object) -> Filter:  # type: ignore[override]
+        """``F(k) != v``; ``F(k) != None`` is ``F(k).exists()``."""
+        return _equality(self.key, Op.NE, value)
 
     __lt__ = _range(Op.LT)
     __le__ = _range(Op.LTE)
     __gt__ = _range(Op.GT)
     __ge__ = _range(Op.GTE)
 
-    def eq(self, value: Scalar) -> Cmp:
-        return Cmp(self.key, Op.EQ, value)
+    def eq(self, value: Operand | None) -> Filter:
+        return _equality(self.key, Op.EQ, value)
 
-    def ne(self, value: Scalar) -> Cmp:
-        return Cmp(self.key, Op.NE, value)
+    def ne(self, value: Operand | None) -> Filter:
+        return _equality(self.key, Op.NE, value)
 
-    def between(self, low: float, high: float) -> And:
+    def between(self, low: float | datetime, high: float | datetime) -> And:
         """Inclusive range, compiled to two comparisons on every backend."""
-        return And((Cmp(self.key, Op.GTE, low), Cmp(self.key, Op.LTE, high)))
+        return And((_range(Op.GTE)(self, low), _range(Op.LTE)(self, high)))
 
-    def in_(self, values: Sequence[Scalar]) -> In:
-        return In(self.key, _as_tuple(values, self.key, Op.IN))
+    def in_(self, values: Sequence[Operand | None]) -> Filter:
+        """The value is one of ``values`` (none: matches nothing); ``None`` among them also
+        matches records where the key is missing."""
+        return _membership(self.key, _as_tuple(values, self.key, Op.IN), negate=False)
 
-    def nin(self, values: Sequence[Scalar]) -> In:
-        return In(self.key, _as_tuple(values, self.key, Op.NIN), negate=True)
+    def nin(self, values: Sequence[Operand | None]) -> Filter:
+        """The value is none of ``values`` (none: matches everything); ``None`` among them
+        also excludes records where the key is missing."""
+        return _membership(self.key, _as_tuple(values, self.key, Op.NIN), negate=True)
 
     def exists(self) -> Exists:
         return Exists(self.key)
@@ -439,7 +581,7 @@ class F:
         return f"F({self.key!r})"
 
 
-def _as_tuple(values: Any, key: str, op: Op) -> tuple[Scalar, ...]:
+def _as_tuple(values: Any, key: str, op: Op) -> tuple[Any, ...]:
     if isinstance(values, str | bytes) or not isinstance(values, Sequence | set | frozenset):
         raise InvalidFilterError(f"{op} needs a list of values, got {values!r}", f"$.{key}.{op}")
     return tuple(values)
@@ -489,36 +631,58 @@ def _parse_obj(spec: Any, path: str, depth: int) -> Filter:
 
 
 def _parse_field(key: str, value: Any, path: str) -> Filter:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, Mapping) or _is_date_operand(value):
         if isinstance(value, list):
             raise InvalidFilterError("a list needs an operator: use {'$in': [...]}", path)
-        return Cmp(key, Op.EQ, _check_scalar(value, path))
+        return _equality(key, Op.EQ, _parse_operand(value, path))
     if not value:
         raise InvalidFilterError("empty operator object", path)
     parts: list[Filter] = []
     for op, operand in value.items():
         sub = f"{path}.{op}"
         if op not in _FIELD_OPS:
-            raise InvalidFilterError(f"unknown operator {op!r}", sub)
+            hint = " ({'$date': ...} is an operand: write {'$eq': {'$date': ...}})" if op == "$date" else ""
+            raise InvalidFilterError(f"unknown operator {op!r}{hint}", sub)
         if op in ("$in", "$nin"):
             if not isinstance(operand, list):
                 raise InvalidFilterError(f"{op} needs a list", sub)
-            for i, v in enumerate(operand):
-                _check_scalar(v, f"{sub}[{i}]")
-            if not operand:
-                raise InvalidFilterError(f"{op} needs at least one value", sub)
-            parts.append(In(key, tuple(operand), negate=op == "$nin"))
+            values = tuple(_parse_operand(v, f"{sub}[{i}]") for i, v in enumerate(operand))
+            parts.append(_membership(key, values, negate=op == "$nin"))
         elif op == "$exists":
             if not isinstance(operand, bool):
                 raise InvalidFilterError("$exists needs true or false", sub)
             parts.append(Exists(key) if operand else Not(Exists(key)))
         else:
             o = Op(op)
-            scalar = _check_scalar(operand, sub)
-            if o in RANGE_OPS and not _is_number(scalar):
-                raise InvalidFilterError(f"{op} needs a number, got {operand!r}", sub)
-            parts.append(Cmp(key, o, scalar))
+            scalar = _parse_operand(operand, sub)
+            if o in (Op.EQ, Op.NE):
+                parts.append(_equality(key, o, scalar))
+            elif scalar is None or not _is_number(scalar):
+                raise InvalidFilterError(f"{op} needs a number or a {{'$date': ...}}, got {operand!r}", sub)
+            else:
+                parts.append(Cmp(key, o, scalar))
     return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _is_date_operand(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and "$date" in value
+
+
+def _parse_operand(value: Any, path: str) -> Scalar | None:
+    """One operand of the dict syntax: a scalar, ``null`` or ``{"$date": "<ISO 8601>"}``."""
+    if value is None:
+        return None
+    if _is_date_operand(value):
+        text = value["$date"]
+        when = parse_instant(text) if isinstance(text, str) else None
+        if when is None:
+            raise InvalidFilterError(
+                f"$date needs an ISO 8601 date, or date and time with a timezone "
+                f"(e.g. '2024-05-01T12:00:00+00:00'), got {text!r}",
+                path,
+            )
+        return Instant(when)
+    return _check_scalar(value, path)
 
 
 def as_filter(value: Filter | Mapping[str, Any] | None) -> Filter | None:
@@ -541,15 +705,20 @@ __all__ = [
     "And",
     "Cmp",
     "Exists",
+    "EPOCH",
     "F",
     "Filter",
     "In",
+    "Instant",
     "Not",
     "Op",
+    "Operand",
     "Or",
     "RANGE_OPS",
     "Scalar",
     "as_filter",
+    "micros",
     "parse_filter",
+    "parse_instant",
     "predicate",
 ]

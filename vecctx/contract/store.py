@@ -106,6 +106,13 @@ class Capabilities:
     #: How deeply a filter may nest $and/$or/$not here (the language allows MAX_FILTER_DEPTH; a
     #: tenant view keeps one level for its guard).
     max_filter_depth: int = MAX_FILTER_DEPTH
+    #: How many operand values one filter may hold in all (an ``in``/``nin`` list counts its
+    #: length, a comparison one); ``None``: no limit. Beyond it the front raises
+    #: ``InvalidFilterError`` before any I/O: each adapter declares what it measured to answer
+    #: quickly and safely (longer lists crashed or stalled some backends).
+    max_filter_values: int | None = None
+    #: Largest record text, in UTF-8 bytes (``None``: bounded only by memory).
+    max_text_bytes: int | None = None
 
     def require_ops(self, flt: Filter | None) -> None:
         """Raise before I/O when the filter uses an operator this backend cannot compile."""
@@ -125,6 +132,8 @@ class Capabilities:
             "nested keys": _yn(self.nested_keys),
             "list values": _yn(self.list_values),
             "filter depth": str(self.max_filter_depth),
+            "filter values": _bound(self.max_filter_values),
+            "text bytes": _bound(self.max_text_bytes),
             "sparse": _yn(self.sparse),
             "hybrid": self.hybrid.value,
             "fusion": ", ".join(sorted(f.value for f in self.fusions)) or "-",
@@ -138,6 +147,10 @@ class Capabilities:
 
 def _yn(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _bound(limit: int | None) -> str:
+    return "unbounded" if limit is None else f"{limit:,}"
 
 
 @runtime_checkable

@@ -57,6 +57,9 @@ class FieldType(StrEnum):
     INTEGER = "integer"
     FLOAT = "float"
     BOOL = "bool"
+    #: Timezone-aware datetimes (or ISO 8601 strings), stored as integer microseconds since
+    #: 1970 UTC and read back as aware UTC datetimes (see :mod:`vecctx.contract.dates`).
+    DATETIME = "datetime"
 
 
 class IndexKind(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -349,6 +350,11 @@ def _check_json(value: Any, where: str, depth: int) -> int:
         return size
     if isinstance(value, list | tuple):
         return 2 + sum(_check_json(v, f"{where}[]", depth + 1) for v in value)
+    if isinstance(value, date):
+        raise InvalidInputError(
+            f"{where}: {type(value).__name__} value {value!r} is stored only in a field the collection "
+            "declares a date: declare this key as FieldType.DATETIME in the CollectionSpec's indexed_fields"
+        )
     raise InvalidInputError(f"{where}: {type(value).__name__} value {value!r} is not JSON data")
 
 

@@ -15,7 +15,7 @@ from vecctx.contract.types import Hit
 from vecctx.eval.beir import load_judgements
 from vecctx.eval.metrics import evaluate_run
 from vecctx.retrieval.rerank import LateInteractionReranker, LostInTheMiddle, MMRReranker, Reranker
-from vecctx.retrieval.retriever import Retriever
+from vecctx.retrieval.retriever import DEFAULT_FUSION, DEFAULT_MODE, Retriever
 
 #: Chunk hits fetched per query: enough for 100 distinct documents on SciFact.
 DEPTH = 150
@@ -92,8 +92,8 @@ def evaluate_directory(
     settings: Settings,
     directory: Path,
     *,
-    mode: str = "dense",
-    fusion: str = "rrf",
+    mode: str = DEFAULT_MODE,
+    fusion: str = DEFAULT_FUSION,
     rerank: Sequence[str] = (),
     split: str = "test",
 ) -> dict[str, Any]:

@@ -230,6 +230,25 @@ class CitationReport:
         return len(self.cited) / len(self.sources) if self.sources else 1.0
 
 
+def source_label(source: Source, *, marker: bool = True) -> str:
+    """Where a source comes from, for a reader: ``[1] report.pdf, p. 3`` (a passage over pages
+    3 and 4: ``pp. 3-4``), ``[2] guide.md \u00a7 Install > Linux``, else just the document,
+    ``[3] notes.txt``. The document is the chunk's ``source`` metadata (the file loaded), else
+    its ``doc_id``, else the record id; the page and section are the chunk's ``page`` /
+    ``page_end`` and ``section`` metadata (:mod:`vecctx.loaders`). ``marker=False`` leaves out
+    the ``[n]``."""
+    meta = source.metadata
+    doc = meta.get("source") or source.doc_id or source.id
+    page, last, section = meta.get("page"), meta.get("page_end"), meta.get("section")
+    if page is not None:
+        where = f", pp. {page}-{last}" if last is not None and last != page else f", p. {page}"
+    elif section:
+        where = f" \u00a7 {section}"
+    else:
+        where = ""
+    return f"{source.marker} {doc}{where}" if marker else f"{doc}{where}"
+
+
 def check_citations(answer: str, prompt: AugmentedPrompt) -> CitationReport:
     """Check an LLM answer's citation markers against the prompt's numbered sources."""
     if not isinstance(answer, str):
@@ -271,4 +290,5 @@ __all__ = [
     "neutralise_markers",
     "parse_marker",
     "replace_markers",
+    "source_label",
 ]

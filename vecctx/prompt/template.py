@@ -37,7 +37,7 @@ DEFAULT_SOURCE = '<source id="{n}"{attrs}>\n{text}\n</source>'
 
 _PLACEHOLDER_RE = re.compile(r"\{(sources|question|n|attrs|text)\}")
 _TAG_NAME_RE = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9_-]*)")
-_SOURCE_ATTRIBUTES = ("title", "doc_id", "chunk")
+_SOURCE_ATTRIBUTES = ("title", "doc_id", "chunk", "source", "page", "page_end", "section")
 # Tag names retrieved text may never open or close, whatever the template.
 _RESERVED_TAGS = ("source", "sources", "question", "context", "system", "instructions")
 
@@ -54,7 +54,9 @@ class PromptTemplate:
 
     ``user`` must hold ``{sources}`` and ``{question}`` once each; ``source`` must hold
     ``{n}`` and ``{text}`` and may hold ``{attrs}`` (rendered as `` title="..."`` for each name
-    of ``attributes`` the source has: ``title``, ``doc_id``, ``chunk``). ``system`` may be empty
+    of ``attributes`` the source has: ``title``, ``doc_id``, ``chunk``, and where a loader kept
+    them, the file ``source``, ``page``/``page_end`` and ``section``; the default shows the title,
+    file, page and section, so the model can cite them). ``system`` may be empty
     (no system message then). ``empty`` replaces ``{sources}`` when no passage was kept.
     Placeholders are plain ``{name}`` (no format specs); other braces are literal.
     """
@@ -64,7 +66,7 @@ class PromptTemplate:
     source: str = DEFAULT_SOURCE
     separator: str = "\n\n"
     empty: str = "(no sources were found)"
-    attributes: tuple[str, ...] = ("title",)
+    attributes: tuple[str, ...] = ("title", "source", "page", "section")
     joiner: str = "\n\n"
 
     def __post_init__(self) -> None:

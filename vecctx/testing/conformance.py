@@ -36,6 +36,7 @@ from vecctx.testing.suite_base import SuiteBase
 from vecctx.testing.suite_collections import CollectionTests, PersistenceTests
 from vecctx.testing.suite_errors import ErrorTests
 from vecctx.testing.suite_filters import FilterTests
+from vecctx.testing.suite_limits import LimitTests
 from vecctx.testing.suite_records import ReadTests, WriteTests
 from vecctx.testing.suite_search import SearchTests, SparseHybridTests
 
@@ -46,6 +47,7 @@ class ConformanceSuite(
     ReadTests,
     SearchTests,
     FilterTests,
+    LimitTests,
     SparseHybridTests,
     ErrorTests,
     PersistenceTests,

@@ -81,6 +81,33 @@ class SearchTests(SuiteBase):
             want_f = ref.search(collection, vector=q, k=10, filter=F("g") == 1)
             assert ids_of(got_f) == ids_of(want_f)
 
+    def test_exact_search_ranks_every_record(self, store: VectorStore, collection: str) -> None:
+        """Exact search is exhaustive after ``optimize()`` too: 500 identical vectors all come
+        back (an HNSW graph over duplicates strands most of them), and so do far outliers, in
+        the reference's order."""
+        caps = self.caps(store)
+        if not caps.exact_search:
+            pytest.skip(f"{caps.name} has no exact search")
+        dim = 16
+        same = np.zeros(dim, dtype=np.float32)
+        same[0] = 1.0
+        recs = [Record(id=f"d{i:03}", vector=same, metadata={"g": i % 2}) for i in range(500)]
+        rng = np.random.default_rng(3)
+        for j in range(40):  # outliers at every angle, the farthest pointing away
+            v = rng.standard_normal(dim).astype(np.float32)
+            v[0] = -abs(v[0]) * j / 10
+            recs.append(Record(id=f"o{j:02}", vector=v, metadata={"g": j % 2}))
+        ref = self._fill(store, collection, recs)
+        store.optimize(collection)
+        for k, flt in ((len(recs), None), (500, None), (300, F("g") == 1)):
+            got = store.search(collection, vector=same, k=k, params=EXACT, filter=flt)
+            want = ref.search(collection, vector=same, k=k, filter=flt)
+            # the equal vectors tie (a backend may order ties as it likes); the outliers do not
+            assert sorted(ids_of(got)) == sorted(ids_of(want)), f"k={k}, filter={flt}"
+            assert [h.score for h in got] == pytest.approx([w.score for w in want], rel=1e-4, abs=1e-4)
+            outliers = [h.id for h in got if h.id[0] == "o"]
+            assert outliers == [w.id for w in want if w.id[0] == "o"], f"k={k}, filter={flt}"
+
     def test_approximate_recall(self, store: VectorStore, collection: str) -> None:
         vecs = lowrank(3000, 32, rank=16, seed=11)
         recs = [Record(id=f"a{i}", vector=vecs[i]) for i in range(len(vecs))]

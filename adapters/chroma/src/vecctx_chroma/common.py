@@ -36,7 +36,7 @@ from vecctx.contract.types import (
     make_hits,
     score_kind,
 )
-from vecctx_chroma.filters import decode_metadata, decode_text, encode_metadata
+from vecctx_chroma.filters import MAX_FILTER_VALUES, decode_metadata, decode_text, encode_metadata
 
 #: Collection-metadata key holding the vecctx ``CollectionSpec`` as JSON.
 SPEC_KEY = "vecctx:spec"
@@ -59,6 +59,7 @@ def capabilities(*, max_batch: int | None, async_native: bool) -> Capabilities:
         async_native=async_native,
         max_batch=max_batch,
         persistent=True,
+        max_filter_values=MAX_FILTER_VALUES,
     )
 
 

@@ -42,7 +42,7 @@ from vecctx.contract.types import (
 )
 from vecctx_milvus import lite
 from vecctx_milvus.config import MilvusConfig
-from vecctx_milvus.filters import MilvusFilterCompiler, index_fields, quote
+from vecctx_milvus.filters import MAX_FILTER_VALUES, MilvusFilterCompiler, index_fields, quote
 
 T = TypeVar("T")
 ID, VECTOR, SPARSE, TEXT, META = "id", "vector", "sparse", "text", "meta"
@@ -73,6 +73,8 @@ CAPABILITIES = Capabilities(
     approximate=True,
     async_native=True,
     persistent=True,
+    max_filter_values=MAX_FILTER_VALUES,
+    max_text_bytes=MAX_VARCHAR_BYTES,  # the text column is a VARCHAR
 )
 
 _METRIC_TO_MILVUS = {Metric.COSINE: "COSINE", Metric.DOT: "IP", Metric.EUCLIDEAN: "L2"}
@@ -284,9 +286,49 @@ def batch_groups(queries: Sequence[CheckedSearch]) -> list[list[int]]:
     return [list(chunk) for group in groups.values() for chunk in chunks(group, NQ_PER_CALL)]
 
 
+def brute_force(spec: CollectionSpec, query: CheckedSearch) -> bool:
+    """Is this an exact dense search on HNSW, answered by :func:`exact_hits` over every matching
+    row? HNSW cannot be exact, even with ``ef`` as large as the collection: a graph over many
+    equal vectors strands most of them (500 identical vectors came back as 198 after
+    ``optimize()``)."""
+    return query.exact and query.vector is not None and query.sparse is None and _hnsw(spec)
+
+
 def needs_row_count(spec: CollectionSpec, query: CheckedSearch) -> bool:
-    """Exact dense search on HNSW walks the whole graph: ef = the collection's row count."""
-    return query.exact and query.vector is not None and spec.index.kind is IndexKind.HNSW
+    """An exact hybrid search on HNSW walks the whole graph: ef = the collection's row count."""
+    return query.exact and query.vector is not None and query.sparse is not None and _hnsw(spec)
+
+
+def _hnsw(spec: CollectionSpec) -> bool:
+    return spec.index.kind is IndexKind.HNSW
+
+
+def exact_hits(
+    spec: CollectionSpec, group: Sequence[CheckedSearch], rows: Sequence[Mapping[str, Any]]
+) -> list[list[Hit]]:
+    """Each query's hits by brute force over ``rows`` (every row its filter matches, read with
+    :func:`scroll_query` and the vectors), scored as Milvus scores them."""
+    if not rows:
+        return [[] for _ in group]
+    matrix = np.asarray([row[VECTOR] for row in rows], dtype=np.float64)
+    if spec.metric is Metric.COSINE:
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = matrix / np.where(norms == 0, 1.0, norms)
+    out = []
+    for query in group:
+        q = np.asarray(query.vector, dtype=np.float64)
+        if spec.metric is Metric.EUCLIDEAN:
+            diff = matrix - q
+            scores = np.einsum("ij,ij->i", diff, diff)  # squared, as Milvus's L2
+        else:
+            norm = float(np.linalg.norm(q)) if spec.metric is Metric.COSINE else 1.0
+            scores = matrix @ (q / (norm or 1.0))
+        raw = [
+            {"id": row[ID], "distance": d, "entity": row}
+            for row, d in zip(rows, scores.tolist(), strict=True)
+        ]
+        out.append(hits_of(raw, spec, query))
+    return out
 
 
 def _dense_params(

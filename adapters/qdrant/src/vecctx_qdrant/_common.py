@@ -30,7 +30,12 @@ from vecctx.contract.types import (
     score_kind,
 )
 from vecctx_qdrant.config import ClientOptions, EdgeOptions
-from vecctx_qdrant.filters import QdrantFilterCompiler, payload_path
+from vecctx_qdrant.filters import (
+    MAX_FILTER_VALUES,
+    MAX_FILTER_VALUES_LOCAL,
+    QdrantFilterCompiler,
+    payload_path,
+)
 
 #: Fixed namespace of the point ids: a user id ``s`` is stored as ``uuid5(NAMESPACE, s)``.
 NAMESPACE = uuid.UUID("6f1d3c1e-6a57-5b4e-9a43-2f0c7e1b5d88")
@@ -46,6 +51,15 @@ META_KEY = "meta"
 SPEC_FORMAT = 1
 #: Qdrant's names of the metrics (``Distance`` in both APIs), by ``Metric`` value.
 DISTANCE = {"cosine": "Cosine", "dot": "Dot", "euclidean": "Euclid"}
+#: Qdrant's payload index schema (lowercase) of each ``FieldType`` value: the front stores dates
+#: as integer microseconds (:mod:`vecctx.contract.dates`).
+PAYLOAD_SCHEMA = {
+    "keyword": "keyword",
+    "integer": "integer",
+    "float": "float",
+    "bool": "bool",
+    "datetime": "integer",
+}
 
 
 def point_id(user_id: str) -> str:
@@ -75,6 +89,7 @@ def capabilities_for(options: EdgeOptions | ClientOptions) -> Capabilities:
         approximate=edge or server,
         async_native=not edge,
         persistent=not (isinstance(options, ClientOptions) and options.memory),
+        max_filter_values=MAX_FILTER_VALUES if edge or server else MAX_FILTER_VALUES_LOCAL,
     )
 
 

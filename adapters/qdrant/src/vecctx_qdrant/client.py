@@ -24,7 +24,15 @@ from vecctx.contract.errors import (
     VecctxError,
 )
 from vecctx.contract.types import CollectionSpec
-from vecctx_qdrant._common import DENSE, DISTANCE, SPARSE, QdrantCore, capabilities_for, point_ids
+from vecctx_qdrant._common import (
+    DENSE,
+    DISTANCE,
+    PAYLOAD_SCHEMA,
+    SPARSE,
+    QdrantCore,
+    capabilities_for,
+    point_ids,
+)
 from vecctx_qdrant.config import ClientOptions
 from vecctx_qdrant.filters import ClientFilterCompiler, payload_path
 
@@ -101,7 +109,10 @@ class ClientCore(QdrantCore[ClientOptions]):
         if self.options.mode == "local":
             return []
         schema = self.m.PayloadSchemaType
-        return [(payload_path(key), schema(ftype.value)) for key, ftype in spec.indexed_fields.items()]
+        return [
+            (payload_path(key), schema(PAYLOAD_SCHEMA[ftype.value]))
+            for key, ftype in spec.indexed_fields.items()
+        ]
 
     def spec_from_info(self, name: str, info: Any) -> CollectionSpec:
         data = (getattr(info.config, "metadata", None) or {}).get(META_FIELD)

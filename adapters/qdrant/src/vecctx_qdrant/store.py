@@ -39,7 +39,15 @@ from vecctx.contract.errors import (
 )
 from vecctx.contract.types import CollectionSpec, FloatArray, Hit, IndexKind, Record, is_collection_name
 from vecctx.front import Store
-from vecctx_qdrant._common import DENSE, DISTANCE, SPARSE, QdrantCore, capabilities_for, point_ids
+from vecctx_qdrant._common import (
+    DENSE,
+    DISTANCE,
+    PAYLOAD_SCHEMA,
+    SPARSE,
+    QdrantCore,
+    capabilities_for,
+    point_ids,
+)
 from vecctx_qdrant.config import EdgeOptions
 from vecctx_qdrant.filters import EdgeFilterCompiler, payload_path
 
@@ -154,7 +162,7 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
         shard = qe.EdgeShard.create(str(d / SHARD_DIR), config)
         try:
             for key, ftype in spec.indexed_fields.items():
-                schema = getattr(qe.PayloadSchemaType, ftype.value.capitalize())
+                schema = getattr(qe.PayloadSchemaType, PAYLOAD_SCHEMA[ftype.value].capitalize())
                 shard.update(qe.UpdateOperation.create_field_index(payload_path(key), schema))
             shard.flush()
             tmp = d / (SPEC_FILE + ".tmp")

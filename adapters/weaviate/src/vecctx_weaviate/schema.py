@@ -43,6 +43,7 @@ _FIELD_KINDS: dict[FieldType, Kind] = {
     FieldType.INTEGER: "n",
     FieldType.FLOAT: "n",
     FieldType.BOOL: "b",
+    FieldType.DATETIME: "n",  # integer microseconds since 1970 (vecctx.contract.dates)
 }
 _MAX_PROP_NAME = 200
 

@@ -167,12 +167,26 @@ class AsyncMilvusDriver(c.MilvusCore):
         sparse = c.sparse_weights(query.sparse, "sparse query") if query.sparse is not None else None
         if query.vector is None and not sparse:
             return [[] for _ in group]  # sparse only, no nonzero weight: nothing matches
+        if c.brute_force(spec, query):
+            return c.exact_hits(spec, group, await self._matching_rows(spec, query.filter))
         rows = None  # exact search on HNSW: ef = the collection's row count
         if c.needs_row_count(spec, query):
             rows = int((await self._run("get_collection_stats", spec.name, read=True)).get("row_count", 0))
         method, kwargs = c.search_call(spec, group, sparse, rows)
         res = await self._run(method, spec.name, read=True, **kwargs)
         return [c.hits_of(raw, spec, q) for raw, q in zip(res, group, strict=True)]
+
+    async def _matching_rows(self, spec: CollectionSpec, filter: str | None) -> list[Any]:
+        """Every row ``filter`` matches, with its vector, page by page in id order."""
+        out: list[Any] = []
+        after = None
+        while True:
+            query = c.scroll_query(spec, filter, after, c.MAX_LIMIT, with_vectors=True)
+            rows = await self._run("query", spec.name, read=True, **query)
+            out += rows
+            if len(rows) < query["limit"]:
+                return out
+            after = max(row[c.ID] for row in rows)
 
     # -- lifetime ------------------------------------------------------------------------
     async def close(self) -> None:

@@ -1,14 +1,9 @@
-"""Document loaders: a BEIR directory, a folder of text/Markdown files, a JSONL file.
-
-Each yields :class:`~vecctx.chunking.Document` s in a stable order with stable ids, so that
-re-ingesting the same source is a no-op.
-"""
+"""Loaders of data sets: a BEIR directory and a JSONL file, and where shared data lives."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -16,8 +11,6 @@ from typing import Any
 
 from vecctx.chunking import Document
 from vecctx.contract.errors import ConfigError, InvalidInputError
-
-_MD_TITLE = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
 def data_root() -> Path:
@@ -53,36 +46,6 @@ def load_beir(
             meta["title"] = title
         text = f"{title}{title_separator}{body}" if title else body
         yield Document(doc_id, text, meta)
-
-
-def load_text_dir(
-    directory: str | os.PathLike[str],
-    *,
-    patterns: Sequence[str] = ("*.txt", "*.md"),
-    recursive: bool = True,
-    encoding: str = "utf-8",
-) -> Iterator[Document]:
-    """One document per file matching ``patterns``; the id is the path relative to
-    ``directory`` (POSIX separators), metadata ``source`` (that path) and ``title`` (a
-    Markdown file's first ``#`` heading, else the file name without extension)."""
-    root = Path(directory)
-    if not root.is_dir():
-        raise ConfigError(f"{directory} is not a directory")
-    files: set[Path] = set()
-    for pattern in patterns:
-        files.update(root.rglob(pattern) if recursive else root.glob(pattern))
-    for f in sorted(p for p in files if p.is_file()):
-        rel = f.relative_to(root).as_posix()
-        try:
-            text = f.read_text(encoding=encoding)
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"{f} is not {encoding} text: {exc}") from exc
-        title = f.stem
-        if f.suffix.lower() in (".md", ".markdown"):
-            m = _MD_TITLE.search(text)
-            if m:
-                title = m.group(1)
-        yield Document(rel, text, {"source": rel, "title": title})
 
 
 def load_jsonl(
@@ -129,4 +92,4 @@ def json_lines(path: Path, limit: int | None) -> Iterator[tuple[str, Any]]:
             yield where, value
 
 
-__all__ = ["data_root", "json_lines", "load_beir", "load_jsonl", "load_text_dir"]
+__all__ = ["data_root", "json_lines", "load_beir", "load_jsonl"]

@@ -21,6 +21,7 @@ from vecctx.contract.checks import (
     check_requests,
     check_search,
     check_spec,
+    check_text_sizes,
     order_records,
     redact_chain,
     redacted,
@@ -203,6 +204,7 @@ class Store(ClosingContext):
             spec = self._fresh_spec(collection)  # another client may have recreated it
             stored = encode_records(records, date_fields(spec))
             matrix = validate_records(stored, spec)
+        check_text_sizes(self.capabilities, stored)
         if not len(stored):
             return
         self._call("upsert", collection, lambda: self._driver.upsert(spec, stored, matrix))

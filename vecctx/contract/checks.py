@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
+from vecctx.contract.batch import RecordBatch
 from vecctx.contract.compiler import simplify, to_nnf
 from vecctx.contract.dates import bind_filter, date_fields
 from vecctx.contract.driver import CheckedSearch
@@ -111,6 +112,21 @@ def _check_operands(flt: Filter) -> None:
                 raise InvalidFilterError(f"value {value!r} holds a lone surrogate (not text)", path)
             if isinstance(value, int) and not -(2**63) <= value < 2**63:
                 raise InvalidFilterError(f"integer {value} does not fit in 64 bits", path)
+
+
+def check_text_sizes(capabilities: Capabilities, records: Sequence[Record]) -> None:
+    """Refuse, before any I/O, a record whose text is longer (in UTF-8 bytes) than the backend
+    stores (``Capabilities.max_text_bytes``); ``records`` have been validated."""
+    limit = capabilities.max_text_bytes
+    if limit is None:
+        return
+    texts = (records.texts or ()) if isinstance(records, RecordBatch) else [r.text for r in records]
+    for i, text in enumerate(texts):
+        if text is not None and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
+            raise InvalidInputError(
+                f"record {records[i].id[:40]!r}: its text is {len(text.encode('utf-8'))} bytes, over the "
+                f"{limit} bytes {capabilities.name} stores in a record (split it into chunks)"
+            )
 
 
 def check_batch_size(batch_size: object) -> int:

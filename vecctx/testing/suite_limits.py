@@ -1,16 +1,17 @@
-"""Conformance area: the limits a backend declares (``Capabilities.max_filter_values``) are
-kept: a filter at the limit is answered as the reference answers it, a longer one is refused
-before any I/O and never sent (longer lists crashed or stalled some backends)."""
+"""Conformance area: the limits a backend declares (``Capabilities.max_filter_values`` and
+``max_text_bytes``) are kept: a filter at the limit is answered as the reference answers it, a
+longer one is refused before any I/O and never sent (longer lists crashed or stalled some
+backends); a text at the limit is stored whole, a longer one is refused and nothing is written."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vecctx.contract.errors import InvalidFilterError
+from vecctx.contract.errors import InvalidFilterError, InvalidInputError
 from vecctx.contract.filters import F, Filter
 from vecctx.contract.store import VectorStore
-from vecctx.contract.types import Record
+from vecctx.contract.types import CollectionSpec, Record
 from vecctx.memory import MemoryStore
 from vecctx.testing.suite_base import DIM, SuiteBase
 
@@ -87,3 +88,21 @@ class LimitTests(SuiteBase):
             with pytest.raises(InvalidFilterError):
                 store.delete(collection, filter=flt)
         assert store.count(collection) == 40
+
+    def test_text_size_limit(self, store: VectorStore, collection: str) -> None:
+        """A text of ``max_text_bytes`` (1 MB where no limit is declared) is stored and read back
+        whole; one byte more (multi-byte characters counted as bytes) is an ``InvalidInputError``
+        for the whole batch, and nothing of the batch is written."""
+        limit = self.caps(store).max_text_bytes
+        size = limit if limit is not None else 1_000_000
+        store.create_collection(CollectionSpec(collection, DIM))
+        vec = np.ones(DIM, dtype=np.float32)
+        text = "é" * (size // 2) + "x" * (size % 2)  # two bytes a character in UTF-8
+        store.upsert(collection, [Record("whole", vec, text)])
+        assert store.get(collection, ["whole"])[0].text == text
+        if limit is None:
+            return
+        over = [Record("fine", vec, "short"), Record("long", vec, text + "x")]
+        with pytest.raises(InvalidInputError, match=f"over the {limit} bytes"):
+            store.upsert(collection, over)
+        assert store.count(collection) == 1 and not store.get(collection, ["fine", "long"])

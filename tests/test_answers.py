@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self, Unpack
@@ -19,6 +16,7 @@ from typing import Any, Self, Unpack
 import pytest
 
 import vecctx
+from tests._cli import run_vecctx
 from tests._llm_server import llm_server, v1_url
 from vecctx import AsyncMemoryStore, Augmenter, Hit, ScoreKind
 from vecctx.answers import (
@@ -407,21 +405,13 @@ def test_aanswer_over_the_openai_compatible_server(
 # -- vecctx ask ---------------------------------------------------------------------------------
 
 
-def _vecctx(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("VECCTX_STORE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "vecctx", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_vecctx_ask_end_to_end(tmp_path: Path) -> None:
     corpus = tmp_path / "sci.jsonl"
     corpus.write_text("".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in _scifact_docs()))
     url = f"qdrant:///{tmp_path}/store"
-    ing = _vecctx(["ingest", str(corpus), "--store", url, "--collection", "sci"], tmp_path)
+    ing = run_vecctx(["ingest", str(corpus), "--store", url, "--collection", "sci"], tmp_path)
     assert ing.returncode == 0, ing.stderr
-    proc = _vecctx(
+    proc = run_vecctx(
         ["ask", QUESTION, "--store", url, "--collection", "sci", "--k", "2", "--max-tokens", "120"], tmp_path
     )
     assert proc.returncode == 0, proc.stderr
@@ -450,7 +440,7 @@ def test_vecctx_ask_end_to_end(tmp_path: Path) -> None:
     ],
 )
 def test_vecctx_ask_user_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    proc = _vecctx(["ask", "q", *args], tmp_path)
+    proc = run_vecctx(["ask", "q", *args], tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vecctx: error:") and message in lines[0], proc.stderr

@@ -1,30 +1,20 @@
 """The CLI as a user meets it: one-line errors, ingest then query, eval JSON."""
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests._cli import run_vecctx
 from vecctx.cli.commands import collection_name_for
 from vecctx.contract.types import CollectionSpec
 from vecctx.loaders import data_root
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HF_HUB_OFFLINE": "1", "VECCTX_DATA": str(data_root().resolve()), **env}
-    full.pop("VECCTX_STORE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "vecctx", *args],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return run_vecctx(args, cwd, timeout=900, **{"VECCTX_DATA": str(data_root().resolve()), **env})
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,13 @@
 """Every command-line mistake is one line on stderr and exit code 2, never a traceback; errors
 that depend on where the user stands name what was looked up; a failed lookup creates nothing."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import vecctx
+from tests._cli import run_vecctx
 from vecctx.cli.commands import main
-
-# the folder holding the vecctx package under test, for a subprocess started anywhere
-SOURCE_ROOT = str(Path(vecctx.__file__).resolve().parents[1])
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str], code: int) -> str:
@@ -63,20 +58,12 @@ def test_help_still_works(argv: list[str], capsys: pytest.CaptureFixture[str]) -
 
 
 def test_a_usage_mistake_in_a_real_process_is_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SOURCE_ROOT, os.environ.get("PYTHONPATH", "")])}
     for argv, expected in (
         ([], "no command given"),
         (["query", "q", "--mode", "foo"], "'foo' is not one of"),
         (["query", "--verbose", "q"], "put it before the command"),
     ):
-        proc = subprocess.run(
-            [sys.executable, "-m", "vecctx", *argv],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        proc = run_vecctx(argv, tmp_path, timeout=300)
         assert proc.returncode == 2, proc.stderr
         assert proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith("vecctx: error: ") and expected in proc.stderr

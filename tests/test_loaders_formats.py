@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 import vecctx
+from tests._cli import run_vecctx
 from vecctx.chunking import Chunker, Document, Span
 from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.embedders import HashingEmbedder, RegexTokenizer
@@ -420,17 +419,9 @@ def test_source_label_without_page_or_section() -> None:
 
 
 # -- the command line ------------------------------------------------------------------------
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("VECCTX_STORE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "vecctx", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_cli_ingest_of_a_scanned_pdf_alone_is_a_one_line_error(tmp_path: Path) -> None:
     write_scanned_pdf(tmp_path / "scan.pdf")
-    proc = run_cli(["ingest", str(tmp_path / "scan.pdf"), "--store", "memory://"], tmp_path)
+    proc = run_vecctx(["ingest", str(tmp_path / "scan.pdf"), "--store", "memory://"], tmp_path)
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("vecctx: error: nothing to ingest") and "no text layer" in line
@@ -438,12 +429,12 @@ def test_cli_ingest_of_a_scanned_pdf_alone_is_a_one_line_error(tmp_path: Path) -
 
 def test_cli_ingest_of_a_folder_lists_skipped_files(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
-    proc = run_cli(["ingest", str(folder), "--store", f"qdrant:///{tmp_path}/s", "--json"], tmp_path)
+    proc = run_vecctx(["ingest", str(folder), "--store", f"qdrant:///{tmp_path}/s", "--json"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["documents"] == 5 and out["written"] > 5
     assert sorted(s["path"] for s in out["skipped"]) == ["latin1.txt", "logo.png", "scan.pdf"]
-    text = run_cli(["ingest", str(folder), "--store", f"qdrant:///{tmp_path}/s"], tmp_path)
+    text = run_vecctx(["ingest", str(folder), "--store", f"qdrant:///{tmp_path}/s"], tmp_path)
     assert text.returncode == 0, text.stderr
     assert "skipped scan.pdf: no text layer" in text.stdout
     assert "0 written" in text.stdout and "3 files skipped" in text.stdout

@@ -9,7 +9,7 @@ ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 INTEGRATIONS := $(wildcard integrations/*/pyproject.toml)
 # The benchmark suite (`vecctx bench`): its own distribution, vecctx-bench, in bench/.
 BENCH := bench/pyproject.toml
-EDITABLES := -e '.[dev,models,study,llm]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS) $(BENCH),-e '$(patsubst %/,%,$(dir $(p)))[test]')
+EDITABLES := -e '.[dev,local,models,study,llm,formats]' $(foreach p,$(ADAPTERS) $(INTEGRATIONS) $(BENCH),-e '$(patsubst %/,%,$(dir $(p)))[test]')
 export HF_HUB_OFFLINE := 1
 VECCTX_DATA_DIR ?= $(or $(VECCTX_DATA),../shared/data)
 export TOKENIZERS_PARALLELISM := false
@@ -53,6 +53,11 @@ fuzz: install
 
 bench: install
 	$(PYTHON) -m vecctx bench --profile quick --out bench-results
+
+# The documentation site, into site/ (mkdocs-material and mkdocstrings come with the dev extra);
+# --strict: a broken link or reference fails the build.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict
 
 # The fine-tuning-or-context study, quick profile (docs/study.md is regenerated from its output).
 study: install

@@ -1,9 +1,12 @@
-"""Embedders: protocol, offline MiniLM, ONNX through fastembed, the OpenAI HTTP client
-against a local server serving real MiniLM vectors, the on-disk cache, lazy imports."""
+"""Embedders: protocol, offline MiniLM (the default: int8 ONNX without torch; float32 ONNX;
+PyTorch), ONNX through fastembed, the OpenAI HTTP client against a local server serving real
+MiniLM vectors, the on-disk cache, lazy imports."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +17,10 @@ import pytest
 from werkzeug import Request, Response
 
 from vecctx.contract.errors import BackendError, ConfigError, TransientBackendError
-from vecctx.embedders import Embedder, HashingEmbedder, default_embedder
+from vecctx.embedders import DEFAULT_MODELS, Embedder, HashingEmbedder, default_embedder
 from vecctx.embedders.cache import CachedEmbedder, EmbeddingCache
+from vecctx.embedders.offline import MINILM_INT8_SHA256, export_onnx, minilm_int8_path, minilm_tokenizer_path
+from vecctx.embedders.onnx import OnnxEmbedder
 from vecctx.embedders.openai_http import OpenAIHTTPEmbedder
 from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
 
@@ -29,7 +34,14 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def minilm() -> SentenceTransformerEmbedder:
-    return default_embedder(threads=1)
+    """The PyTorch all-MiniLM-L6-v2: the reference the ONNX options are checked against."""
+    return SentenceTransformerEmbedder(threads=1)
+
+
+@pytest.fixture(scope="module")
+def onnx_export(tmp_path_factory: Any) -> Path:
+    """all-MiniLM-L6-v2 exported to float32 ONNX once (needs torch, like the export does)."""
+    return export_onnx(tmp_path_factory.mktemp("onnx") / "minilm")
 
 
 def test_import_vecctx_stays_light() -> None:
@@ -59,6 +71,7 @@ def test_hashing_embedder_is_deterministic() -> None:
 def test_minilm_offline(minilm: SentenceTransformerEmbedder) -> None:
     assert isinstance(minilm, Embedder)
     assert minilm.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert default_embedder("minilm-torch").name == minilm.name
     assert (minilm.dimension, minilm.max_input_tokens, minilm.normalized) == (384, 256, True)
     v = minilm.embed_documents(SENTENCES)
     assert v.shape == (4, 384) and v.dtype == np.float32
@@ -68,6 +81,105 @@ def test_minilm_offline(minilm: SentenceTransformerEmbedder) -> None:
     q = minilm.embed_query(SENTENCES[3])
     np.testing.assert_allclose(q, v[3], atol=1e-5)
     assert minilm.tokenizer.count("Hello world") == 2
+
+
+def test_default_embedder_is_int8_onnx_without_torch(tmp_path: Path) -> None:
+    """In a fresh interpreter: the default embeds real vectors and never imports torch."""
+    code = (
+        "import sys, json, vecctx;"
+        "e = vecctx.default_embedder();"
+        "v = e.embed_documents(['A man is eating food.', 'A man is eating a piece of bread.']);"
+        "print(json.dumps([e.name, e.dimension, e.max_input_tokens, e.tokenizer.count('Hello world'),"
+        " float(v[0] @ v[1]), [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "VECCTX_EMBEDDER"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    name, dim, max_tokens, count, sim, heavy = json.loads(done.stdout)
+    assert (name, dim, max_tokens, count) == ("sentence-transformers/all-MiniLM-L6-v2@int8", 384, 256, 2)
+    assert sim > 0.6 and heavy == []
+
+
+def test_onnx_options_match_torch(
+    minilm: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VECCTX_CACHE", str(tmp_path))  # where "minilm-int8-dynamic" is made
+    options = {m: default_embedder(m) for m in DEFAULT_MODELS}
+    assert [e.name for e in options.values()] == [
+        "sentence-transformers/all-MiniLM-L6-v2@int8",
+        "sentence-transformers/all-MiniLM-L6-v2@int8-dynamic",
+        "sentence-transformers/all-MiniLM-L6-v2",
+    ]
+    assert (tmp_path / "models" / "all-MiniLM-L6-v2-int8-dynamic" / "model.onnx").is_file()
+    # Different runtimes, different cache files: their vectors never mix.
+    assert len({EmbeddingCache(e.name, 384, directory=tmp_path).path for e in options.values()}) == 3
+    long = "Myelination of cerebral white matter continues after birth. " * 60  # past 256 tokens
+    texts = [*SENTENCES, long, "bread"]
+    want = minilm.embed_documents(texts)
+    # "minilm-int8-dynamic" embeds one text at a time (its activation scales are per batch), so a
+    # text's vector never depends on its neighbours: the query equals the passage there too.
+    for model, floor in (("minilm-int8", 0.998), ("minilm-int8-dynamic", 0.98)):
+        e = options[model]
+        assert isinstance(e, OnnxEmbedder)
+        assert (e.dimension, e.max_input_tokens, e.normalized) == (384, 256, True)
+        got = e.embed_documents(texts)
+        assert got.shape == (6, 384) and got.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert float(np.sum(got * want, axis=1).min()) > floor, model  # truncated at 256 like torch
+        np.testing.assert_allclose(e.embed_query(SENTENCES[3]), got[3], atol=1e-6)
+        for text in (long, "Hello, world! Ünïcödé text.", ""):
+            assert e.tokenizer.count(text) == minilm.tokenizer.count(text)
+
+
+def test_float32_onnx_export_matches_torch(minilm: SentenceTransformerEmbedder, onnx_export: Path) -> None:
+    fp32 = OnnxEmbedder(
+        onnx_export / "model.onnx", tokenizer_file=minilm_tokenizer_path(), max_input_tokens=256
+    )
+    got, want = fp32.embed_documents(SENTENCES), minilm.embed_documents(SENTENCES)
+    assert float(np.sum(got * want, axis=1).min()) > 0.99999
+
+
+def test_onnx_batches_keep_order_and_prefixes() -> None:
+    tok = minilm_tokenizer_path()
+    one = OnnxEmbedder(minilm_int8_path(), tokenizer_file=tok, max_input_tokens=256, batch_size=2, name="b2")
+    many = OnnxEmbedder(minilm_int8_path(), tokenizer_file=tok, max_input_tokens=256, name="b32")
+    texts = ["short", "a much longer sentence about bread and butter", "mid length text", "x" * 40, "ok"]
+    np.testing.assert_allclose(one.embed_documents(texts), many.embed_documents(texts), atol=1e-5)
+    alone = np.stack([many.embed_documents([t])[0] for t in texts])
+    np.testing.assert_allclose(many.embed_documents(texts), alone, atol=1e-5)  # padding changes nothing
+    e5like = OnnxEmbedder(
+        minilm_int8_path(), tokenizer_file=tok, query_prefix="query: ", passage_prefix="passage: ", name="p"
+    )
+    np.testing.assert_allclose(e5like.embed_query("bread"), many.embed_query("query: bread"), atol=1e-5)
+    np.testing.assert_allclose(
+        e5like.embed_documents(["bread"])[0], many.embed_documents(["passage: bread"])[0], atol=1e-5
+    )
+    assert many.embed_documents([]).shape == (0, 384)
+
+
+def test_onnx_embedder_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tok = minilm_tokenizer_path()
+    with pytest.raises(ConfigError, match="no ONNX model"):
+        OnnxEmbedder(tmp_path / "missing.onnx", tokenizer_file=tok)
+    with pytest.raises(ConfigError, match=r"no tokenizer\.json"):
+        OnnxEmbedder(minilm_int8_path(), tokenizer_file=tmp_path / "none.json")
+    with pytest.raises(ConfigError, match="batch_size"):
+        OnnxEmbedder(minilm_int8_path(), tokenizer_file=tok, batch_size=0)
+    wrong = OnnxEmbedder(minilm_int8_path(), tokenizer_file=tok, sha256="0" * 64, name="wrong")
+    with pytest.raises(ConfigError, match="sha256"):
+        wrong.embed_query("x")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="cannot load the ONNX model"):
+        OnnxEmbedder(garbage, tokenizer_file=tok, dimension=4).embed_query("x")
+    assert OnnxEmbedder(minilm_int8_path(), tokenizer_file=tok).name.startswith("onnx:model.onnx:")
+    assert hashlib.sha256(minilm_int8_path().read_bytes()).hexdigest() == MINILM_INT8_SHA256
+    with pytest.raises(ConfigError, match="minilm-int8, minilm-int8-dynamic, minilm-torch"):
+        default_embedder("bert-huge")
+    monkeypatch.setenv("VECCTX_EMBEDDER", "minilm-torch")
+    assert isinstance(default_embedder(), SentenceTransformerEmbedder)
+    monkeypatch.setenv("VECCTX_EMBEDDER", "nope")
+    with pytest.raises(ConfigError, match="unknown default embedder 'nope'"):
+        default_embedder()
 
 
 def test_prefixes_are_applied(minilm: SentenceTransformerEmbedder) -> None:
@@ -90,13 +202,12 @@ def test_missing_model_is_a_config_error() -> None:
         FastEmbedEmbedder("no/such-model")
 
 
-def test_fastembed_onnx_matches_torch(minilm: SentenceTransformerEmbedder, tmp_path_factory: Any) -> None:
-    pytest.importorskip("onnx")
+def test_fastembed_onnx_matches_torch(
+    minilm: SentenceTransformerEmbedder, onnx_export: Path, tmp_path_factory: Any
+) -> None:
     from vecctx.embedders.fastembed import FastEmbedEmbedder
-    from vecctx.embedders.offline import export_onnx
 
-    onnx_dir = export_onnx(tmp_path_factory.mktemp("onnx") / "minilm")
-    fe = FastEmbedEmbedder(model_dir=onnx_dir, threads=1)
+    fe = FastEmbedEmbedder(model_dir=onnx_export, threads=1)
     assert (fe.dimension, fe.max_input_tokens) == (384, 256)
     got = fe.embed_documents(SENTENCES)
     want = minilm.embed_documents(SENTENCES)

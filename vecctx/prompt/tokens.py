@@ -170,8 +170,11 @@ class BpeOpenAICounter(_TokenizerCounter):
     def __init__(self, *, encoding: str) -> None:
         try:
             import bpe_openai
-        except ImportError as exc:  # pragma: no cover - bpe-openai is a dependency of the core
-            raise ConfigError("token counter needs the 'bpe-openai' package: pip install bpe-openai") from exc
+        except ImportError as exc:
+            raise ConfigError(
+                "token counter needs the 'bpe-openai' package: pip install bpe-openai "
+                '(or "vecctx[local]", which the default pipeline\'s "vecctx[qdrant]" includes)'
+            ) from exc
         try:
             self._enc = bpe_openai.get_encoding(encoding)
         except KeyError as exc:

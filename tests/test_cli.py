@@ -229,3 +229,45 @@ def test_hybrid_query_shows_each_chunk_once(tmp_path: Path, notes_store: str, fu
     assert len({s["id"] for s in sources}) == 7
     assert len({(s["doc_id"], s["chunk"]) for s in sources}) == 7
     assert all(s["kind"] == fusion for s in sources)
+
+
+def test_demo_answers_first_then_finishes_and_a_rerun_reuses_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first prompt over the first slice, said to be partial; then the rest with an estimate;
+    then the prompts over all of it. A second run finds everything stored (the manifest)."""
+    import shutil
+
+    from vecctx.cli import demo
+    from vecctx.cli.settings import Settings
+
+    src, data = data_root() / "scifact", tmp_path / "data" / "scifact"
+    (data / "qrels").mkdir(parents=True)
+    lines = (src / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:16]
+    (data / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copy(src / "queries.jsonl", data / "queries.jsonl")
+    shutil.copy(src / "qrels" / "test.tsv", data / "qrels" / "test.tsv")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo, "FIRST_SLICE_SECONDS", 0.0)  # the first step only: 10 documents
+    monkeypatch.setattr(demo, "FIRST_STEP", 10)
+    answered: list[str] = []
+    monkeypatch.setattr(demo, "_answer", lambda con, aug, question, relevant: answered.append(question))
+    settings = Settings(
+        store=f"qdrant://{tmp_path / 'store'}", data=str(tmp_path / "data"), cache=str(tmp_path / "cache")
+    )
+    demo.run_demo(settings, questions=1)
+    out, err = capsys.readouterr()
+    first = out.index("This prompt searched only the 10 documents stored so far, of 16")
+    rest = out.index("ingesting the other 6 documents")
+    whole = re.search(r"ingest: 16 documents, (\d+) chunks: (\d+) written, (\d+) unchanged", out)
+    assert whole is not None and first < rest < whole.start() < out.index("claim 1 ")
+    chunks, written, unchanged = map(int, whole.groups())
+    assert written > 0 and written + unchanged == chunks and "first prompt after" in err
+    assert len(answered) == 1
+    demo.run_demo(settings, questions=1)
+    out = capsys.readouterr().out
+    assert (
+        "the first 10 documents are stored already" in out and "This prompt searched all 16 documents." in out
+    )
+    assert f"ingest: 16 documents, {chunks} chunks: 0 written, {chunks} unchanged" in out
+    assert "ingesting the other" not in out

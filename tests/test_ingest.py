@@ -270,3 +270,175 @@ def test_scifact_subset_with_minilm_into_qdrant_edge(tmp_path: Path, minilm: Any
     hits = store.search("scifact", vector=minilm.embed_query(q), k=3)
     assert hits[0].metadata is not None and hits[0].metadata["doc_id"] == docs[10].id
     store.close()
+
+
+# -- the manifest: a rerun checks only what changed -------------------------------------------
+class _Spy(MemoryStore):
+    """A memory store that counts scrolls (and how many of them were filtered)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scrolls: list[Any] = []
+
+    def scroll(self, collection: str, **options: Any) -> Any:
+        self.scrolls.append(options.get("filter"))
+        return super().scroll(collection, **options)
+
+
+def _manifested(store: Any, tmp_path: Path, **kw: Any) -> Ingestor:
+    return _ingestor(
+        store,
+        sparse=BM25Encoder(),
+        sparse_path=tmp_path / "docs.bm25.json",
+        manifest_path=tmp_path / "docs.manifest.json",
+        **kw,
+    )
+
+
+def _state(store: Any) -> dict[str, Any]:
+    return {r.id: (r.text, dict(r.metadata), r.sparse) for r in store.scroll("docs")}
+
+
+def _clean(docs: list[Document], tmp_path: Path) -> tuple[dict[str, Any], Any]:
+    """The records and BM25 statistics of one clean run of ``docs`` into a fresh store."""
+    store = MemoryStore()
+    report = _ingestor(store, sparse=BM25Encoder()).ingest(docs)
+    assert report.bm25 is not None
+    return _state(store), report.bm25.stats
+
+
+def test_rerun_with_nothing_changed_does_no_scroll_and_no_chunking(tmp_path: Path) -> None:
+    store = _Spy()
+    docs = _docs(40)
+    first = _manifested(store, tmp_path).ingest(docs)
+    assert not first.manifest and store.scrolls == [None]  # no manifest yet: one scroll
+    ing = _manifested(store, tmp_path)
+    split = ing.chunker.split
+    ing.chunker.split = lambda *a, **k: pytest.fail("an unchanged document was chunked")  # type: ignore[method-assign]
+    store.scrolls.clear()
+    again = ing.ingest(docs)
+    assert again.manifest and store.scrolls == []
+    assert (again.written, again.deleted, again.unchanged, again.chunks) == (0, 0, first.chunks, first.chunks)
+    assert (again.collection_documents, again.collection_chunks) == (40, store.count("docs"))
+    # one changed document: it alone is read back (one filtered scroll) and chunked
+    ing.chunker.split = split  # type: ignore[method-assign]
+    docs[3] = Document(docs[3].id, docs[3].text + " Added.", dict(docs[3].metadata))
+    third = ing.ingest(docs)
+    assert third.manifest and store.scrolls == [{"doc_id": {"$in": [docs[3].id]}}]
+    assert third.replaced_documents == 1 and third.written >= 1
+
+
+def test_manifest_runs_equal_a_clean_run(tmp_path: Path) -> None:
+    """Changed, new and (with sync) removed documents through the manifest: the same records
+    and the same BM25 statistics as one clean run of the final source."""
+    store = _Spy()
+    docs = _docs(40)
+    _manifested(store, tmp_path).ingest(docs[:30])
+    docs[5] = Document(docs[5].id, "A new first sentence. " + docs[5].text, dict(docs[5].metadata))
+    many = next(d for d in docs[10:30] if len(_ingestor(MemoryStore()).chunks_of(d)) >= 2)
+    i = docs.index(many)
+    docs[i] = Document(many.id, many.text[: len(many.text) // 3], dict(many.metadata))  # fewer chunks
+    store.scrolls.clear()
+    grown = _manifested(store, tmp_path).ingest(docs)  # 2 changed, 10 new, no scroll of the rest
+    assert grown.manifest and None not in store.scrolls
+    assert grown.replaced_documents == 2 and grown.collection_documents == 40
+    state, stats = _clean(docs, tmp_path)
+    assert _state(store).keys() == state.keys()
+    assert BM25Encoder.load(tmp_path / "docs.bm25.json").stats == stats
+    final = docs[:20] + docs[25:]
+    synced = _manifested(store, tmp_path).ingest(final, sync=True)
+    assert synced.manifest and synced.removed_documents == 5 and synced.written == 0
+    state, stats = _clean(final, tmp_path)
+    assert _state(store).keys() == state.keys()
+    assert BM25Encoder.load(tmp_path / "docs.bm25.json").stats == stats
+    again = _manifested(store, tmp_path).ingest(final, sync=True)
+    assert again.manifest and (again.written, again.deleted) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "damage", ["corrupt", "truncated", "under way", "other settings", "store changed", "stats changed"]
+)
+def test_an_untrusted_manifest_costs_a_scroll_never_data(tmp_path: Path, damage: str) -> None:
+    store = _Spy()
+    docs = _docs(30)
+    _manifested(store, tmp_path).ingest(docs)
+    manifest, stats = tmp_path / "docs.manifest.json", tmp_path / "docs.bm25.json"
+    victim = next(r for r in store.scroll("docs") if r.metadata["doc_id"] == docs[4].id)
+    if damage == "corrupt":
+        manifest.write_text("{not json")
+    elif damage == "truncated":
+        manifest.write_text(manifest.read_text()[:200])
+    elif damage == "under way":  # what a run killed after it began to write leaves
+        body = json.loads(manifest.read_text())
+        manifest.write_text(json.dumps({**body, "complete": False}))
+    elif damage == "other settings":
+        body = json.loads(manifest.read_text())
+        manifest.write_text(json.dumps({**body, "key": "0" * 32}))
+    elif damage == "store changed":  # a chunk deleted behind the ingestor's back
+        store.delete("docs", ids=[victim.id])
+    else:  # the statistics file edited: the manifest no longer vouches for it
+        BM25Encoder().fit(["something else"]).save(stats)
+    store.scrolls.clear()
+    report = _manifested(store, tmp_path).ingest(docs)
+    assert not report.manifest and store.scrolls == [None]
+    state, clean_stats = _clean(docs, tmp_path)
+    assert _state(store) == state
+    assert BM25Encoder.load(stats).stats == clean_stats
+    assert report.written == (1 if damage == "store changed" else 0)
+    store.scrolls.clear()
+    assert _manifested(store, tmp_path).ingest(docs).manifest and store.scrolls == []  # trusted again
+
+
+def test_a_manifest_is_never_trusted_for_another_store(tmp_path: Path) -> None:
+    """Two stores holding a collection of the same name and size: the manifest one of them
+    wrote (beside the BM25 statistics, keyed by collection) is not taken for the other."""
+    docs = _docs(12)
+    other = [*docs[:-1], Document(docs[-1].id, docs[-1].text.upper(), dict(docs[-1].metadata))]
+    first = vecctx.connect(f"qdrant://{tmp_path / 'a'}")
+    second = vecctx.connect(f"qdrant://{tmp_path / 'b'}")
+    try:
+        _manifested(first, tmp_path).ingest(docs)
+        _ingestor(second, sparse=BM25Encoder()).ingest(other)  # same size, one document differs
+        assert second.count("docs") == first.count("docs")
+        report = _manifested(second, tmp_path).ingest(docs)
+        assert not report.manifest and report.replaced_documents == 1
+        assert {r.text for r in second.scroll("docs")} == {r.text for r in first.scroll("docs")}
+    finally:
+        first.close()
+        second.close()
+
+
+def test_verify_scrolls_and_repairs_what_the_count_cannot_see(tmp_path: Path) -> None:
+    store = _Spy()
+    docs = _docs(20)
+    _manifested(store, tmp_path).ingest(docs)
+    # another writer replaces a chunk's text and keeps the count: the manifest cannot tell
+    rec = next(iter(store.scroll("docs", with_vectors=True)))
+    store.upsert(
+        "docs", [rec.__class__(id=rec.id, vector=rec.vector, text="tampered", metadata=rec.metadata)]
+    )
+    store.delete("docs", ids=[rec.id])
+    store.upsert(
+        "docs", [rec.__class__(id="stray", vector=rec.vector, text="x", metadata={"doc_id": docs[0].id})]
+    )
+    assert _manifested(store, tmp_path).ingest(docs).written == 0  # trusted: same count
+    report = _manifested(store, tmp_path).ingest(docs, verify=True)
+    assert not report.manifest and report.written == 1 and report.deleted == 1
+    assert _state(store).keys() == _clean(docs, tmp_path)[0].keys()
+
+
+def test_a_run_that_started_meanwhile_leaves_the_manifest_untrusted(tmp_path: Path) -> None:
+    store = MemoryStore()
+    docs = _docs(20)
+    _manifested(store, tmp_path).ingest(docs[:10])
+    manifest = tmp_path / "docs.manifest.json"
+
+    def other_run_starts(done: BatchDone) -> None:
+        if done.batch == 1:
+            body = json.loads(manifest.read_text())
+            manifest.write_text(json.dumps({**body, "run": "another", "complete": False}))
+
+    _manifested(store, tmp_path, on_batch=other_run_starts).ingest(docs)
+    assert json.loads(manifest.read_text())["complete"] is False
+    report = _manifested(store, tmp_path).ingest(docs)
+    assert not report.manifest and report.written == 0

@@ -1,6 +1,7 @@
 """A subprocess ingest killed with SIGKILL (halfway at a batch boundary, and several times at
 seeded random moments), then rerun, ends with exactly the records of a clean run (fresh load,
-and an update that replaces documents)."""
+and an update that replaces documents). The ingests keep a manifest (as the CLI does): a killed
+run leaves it untrusted, and the run after a completed rerun trusts it."""
 
 from __future__ import annotations
 
@@ -42,9 +43,11 @@ def on_batch(done):
 
 store = vecctx.connect("qdrant://" + db)
 ing = Ingestor(store, "docs", embedder=HashingEmbedder(dimension=48, max_input_tokens=96), sparse=BM25Encoder(),
-               sparse_path=stats, cache=cache, batch_size=16, progress=False, on_batch=on_batch)
+               sparse_path=stats, cache=cache, batch_size=16, progress=False, on_batch=on_batch,
+               manifest_path=db + ".manifest.json")
 report = ing.ingest(docs, sync=True)
 store.close()
+print("manifest" if report.manifest else "scroll", flush=True)
 print("done", report.written, report.deleted, flush=True)
 """
 
@@ -159,11 +162,15 @@ def test_sigkill_then_rerun_equals_clean_run(tmp_path: Path, scenario: str) -> N
     else:
         assert partial.keys() != expected.keys() and len(partial) >= before - 10
     out = _run(script, db, stats, cache, changed=changed)
+    assert out.strip().splitlines()[-2:-1] == ["scroll"]  # the killed run left no trusted manifest
     assert out.strip().splitlines()[-1].startswith("done")
     _same(_snapshot(db), expected)
     assert json.loads(stats.read_text()) == json.loads(clean_stats.read_text())
-    # and a further run is a no-op
-    assert _run(script, db, stats, cache, changed=changed).strip().splitlines()[-1] == "done 0 0"
+    # and a further run is a no-op that trusts the manifest
+    assert _run(script, db, stats, cache, changed=changed).strip().splitlines()[-2:] == [
+        "manifest",
+        "done 0 0",
+    ]
 
 
 class _Interrupting:
@@ -191,7 +198,8 @@ class _Interrupting:
         return self.inner.embed_query(text)
 
 
-def test_ctrl_c_then_rerun_equals_clean_run() -> None:
+@pytest.mark.parametrize("manifest", [False, True])
+def test_ctrl_c_then_rerun_equals_clean_run(tmp_path: Path, manifest: bool) -> None:
     from vecctx import MemoryStore
     from vecctx.embedders import HashingEmbedder
     from vecctx.ingest import Ingestor
@@ -201,16 +209,35 @@ def test_ctrl_c_then_rerun_equals_clean_run() -> None:
     docs = list(load_beir(data_root() / "scifact", limit=60))
 
     def make(store: Any, emb: Any) -> Ingestor:
-        return Ingestor(store, "docs", embedder=emb, sparse=BM25Encoder(), batch_size=8, progress=False)
+        return Ingestor(
+            store,
+            "docs",
+            embedder=emb,
+            sparse=BM25Encoder(),
+            batch_size=8,
+            progress=False,
+            sparse_path=tmp_path / "bm25.json" if manifest else None,
+            manifest_path=tmp_path / "m.json" if manifest else None,
+        )
 
     clean = MemoryStore()
-    make(clean, HashingEmbedder(dimension=16, max_input_tokens=64)).ingest(docs)
+    clean_emb = HashingEmbedder(dimension=16, max_input_tokens=64)
+    clean_ing = Ingestor(
+        clean, "docs", embedder=clean_emb, sparse=BM25Encoder(), batch_size=8, progress=False
+    )
+    clean_ing.ingest(docs[:20])  # the same history, uninterrupted
+    clean_stats = clean_ing.ingest(docs).bm25
     store = MemoryStore()
+    make(store, HashingEmbedder(dimension=16, max_input_tokens=64)).ingest(docs[:20])  # a manifest
     with pytest.raises(KeyboardInterrupt):
         make(store, _Interrupting(HashingEmbedder(dimension=16, max_input_tokens=64), at=4)).ingest(docs)
     assert 0 < store.count("docs") < clean.count("docs")
     report = make(store, HashingEmbedder(dimension=16, max_input_tokens=64)).ingest(docs)
+    assert not report.manifest  # the interrupted run left it untrusted
     assert report.unchanged == store.count("docs") - report.written
+    assert report.bm25 is not None and clean_stats is not None and report.bm25.stats == clean_stats.stats
+    again = make(store, HashingEmbedder(dimension=16, max_input_tokens=64)).ingest(docs)
+    assert again.manifest == manifest and again.written == 0
     _same(
         {r.id: r for r in store.scroll("docs", with_vectors=True)},
         {r.id: r for r in clean.scroll("docs", with_vectors=True)},

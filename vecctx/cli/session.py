@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -14,7 +14,7 @@ from vecctx.chunking import Document
 from vecctx.cli.settings import DEFAULT_FUSION, DEFAULT_MODE, Settings
 from vecctx.contract.errors import CollectionNotFoundError, ConfigError
 from vecctx.contract.store import VectorStore
-from vecctx.ingest import Ingestor, IngestReport
+from vecctx.ingest import BatchDone, Ingestor, IngestReport
 from vecctx.pipeline import Augmenter
 from vecctx.retrieval.rerank import Reranker
 from vecctx.retrieval.sparse import BM25Encoder
@@ -109,8 +109,16 @@ class Session:
             raise
 
     def ingest(
-        self, documents: Iterable[Document], *, sync: bool = False, progress: bool | None = None
+        self,
+        documents: Iterable[Document],
+        *,
+        sync: bool = False,
+        progress: bool | None = None,
+        verify: bool = False,
+        on_batch: Callable[[BatchDone], None] | None = None,
     ) -> IngestReport:
+        """Ingest with a manifest beside the BM25 statistics, so that a rerun checks only what
+        changed (see :mod:`vecctx.ingest`); ``verify`` scrolls the store regardless."""
         os.makedirs(self.bm25_path.parent, exist_ok=True)
         ingestor = Ingestor(
             self.store,
@@ -119,9 +127,12 @@ class Session:
             sparse=self.bm25,
             sparse_path=self.bm25_path if self.bm25 is not None else None,
             progress=progress,
+            on_batch=on_batch,
+            manifest_path=self.bm25_path.with_name(f"{self.settings.collection}.manifest.json"),
         )
-        report = ingestor.ingest(documents, sync=sync)
-        self.store.optimize(self.settings.collection)
+        report = ingestor.ingest(documents, sync=sync, verify=verify)
+        if report.written or report.deleted:
+            self.store.optimize(self.settings.collection)
         return report
 
     def load_model(self) -> float:

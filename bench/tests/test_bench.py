@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -77,6 +78,7 @@ def test_three_artefacts(tiny: tuple[Path, dict[str, Any]]) -> None:
         "## Latency growth",
         "## Retrieval quality on SciFact",
         "## SDK overhead",
+        "## Ingest CPU and query latency against the raw model",
         "## Backends and versions",
     ):
         assert section in report, section
@@ -166,11 +168,22 @@ def test_quality_recipes(tiny: tuple[Path, dict[str, Any]]) -> None:
     for name, r in q["recipes"].items():
         assert 0.0 < r["ndcg@10"] <= 1.0, name
         assert r["latency_ms"]["n"] == r["queries"] > 0
+        if r["rerank"] is None:  # both latencies: cached query vectors, and the model embedding each
+            assert r["latency_e2e_ms"]["n"] == r["queries"], name
     assert q["recipes"]["hybrid-rrf"]["native_fusion"] is True
     assert q["recipes"]["hybrid-convex"]["native_fusion"] is False
     late = q["recipes"]["hybrid-rrf+late"]
     assert late["rerank_depth"] == TINY.rerank_depth and late["queries"] == TINY.rerank_queries
     assert late["base"]["recipe"] == "hybrid-rrf" and 0.0 < late["base"]["ndcg@10"] <= 1.0
+
+
+def test_ingest_cpu_step(tiny: tuple[Path, dict[str, Any]]) -> None:
+    _, results = tiny
+    r = results["ingest_cpu"]
+    assert r["returncode"] == 0 and not r["timed_out"] and "status" not in r, r.get("error")
+    assert r["documents"] == TINY.ingest_cpu_docs and r["chunks"] >= r["documents"]
+    assert all(r["cpu_s"][k] > 0 for k in ("vecctx_ingest", "raw_chunks_sorted", "raw_documents"))
+    assert r["query"]["vecctx_ms"]["n"] == r["query"]["native_ms"]["n"] == TINY.ingest_cpu_queries
 
 
 def test_sdk_overhead_ab(tiny: tuple[Path, dict[str, Any]]) -> None:
@@ -389,3 +402,139 @@ def test_driver_extra() -> None:
 def test_native_uuid_mapping_is_uuid5() -> None:
     ids = [f"doc-{i}" for i in range(50)] + ["", "é", "a" * 300]
     assert uuid5_ids(ids) == [str(uuid.uuid5(uuid.NAMESPACE_URL, i)) for i in ids]
+
+
+# -- budgets, the embedding cache, honest latencies, ingest CPU (#18) ------------------------------
+
+
+def _scifact() -> Path:
+    sci = vecctx_bench.scifact_dir()
+    assert sci is not None, "SciFact is part of the test data here (VECCTX_DATA)"
+    return sci
+
+
+def test_a_step_past_its_budget_is_skipped_and_the_run_completes(tmp_path: Path) -> None:
+    _scifact()
+    prof = replace(
+        TINY,
+        name="tiny",
+        sizes=(200,),
+        step_budgets={**TINY.step_budgets, "scifact": 0.5, "ingest_cpu": 0.5},
+        quality_backends=(),
+        overhead_backends=(),
+        parallel=1,
+    )
+    assert run_bench(backends=["memory"], n=None, profile=prof, out=tmp_path) == tmp_path
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    skipped = "skipped: ran past its 0.5 s budget ("
+    assert results["steps"]["scifact"].startswith(skipped), results["steps"]
+    assert "scifact" not in results["data"] and "lowrank-200" in results["data"]
+    ingest_cpu = results["ingest_cpu"]
+    assert ingest_cpu["status"].startswith(skipped) and ingest_cpu["timed_out"], ingest_cpu
+    assert "error" not in ingest_cpu
+    memory = results["backends"]["memory"]  # the rest of the run went on
+    assert memory["returncode"] == 0 and set(memory["datasets"]) == {"lowrank-200"}
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"data step scifact: {skipped}" in report and f"ingest_cpu: {skipped}" in report
+
+
+def test_scifact_vectors_come_from_the_cache_the_second_time(tmp_path: Path) -> None:
+    from vecctx_bench.data import scifact
+
+    heard: list[str] = []
+    first = scifact(_scifact(), cache_dir=tmp_path, limit=3, queries=2, progress=heard.append)
+    assert first.source["cache_misses"] > 0 and heard and "chunks done" in heard[-1]
+    again = scifact(_scifact(), cache_dir=tmp_path, limit=3, queries=2)
+    assert again.source["cache_misses"] == 0 and again.source["cache_hits"] == first.source["cache_misses"]
+    assert np.allclose(first.X, again.X, atol=1e-6) and np.allclose(first.Q, again.Q, atol=1e-6)
+
+
+def test_quality_reuses_the_cache_and_reports_both_latencies(tmp_path: Path) -> None:
+    from vecctx_bench.quality import bench_quality
+
+    prof = replace(TINY, recipes=("dense", "hybrid-rrf"), scifact_docs=3, scifact_queries=3)
+    runs = []
+    for r in range(2):
+        runs.append(
+            bench_quality(
+                BACKENDS["qdrant"],
+                directory=_scifact(),
+                cache_dir=tmp_path / "cache",
+                work=tmp_path / f"q{r}",
+                prof=prof,
+                log=lambda _m: None,
+            )
+        )
+    first, second = runs
+    assert first["ingest"]["cache_misses"] > 0
+    assert second["ingest"]["cache_misses"] == 0  # the second run never runs the model on a document
+    assert second["ingest"]["cache_hits"] == second["ingest"]["chunks"] > 0
+    for name, r in second["recipes"].items():
+        assert r["latency_ms"]["n"] == r["latency_e2e_ms"]["n"] == r["queries"] == 3, name
+        assert r["latency_e2e_ms"]["p50"] > 0 and r["latency_ms"]["p50"] > 0
+
+
+def test_report_labels_both_latencies_and_shows_ingest_cpu() -> None:
+    from vecctx_bench.report import E2E_P50, SEARCH_P50
+
+    lat = {"n": 3, "p50": 4.0, "p95": 5.0}
+    results: dict[str, Any] = {
+        "backends": {},
+        "machine": {},
+        "profile": {"name": "tiny"},
+        "quality": {
+            "qdrant": {
+                "recipes": {
+                    "dense": {
+                        "ndcg@10": 0.5,
+                        "queries": 3,
+                        "latency_ms": lat,
+                        "latency_e2e_ms": {"p50": 19.0},
+                    }
+                }
+            },
+            "milvus": {"status": "skipped: ran past its 420 s budget (ingesting)", "recipes": {}},
+        },
+        "ingest_cpu": {
+            "documents": 5,
+            "chunks": 9,
+            "doc_tokens": 1000,
+            "chunk_tokens": 1200,
+            "token_ratio": 1.2,
+            "cpu_s": {"vecctx_ingest": 3.0, "raw_chunks_sorted": 2.0, "raw_documents": 1.5},
+            "ratios": {"ingest_vs_raw_chunks": 1.5, "ingest_vs_raw_documents": 2.0},
+            "query": {"queries": 4, "vecctx_ms": lat, "native_ms": lat, "p50_ratio": 1.0},
+            "targets": {"ingest_cpu": 1.15, "tokens": 1.1, "query_p50": 1.1},
+        },
+    }
+    text = render(results)
+    assert f"| {SEARCH_P50} |" in text and f"| {E2E_P50} |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| qdrant | dense |"))
+    assert "| 4.00 | 5.00 | 19.0 | 3 |" in row
+    assert "skipped: ran past its 420 s budget (ingesting)" in text
+    assert "## Ingest CPU and query latency against the raw model" in text
+    assert "| 5 | 9 | 1,000 | 1,200 | 1.200 | 3.00 | 2.00 | 1.50 | 1.500 | 2.000 |" in text
+
+
+@pytest.mark.benchmark(group="ingest_cpu")
+def test_ingest_cpu_against_the_raw_model(benchmark: Any, tmp_path: Path) -> None:
+    """pytest-benchmark: ``vecctx_bench.ingest_cpu`` on a handful of SciFact abstracts (the
+    figures are printed; only their sanity is asserted, never a timing)."""
+    from vecctx_bench.ingest_cpu import bench_ingest_cpu, lines
+
+    r = benchmark.pedantic(
+        bench_ingest_cpu,
+        args=(_scifact(),),
+        kwargs={"docs": 4, "queries": 6, "work": tmp_path},
+        rounds=1,
+        iterations=1,
+    )
+    print("\n".join(lines(r)))
+    assert r["documents"] == 4 and r["chunks"] >= 4
+    assert r["doc_tokens"] > 0 and r["chunk_tokens"] >= 0.95 * r["doc_tokens"]  # the chunks cover the text
+    for name in ("vecctx_ingest", "raw_chunks_sorted", "raw_documents"):
+        assert r["cpu_s"][name] > 0, name
+    assert r["ratios"]["ingest_vs_raw_chunks"] > 0 and r["ingest_report"]["written"] == r["chunks"]
+    q = r["query"]
+    assert q["queries"] == 6 and q["vecctx_ms"]["n"] == q["native_ms"]["n"] == 6 and q["p50_ratio"] > 0
+    assert not (tmp_path / "store").exists()

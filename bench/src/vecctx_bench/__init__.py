@@ -4,8 +4,10 @@ on recall, latency, throughput and quality, on this machine.
 :func:`run_bench` prepares the data (low-rank synthetic vectors and real SciFact embeddings,
 exact ground truth), runs each backend in its own worker process (ingest, latency at 1/4/16
 threads, filtered search at 1/50/99 % selectivity, the recall-vs-QPS sweep, disk, peak
-memory), scores the SciFact retrieval recipes, measures vecctx's overhead over each native
-client (A/B interleaved), and writes ``results.json``, ``report.md`` and PNG plots to
+memory), scores the SciFact retrieval recipes (search latency with cached query vectors and
+end to end with the model), measures vecctx's overhead over each native client (A/B
+interleaved) and its ingest CPU and query latency against the raw model (``ingest_cpu``), and
+writes ``results.json``, ``report.md`` and PNG plots to
 ``out``. Thread counts are pinned (one BLAS/OpenMP thread, one torch thread).
 
 The same measures run under pytest-benchmark: ``pytest benchmarks/ --benchmark-only``.
@@ -132,7 +134,11 @@ class _Workers:
         self.count = 0
         self._lock = threading.Lock()
 
-    def run(self, task: dict[str, Any], *, timeout: float, label: str) -> dict[str, Any]:
+    def run(self, task: dict[str, Any], *, timeout: float, label: str, what: str) -> dict[str, Any]:
+        """Run ``task`` in a worker process and return its result. A worker past ``timeout``
+        seconds is stopped by PID; its result (what it finished) then says, under ``status``,
+        "skipped: ran past its N s budget (what it was doing)" (``what`` when it said
+        nothing yet)."""
         with self._lock:
             self.count += 1
             number = self.count
@@ -151,7 +157,7 @@ class _Workers:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            _log(f"{label}: over its {timeout:.0f} s limit, stopping worker {proc.pid}")
+            _log(f"{label}: over its {timeout:g} s budget, stopping worker {proc.pid}")
             rc = self._stop(proc)
         except BaseException:
             self._stop(proc)
@@ -165,7 +171,13 @@ class _Workers:
         result["timed_out"] = timed_out
         result["worker_s"] = time.perf_counter() - t0
         if timed_out:
-            result.setdefault("error", f"stopped at the profile's {timeout:.0f} s worker limit")
+            result.pop("error", None)  # the stop signal, not a failure of the step
+            result.pop("trace", None)
+            doing = str(result.pop("doing", "") or what)
+            result["status"] = over_budget(timeout, doing)
+            _log(f"{label}: {result['status']}")
+        else:
+            result.pop("doing", None)
         return result
 
     @staticmethod
@@ -182,6 +194,11 @@ class _Workers:
             return proc.wait(timeout=30)
 
 
+def over_budget(budget: float, doing: str) -> str:
+    """The ``status`` of a step stopped at its time budget."""
+    return f"skipped: ran past its {budget:g} s budget ({doing})"
+
+
 def plan(prof: Profile, names: Sequence[str]) -> dict[str, list[int]]:
     """The synthetic sizes each backend runs (caps applied, duplicates removed)."""
     return {name: sorted({prof.size_for(name, s) for s in prof.sizes}) for name in names}
@@ -191,7 +208,7 @@ def run_bench(
     *,
     backends: list[str] | None,
     n: int | None,
-    profile: str,
+    profile: str | Profile,
     out: Path,
     log: Callable[[str], None] = _log,
 ) -> Path:
@@ -201,12 +218,15 @@ def run_bench(
     ``backends``: names from :data:`vecctx_bench.backends.BACKENDS` (default: every backend
     that can run here); ``n``: the largest synthetic size (the latency-growth curve uses
     ``n // 10`` and ``n``); ``profile``: ``quick`` (default of the CLI, under ten minutes on
-    two cores), ``full`` or ``tiny`` (the test suite's).
+    two cores), ``full`` or ``tiny`` (the test suite's), or a :class:`Profile` itself (``n`` is
+    then ignored). Each step runs in its own worker process within its budget
+    (:meth:`Profile.budget_for`); a step past it is stopped and reported as skipped, with what
+    it was doing, and the run goes on.
     """
     from .plots import write_plots
     from .report import write_report
 
-    prof = get_profile(profile, n=n)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile, n=n)
     chosen, unavailable = select(backends)
     if not chosen:
         raise ConfigError(
@@ -236,6 +256,8 @@ def run_bench(
         "backends": {},
         "quality": {},
         "overhead": None,
+        "ingest_cpu": None,
+        "steps": {},
         "notes": [],
     }
     if sci is None:
@@ -255,21 +277,35 @@ def run_bench(
             "profile": prof.to_dict(),
             "work": str(work / "data"),
             "sizes": sorted({s for ss in sizes.values() for s in ss}),
-            "scifact": (
-                {
+            "scifact": None,
+        }
+        budget = prof.budget_for("data")
+        prep = workers.run(prep_task, timeout=budget, label="data", what="generating the synthetic data sets")
+        results["data"] = prep.get("datasets", {})
+        if "status" in prep:
+            results["steps"]["data"] = prep["status"]
+        elif "error" in prep:
+            raise ConfigError(f"benchmark data preparation failed: {prep['error']}\n{prep.get('trace', '')}")
+        if sci is not None and prof.scifact_ann:
+            sci_task = {
+                **prep_task,
+                "sizes": [],
+                "scifact": {
                     "directory": str(sci),
                     "cache": str(cache),
                     "docs": prof.scifact_docs,
                     "queries": prof.scifact_queries,
-                }
-                if sci is not None and prof.scifact_ann
-                else None
-            ),
-        }
-        prep = workers.run(prep_task, timeout=prof.worker_timeout_s * 2, label="data")
-        results["data"] = prep.get("datasets", {})
-        if "error" in prep:
-            raise ConfigError(f"benchmark data preparation failed: {prep['error']}\n{prep.get('trace', '')}")
+                },
+            }
+            budget = prof.budget_for("scifact")
+            what = "embedding SciFact (vectors are kept in the embedding cache for the next run)"
+            done = workers.run(sci_task, timeout=budget, label="data: scifact", what=what)
+            if "status" in done:
+                results["steps"]["scifact"] = done["status"]
+            elif "error" in done:
+                results["steps"]["scifact"] = f"failed: {done['error']}"
+            else:
+                results["data"].update(done.get("datasets", {}))
         sci_n = int(results["data"].get("scifact", {}).get("n", 0))
         jobs: list[tuple[str, str, dict[str, Any]]] = []  # (section, key, task)
         t_b0 = time.time()
@@ -289,7 +325,8 @@ def run_bench(
                     results["notes"].append(
                         f"{b.label}: SciFact ({sci_n:,} chunks) is over its {prof.caps[b.name]:,} cap: not run"
                     )
-            dirs += [results["data"][f"lowrank-{s}"]["dir"] for s in sizes[b.name]]
+            made = results["data"]
+            dirs += [made[f"lowrank-{s}"]["dir"] for s in sizes[b.name] if f"lowrank-{s}" in made]
             task = {
                 "task": "backend",
                 "backend": b.name,
@@ -321,17 +358,34 @@ def run_bench(
                 "work": str(work / "q" / name.replace("+", "_")),
             }
             jobs.append(("quality", name, task))
+        if sci is not None and prof.ingest_cpu_docs:
+            task = {
+                "task": "ingest_cpu",
+                "directory": str(sci),
+                "docs": prof.ingest_cpu_docs,
+                "queries": prof.ingest_cpu_queries,
+                "repeats": prof.ingest_cpu_repeats,
+                "profile": prof.to_dict(),
+                "work": str(work / "ingest_cpu"),
+            }
+            jobs.append(("ingest_cpu", "", task))
         ab = [name for name in prof.overhead_backends if name in names]
         if ab:
             task = {"task": "overhead", "backends": ab, "profile": prof.to_dict(), "work": str(work / "ab")}
             jobs.append(("overhead", "", task))
 
         def job(section: str, key: str, task: dict[str, Any]) -> None:
-            what = {"backends": "backend", "quality": "quality: SciFact recipes on", "overhead": "overhead"}
-            log(f"{what[section]} {key or ', '.join(ab)}")
-            res = workers.run(task, timeout=prof.worker_timeout_s, label=f"{section} {key}".strip())
-            if section == "overhead":
-                results["overhead"] = res
+            what = {
+                "backends": f"backend {key}",
+                "quality": f"quality: SciFact recipes on {key}",
+                "overhead": f"overhead {', '.join(ab)}",
+                "ingest_cpu": f"ingest CPU against the raw model, {prof.ingest_cpu_docs} SciFact documents",
+            }[section]
+            log(what)
+            budget = prof.budget_for(task["task"])
+            res = workers.run(task, timeout=budget, label=f"{section} {key}".strip(), what=what)
+            if section in ("overhead", "ingest_cpu"):
+                results[section] = res
             else:
                 results[section][key] = res
 

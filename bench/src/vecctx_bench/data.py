@@ -31,6 +31,8 @@ BUCKET = "bucket"
 GT_DEPTH = 100
 #: Filtered ground truth depth.
 FILTER_DEPTH = 10
+#: SciFact chunks embedded (and written to the embedding cache) per step.
+EMBED_STEP = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,16 +222,31 @@ def scifact(
     cache_dir: Path | None,
     limit: int | None = None,
     queries: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Dataset:
     """Real embeddings: SciFact chunks and test claims through all-MiniLM-L6-v2 (the default
-    offline embedder, cached on disk), exact ground truth by numpy."""
+    offline embedder, cached on disk), exact ground truth by numpy.
+
+    The chunks are embedded :data:`EMBED_STEP` at a time, each step's vectors stored in the
+    on-disk cache as it finishes, so a run stopped part-way (at its time budget) leaves its
+    work for the next one; ``progress`` hears how far it got after each step."""
     from vecctx.embedders import default_embedder
     from vecctx.embedders.cache import CachedEmbedder
     from vecctx.eval.beir import load_judgements
 
     emb = CachedEmbedder(default_embedder(threads=1), directory=cache_dir)
     texts, _docs = scifact_texts(directory, limit=limit, embedder=emb)
-    X = np.ascontiguousarray(emb.embed_documents(texts), dtype=np.float32)
+    parts: list[FloatArray] = []
+    for s in range(0, len(texts), EMBED_STEP):
+        parts.append(emb.embed_documents(texts[s : s + EMBED_STEP]))
+        if progress is not None:
+            progress(
+                f"data: embedding SciFact with {emb.name}: {min(len(texts), s + EMBED_STEP):,} of "
+                f"{len(texts):,} chunks done ({emb.hits:,} from the embedding cache, {emb.misses:,} by the model)"
+            )
+    X = np.ascontiguousarray(
+        np.concatenate(parts) if parts else np.zeros((0, emb.dimension)), dtype=np.float32
+    )
     judged = list(load_judgements(directory).judged_queries().values())
     if queries is not None:
         judged = judged[:queries]

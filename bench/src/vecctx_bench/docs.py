@@ -56,7 +56,18 @@ METHOD = """\
   (nDCG@10 as BEIR and pytrec_eval define it). Reranking with
   `vecctx.retrieval.rerank.LateInteractionReranker` reads every candidate passage through the model,
   so the quick profile reranks the top 10 on the first 30 claims and shows the base recipe
-  on the same claims beside it.
+  on the same claims beside it. Two latencies per recipe: *search*, with the query vectors
+  served from the on-disk embedding cache, and *end to end*, with the model embedding each
+  query (one CPU thread).
+* **Ingest CPU against the raw model** (`ingest_cpu`, also `python -m vecctx_bench.ingest_cpu`):
+  process CPU seconds of `Ingestor.ingest` with the default embedder into embedded Qdrant Edge,
+  against the model's own runtime encoding the same chunks (longest first, one call) and the
+  documents; the chunks' model tokens against the documents' own; and query p50 with the model
+  running, through vecctx and through the raw runtime plus the native `qdrant_edge` query.
+* **Budgets**: every step (data, SciFact embedding, each backend, quality, overhead, ingest
+  CPU) runs in its own worker process within its time budget; a step past it is stopped and
+  reported as "skipped: ran past its N s budget (what it was doing)" and the run goes on.
+  SciFact vectors land in the embedding cache as they are computed, so the next run resumes.
 * **SDK overhead**: the same search and upsert through vecctx and through the native client
   (`qdrant_edge` on the shard `store.driver.native_shard(name)` returns, `chromadb` through
   `store.driver.client`, `pymilvus`), A/B interleaved on the same engine instance.
@@ -71,6 +82,7 @@ vecctx bench --backends qdrant,chroma --n 50000 --out bench-results
 vecctx bench --profile full --out bench-results          # a quiet machine; VECCTX_BENCH_1M=1 adds 1M
 pytest benchmarks/ --benchmark-only                       # the same measures under pytest-benchmark
 python -m vecctx_bench.docs bench-results docs           # regenerate this page from a run
+python -m vecctx_bench.ingest_cpu --docs 500             # ingest CPU and query latency vs the raw model
 ```
 
 `--backends` takes `memory`, `qdrant`, `qdrant+local`, `milvus`, `milvus+server`, `chroma`,
@@ -146,7 +158,16 @@ def render_docs(results: Mapping[str, Any], *, img: str = "img/bench-") -> str:
             f"![quality vs latency]({img}quality_latency.png)",
             "",
         ]
+        out.append(report.LATENCY_NOTE + "\n")
         out.append(report.table(report.QUALITY_COLUMNS, qrows))
+    irows, iq = report.ingest_cpu_rows(results)
+    if irows:
+        out += ["### Ingest CPU and query latency against the raw model", ""]
+        if iq:
+            out.append(report.ingest_cpu_note(results))
+        out.append(report.table(report.INGEST_CPU_COLUMNS, irows))
+        if iq:
+            out.append(report.table(report.INGEST_QUERY_COLUMNS, iq))
     orows = report.overhead_rows(results)
     if orows:
         ov = results.get("overhead") or {}

@@ -93,8 +93,19 @@ class Profile:
     )
     #: worker processes run at once (1 for any timing worth reading)
     parallel: int = 1
-    #: per worker subprocess (seconds); a worker over it is stopped and reported as such
+    #: each step's budget (seconds): every step (task) runs in its own worker process, and a
+    #: worker past its budget is stopped by PID and its entry reported as "skipped: ran past
+    #: its N s budget (what it was doing)" while the rest of the run goes on. A step's own
+    #: budget is in ``step_budgets`` (keys: ``data``, ``scifact``, ``backend``, ``quality``,
+    #: ``overhead``, ``ingest_cpu``); the others get ``worker_timeout_s``.
     worker_timeout_s: float = 420.0
+    step_budgets: dict[str, float] = field(default_factory=lambda: {"data": 840.0, "scifact": 840.0})
+    #: the ``ingest_cpu`` step: vecctx ingest against the raw model on the first
+    #: ``ingest_cpu_docs`` SciFact documents (None: not run), each CPU measure ``ingest_cpu_repeats``
+    #: times, and the query latency of ``ingest_cpu_queries`` claims with the model running
+    ingest_cpu_docs: int | None = 200
+    ingest_cpu_queries: int = 100
+    ingest_cpu_repeats: int = 1
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,6 +123,10 @@ class Profile:
                 v = d[f.name]
                 kw[f.name] = tuple(v) if isinstance(v, list) else v
         return cls(**kw)
+
+    def budget_for(self, step: str) -> float:
+        """The time budget (seconds) of the step ``step`` (see ``step_budgets``)."""
+        return float(self.step_budgets.get(step, self.worker_timeout_s))
 
     def size_for(self, backend: str, size: int) -> int:
         """The size ``backend`` runs instead of ``size`` (its cap, when lower)."""
@@ -142,6 +157,9 @@ TINY = Profile(
     scifact_ann_backends=None,
     parallel=3,
     worker_timeout_s=240.0,
+    step_budgets={"data": 480.0, "scifact": 480.0},
+    ingest_cpu_docs=6,
+    ingest_cpu_queries=8,
 )
 
 FULL = Profile(
@@ -174,6 +192,10 @@ FULL = Profile(
     total_budget_s=None,
     scifact_ann_backends=None,
     worker_timeout_s=14_400.0,
+    step_budgets={"data": 28_800.0, "scifact": 28_800.0},
+    ingest_cpu_docs=500,
+    ingest_cpu_queries=300,
+    ingest_cpu_repeats=3,
 )
 
 PROFILES = {p.name: p for p in (TINY, QUICK, FULL)}

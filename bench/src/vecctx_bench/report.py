@@ -14,6 +14,18 @@ from .data import FILTERS
 SWEEP_COLUMNS = ["backend", "setting", "recall@10", "recall@100", "QPS", "p50 (ms)", "p95 (ms)", "queries"]
 #: Columns of the filtered-search table (report.md and docs/benchmarks.md).
 FILTERED_COLUMNS = ["backend", "selectivity", "p50 (ms)", "p95 (ms)", "recall@10", "p50 / unfiltered"]
+#: The two latencies of a quality recipe: query vectors from the embedding cache, or embedded by
+#: the model as part of the query.
+SEARCH_P50 = "search p50, ms (cached query vectors)"
+E2E_P50 = "end to end p50, ms (query embedded by the model)"
+#: What the two quality latencies are (report.md and docs/benchmarks.md).
+LATENCY_NOTE = (
+    "Latency per query, two ways: *search* has the query vector served from the on-disk embedding "
+    "cache (filled before timing; retrieval, fusion and reranking only), *end to end* has the model "
+    "embed each query first (one CPU thread), which is what a new query costs (BM25 alone runs no "
+    "model: both are the same work). Reranked recipes show search latency only (the rerank's seconds "
+    "dwarf the query embedding)."
+)
 #: Columns of the retrieval-quality table (report.md and docs/benchmarks.md).
 QUALITY_COLUMNS = [
     "backend",
@@ -21,8 +33,9 @@ QUALITY_COLUMNS = [
     "nDCG@10",
     "recall@100",
     "MRR@10",
-    "p50 (ms)",
-    "p95 (ms)",
+    SEARCH_P50,
+    "search p95, ms (cached query vectors)",
+    E2E_P50,
     "queries",
     "base on same queries",
     "how",
@@ -288,10 +301,12 @@ def growth_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
 def quality_rows(results: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for name, q in (results.get("quality") or {}).items():
+        if not q.get("recipes") and (q.get("status") or q.get("error")):
+            rows.append([label(results, name), "-", *["-"] * 8, str(q.get("status") or q.get("error"))])
         for recipe, r in (q.get("recipes") or {}).items():
             if "skipped" in r or "error" in r:
                 why = str(r.get("skipped") or r.get("error", ""))
-                rows.append([label(results, name), recipe, *["-"] * 7, why])
+                rows.append([label(results, name), recipe, *["-"] * 8, why])
                 continue
             lat = r.get("latency_ms", {})
             how = "native" if r.get("native_fusion") else ("client-side" if r.get("mode") == "hybrid" else "")
@@ -306,12 +321,94 @@ def quality_rows(results: Mapping[str, Any]) -> list[list[str]]:
                     fmt(r.get("recall@100"), 3),
                     fmt(r.get("mrr@10"), 3),
                     *_ms(lat, "p50", "p95"),
+                    fmt_ms((r.get("latency_e2e_ms") or {}).get("p50")),
                     str(r.get("queries", "")),
                     f"{fmt(base.get('ndcg@10'), 4)} ({base.get('recipe')})" if base else "",
                     how,
                 ]
             )
     return rows
+
+
+#: Columns of the ingest-CPU tables (report.md and docs/benchmarks.md).
+INGEST_CPU_COLUMNS = [
+    "documents",
+    "chunks",
+    "document tokens",
+    "chunk tokens",
+    "chunk / document tokens",
+    "vecctx ingest (CPU s)",
+    "raw model, same chunks sorted (CPU s)",
+    "raw model, documents (CPU s)",
+    "ingest / raw chunks",
+    "ingest / raw documents",
+]
+INGEST_QUERY_COLUMNS = [
+    "queries",
+    "vecctx p50 (ms)",
+    "raw embed + native search p50 (ms)",
+    "p50 ratio",
+    "vecctx p95 (ms)",
+    "raw + native p95 (ms)",
+]
+
+
+def ingest_cpu_rows(results: Mapping[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
+    """The rows of the ingest-CPU table and of its query-latency table (none when the step did
+    not run; one row saying why when it was skipped or failed)."""
+    r = results.get("ingest_cpu") or {}
+    if not r:
+        return [], []
+    why = r.get("status") or r.get("error")
+    if why and "cpu_s" not in r:
+        return [[str(why), *["-"] * (len(INGEST_CPU_COLUMNS) - 1)]], []
+    cpu, ratios, q = r.get("cpu_s") or {}, r.get("ratios") or {}, r.get("query") or {}
+    ingest = [
+        [
+            f"{r.get('documents', 0):,}",
+            f"{r.get('chunks', 0):,}",
+            f"{r.get('doc_tokens', 0):,}",
+            f"{r.get('chunk_tokens', 0):,}",
+            fmt(r.get("token_ratio"), 3),
+            fmt(cpu.get("vecctx_ingest")),
+            fmt(cpu.get("raw_chunks_sorted")),
+            fmt(cpu.get("raw_documents")),
+            fmt(ratios.get("ingest_vs_raw_chunks"), 3),
+            fmt(ratios.get("ingest_vs_raw_documents"), 3),
+        ]
+    ]
+    v, n = q.get("vecctx_ms") or {}, q.get("native_ms") or {}
+    query = [
+        [
+            str(q.get("queries", "-")),
+            fmt_ms(v.get("p50")),
+            fmt_ms(n.get("p50")),
+            fmt(q.get("p50_ratio"), 3),
+            fmt_ms(v.get("p95")),
+            fmt_ms(n.get("p95")),
+        ]
+    ]
+    return ingest, query
+
+
+def ingest_cpu_note(results: Mapping[str, Any]) -> str:
+    """What the ingest-CPU tables measure, for the run in ``results``."""
+    r = results.get("ingest_cpu") or {}
+    t = r.get("targets") or {}
+    return (
+        f"The first {r.get('documents', '?')} SciFact documents, model {r.get('model', '?')} on "
+        f"{r.get('runtime', '?')}, one thread everywhere; process CPU seconds (`time.process_time`, every "
+        f"thread of the process), median of {r.get('repeats', 1)} interleaved runs. *vecctx ingest* = "
+        "`Ingestor.ingest` with the default embedder (no embedding cache) into embedded Qdrant Edge; "
+        "*raw model, same chunks sorted* = the model's own runtime encoding the very chunk texts the "
+        "ingest embedded, longest first, in one call; *raw model, documents* = each document encoded "
+        "once (cut at the model's input limit). Tokens are the model tokenizer's, without special "
+        "tokens; chunk tokens count overlap. Query latency (the model embedding every query): "
+        "vecctx's dense retriever against the raw runtime's embedding + `qdrant_edge` "
+        "`EdgeShard.query` on the same shard, A/B interleaved. Targets (#18): ingest / raw chunks "
+        f"<= {t.get('ingest_cpu', '?')}, chunk / document tokens <= {t.get('tokens', '?')}, query p50 "
+        f"ratio <= {t.get('query_p50', '?')}.\n"
+    )
 
 
 def overhead_rows(results: Mapping[str, Any]) -> list[list[str]]:
@@ -355,12 +452,22 @@ def problems(results: Mapping[str, Any]) -> list[str]:
             for e in d.get("errors") or []:
                 if not e.startswith("Traceback"):
                     out.append(f"{label(results, name)} on {ds}: {e}")
+    for step, status in (results.get("steps") or {}).items():
+        out.append(f"data step {step}: {status}.")
+    for name, b in _backends(results):
+        if b.get("status"):
+            out.append(f"{label(results, name)}: {b['status']}.")
     for name, q in (results.get("quality") or {}).items():
-        if q.get("error"):
+        if q.get("status"):
+            out.append(f"quality on {label(results, name)}: {q['status']}.")
+        elif q.get("error"):
             out.append(f"quality on {label(results, name)}: {q['error']}")
-    ov = results.get("overhead") or {}
-    if ov.get("error"):
-        out.append(f"overhead: {ov['error']}")
+    for section in ("overhead", "ingest_cpu"):
+        entry = results.get(section) or {}
+        if entry.get("status"):
+            out.append(f"{section}: {entry['status']}.")
+        elif entry.get("error"):
+            out.append(f"{section}: {entry['error']}")
     return out
 
 
@@ -467,13 +574,22 @@ def render(
             ing = q.get("ingest") or {}
             lines.append(
                 f"{label(results, name)}: {ing.get('documents', '?')} documents, {ing.get('chunks', '?')} chunks, "
-                f"{q.get('queries', '?')} judged test queries, depth {q.get('depth', '?')}; query vectors from the "
-                f"embedding cache ({q.get('cache_hits_total', '?')} hits, {q.get('cache_misses_total', '?')} misses). "
-                "Latency is per query: query embedding (cached), retrieval, fusion and reranking.\n"
+                f"{q.get('queries', '?')} judged test queries, depth {q.get('depth', '?')}; vectors from the "
+                f"embedding cache ({q.get('cache_hits_total', '?')} hits, {q.get('cache_misses_total', '?')} misses "
+                "embedded by the model).\n"
             )
+        lines.append(LATENCY_NOTE + "\n")
         if "quality_latency" in plots:
             lines += [f"![quality vs latency]({img_prefix}{plots['quality_latency']})", ""]
         lines.append(table(QUALITY_COLUMNS, qrows))
+    irows, iq = ingest_cpu_rows(results)
+    if irows:
+        lines += ["## Ingest CPU and query latency against the raw model", ""]
+        if iq:
+            lines.append(ingest_cpu_note(results))
+        lines.append(table(INGEST_CPU_COLUMNS, irows))
+        if iq:
+            lines.append(table(INGEST_QUERY_COLUMNS, iq))
     orows = overhead_rows(results)
     if orows:
         ov = results.get("overhead") or {}
@@ -512,4 +628,4 @@ def write_report(results: Mapping[str, Any], out: Path, *, plots: Mapping[str, s
     return path
 
 
-__all__ = ["fmt", "headline_rows", "render", "table", "write_report"]
+__all__ = ["fmt", "headline_rows", "ingest_cpu_rows", "quality_rows", "render", "table", "write_report"]

@@ -3,7 +3,8 @@
 The parent (:func:`vecctx_bench.run_bench`) starts one worker per backend (so peak memory
 is per backend and one backend's threads or leftovers cannot disturb the next), with the
 BLAS/OpenMP thread counts pinned to 1 in the environment. A worker writes its result JSON
-after every step, so a worker stopped at its time limit still reports what it finished.
+after every step, and what it is doing (``doing``: its last log line) as it goes, so a worker
+stopped at its time budget still reports what it finished and what it was busy with.
 SIGTERM stops it cleanly (servers it started are stopped by PID).
 """
 
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,9 +36,24 @@ _partial: dict[str, Any] = {}
 
 
 def _save(path: Path, obj: dict[str, Any]) -> None:
+    doing = _partial.get("doing")
     _partial.clear()
     _partial.update(obj)
-    _write(path, obj)
+    if doing is not None:
+        _partial.setdefault("doing", doing)
+    _write(path, _partial)
+
+
+def _reporter(path: Path) -> Callable[[str], None]:
+    """A log function that also records ``msg`` as what the worker is doing (in its result
+    file, read by the parent when the worker runs past its budget)."""
+
+    def report(msg: str) -> None:
+        _log(msg)
+        _partial["doing"] = msg
+        _write(path, _partial)
+
+    return report
 
 
 def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
@@ -47,6 +64,8 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
     work = Path(task["work"])
     work.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"task": kind, "pid": os.getpid(), "started": time.time()}
+    _partial.update(result)
+    log = _reporter(out_path)
     if kind == "prepare":
         from .data import Dataset, scifact, synthetic
 
@@ -56,21 +75,27 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
             ds.save(work / ds.name)
             seconds = time.perf_counter() - started
             made[ds.name] = {"dir": str(work / ds.name), "n": ds.n, "seconds": seconds, **ds.source}
+            _save(out_path, {**result, "datasets": made})  # a step stopped later keeps these
 
         sci = task.get("scifact")
         if sci:
             t = time.perf_counter()
             cache = Path(sci["cache"]) if sci.get("cache") else None
             ds = scifact(
-                Path(sci["directory"]), cache_dir=cache, limit=sci.get("docs"), queries=sci.get("queries")
+                Path(sci["directory"]),
+                cache_dir=cache,
+                limit=sci.get("docs"),
+                queries=sci.get("queries"),
+                progress=log,
             )
             save(ds, t)
-            _log(f"data: scifact {ds.n:,} chunks, {ds.Q.shape[0]} queries ({ds.source})")
+            log(f"data: scifact {ds.n:,} chunks, {ds.Q.shape[0]} queries ({ds.source})")
         for n in task["sizes"]:
+            log(f"data: generating lowrank-{n} and its exact ground truth")
             t = time.perf_counter()
             d = synthetic(int(n), dim=prof.dim, queries=prof.queries, seed=prof.seed)
             save(d, t)
-            _log(f"data: {d.name} in {time.perf_counter() - t:.1f} s")
+            log(f"data: {d.name} in {time.perf_counter() - t:.1f} s")
         result["datasets"] = made
     elif kind == "backend":
         from .backends import BACKENDS
@@ -82,7 +107,7 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
                 [Path(p) for p in task["datasets"]],
                 prof,
                 work,
-                log=_log,
+                log=log,
                 save=lambda partial: _save(out_path, {**result, **partial}),
                 deadline=task.get("deadline"),
             )
@@ -98,7 +123,7 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
                 cache_dir=Path(task["cache"]) if task.get("cache") else None,
                 work=work,
                 prof=prof,
-                log=_log,
+                log=log,
             )
         )
     elif kind == "overhead":
@@ -111,7 +136,21 @@ def run_task(task: dict[str, Any], out_path: Path) -> dict[str, Any]:
                 queries=prof.overhead_queries,
                 rounds=prof.overhead_rounds,
                 work=work,
-                log=_log,
+                log=log,
+            )
+        )
+    elif kind == "ingest_cpu":
+        from .ingest_cpu import bench_ingest_cpu
+
+        result.update(
+            bench_ingest_cpu(
+                Path(task["directory"]),
+                docs=int(task["docs"]),
+                queries=int(task["queries"]),
+                repeats=int(task.get("repeats", 1)),
+                work=work,
+                log=log,
+                progress=log,
             )
         )
     else:

@@ -1,0 +1,136 @@
+"""Scale checks of Qdrant Edge through vecctx: recall@10 against exact by search beam width,
+and the peak RSS of one bulk ``upsert``.
+
+``python -m vecctx_bench.scale recall --n 100000 --efs 32,64,128,256,512`` builds one index
+(m=16, ef_construct=128) over ``n`` low-rank 384-d vectors and measures recall@10 and p50 of
+three query kinds on it: in-distribution queries (:func:`vecctx.testing.lowrank_queries`),
+queries from another subspace (a harder, out-of-distribution case) and held-out documents.
+``None`` in the output is the driver's default beam width for the collection's size.
+
+``python -m vecctx_bench.scale memory --n 200000`` measures the peak RSS growth of one
+``upsert`` of an ``(n, 384)`` float32 ``RecordBatch``, and of native Edge writing the same
+points 2048 at a time. Pin threads (``OMP_NUM_THREADS=1``) as for every benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import vecctx
+from vecctx import CollectionSpec, Metric, RecordBatch, SearchParams
+from vecctx.testing import lowrank, lowrank_queries
+
+from .data import exact_top_k
+from .measures import MemoryWatch
+
+DIM = 384
+
+
+def recall_by_ef(n: int, efs: list[int], queries: int = 200) -> dict[str, Any]:
+    """Recall@10 and p50 (ms) of each query kind at each ef (``None``: the default)."""
+    xa = lowrank(n + queries, DIM, seed=0)
+    X = xa[:n]
+    sets = {
+        "in-distribution": lowrank_queries(queries, DIM, seed=0),
+        "other-subspace": lowrank_queries(queries, DIM, seed=1),
+        "held-out-docs": xa[n:],
+    }
+    truth = {k: exact_top_k(X, Q, 10) for k, Q in sets.items()}
+    out: dict[str, Any] = {"n": n, "dim": DIM, "queries": queries, "sweep": {}}
+    with tempfile.TemporaryDirectory(prefix="vecctx-scale-") as d:
+        store = vecctx.connect(f"qdrant://{d}?auto_optimize=0")
+        store.create_collection(CollectionSpec(name="c", dimension=DIM, metric=Metric.COSINE))
+        t0 = time.perf_counter()
+        for s in range(0, n, 5000):
+            rows = range(s, min(n, s + 5000))
+            store.upsert("c", RecordBatch([f"d{i}" for i in rows], X[s : s + 5000]))
+        t1 = time.perf_counter()
+        store.optimize("c")
+        out.update(upsert_s=t1 - t0, optimize_s=time.perf_counter() - t1)
+        for ef in [None, *efs]:
+            row: dict[str, Any] = {}
+            for name, Q in sets.items():
+                found: list[set[int]] = []
+                lat: list[float] = []
+                for q in Q:
+                    t = time.perf_counter()
+                    hits = store.search("c", vector=q, k=10, params=SearchParams(ef=ef), with_payload=False)
+                    lat.append(time.perf_counter() - t)
+                    found.append({int(h.id[1:]) for h in hits})
+                rec = float(
+                    np.mean([len(f & set(g.tolist())) / 10 for f, g in zip(found, truth[name], strict=True)])
+                )
+                row[name] = {"recall@10": rec, "p50_ms": float(np.percentile(lat, 50) * 1000)}
+            out["sweep"][str(ef)] = row
+            print(f"ef={ef}: " + ", ".join(f"{k} {v['recall@10']:.4f}" for k, v in row.items()), flush=True)
+        store.close()
+    return out
+
+
+def upsert_memory(n: int) -> dict[str, Any]:
+    """Peak RSS growth (bytes) of one vecctx ``upsert`` of ``n`` x 384 float32 and of native
+    Edge writing the same points in 2048-point chunks."""
+    import qdrant_edge as qe
+
+    X = lowrank(n, DIM, seed=0)
+    ids = [f"d{i}" for i in range(n)]
+    out: dict[str, Any] = {"n": n, "dim": DIM, "matrix_bytes": int(X.nbytes)}
+    d = Path(tempfile.mkdtemp(prefix="vecctx-scale-"))
+    try:
+        store = vecctx.connect(f"qdrant://{d / 'vecctx'}?auto_optimize=0")
+        store.create_collection(CollectionSpec(name="c", dimension=DIM, metric=Metric.COSINE))
+        batch = RecordBatch(ids, X)
+        watch = MemoryWatch(["self"])
+        watch.start()
+        t = time.perf_counter()
+        store.upsert("c", batch)
+        out["vecctx"] = {"seconds": time.perf_counter() - t, **watch.peak_delta()}
+        store.close()
+        vectors = qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Cosine)
+        shard = qe.EdgeShard.create(str(d / "native"), qe.EdgeConfig(vectors={"dense": vectors}))
+        watch.start()
+        t = time.perf_counter()
+        for s in range(0, n, 2048):
+            points = [
+                qe.Point(
+                    str(uuid.uuid5(uuid.NAMESPACE_URL, ids[i])), {"dense": X[i].tolist()}, {"id": ids[i]}
+                )
+                for i in range(s, min(n, s + 2048))
+            ]
+            shard.update(qe.UpdateOperation.upsert_points(points))
+        out["native"] = {"seconds": time.perf_counter() - t, **watch.peak_delta()}
+        shard.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m vecctx_bench.scale", description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=("recall", "memory"))
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--efs", default="32,64,128,256,512", help="comma-separated beam widths (recall)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    a = ap.parse_args(argv)
+    if a.what == "recall":
+        res = recall_by_ef(a.n, [int(e) for e in a.efs.split(",") if e], a.queries)
+    else:
+        res = upsert_memory(a.n)
+    text = json.dumps(res, indent=1)
+    if a.out is not None:
+        a.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ EXPECTED = {
     "quickstart.py": "[1] doc ",
     "bulk_load.py": "still 300 records",
     "switch_backends.py": "memory:",
-    "hybrid_filter.py": "(native rrf)",
+    "hybrid_filter.py": "(native dbsf)",  # the default fusion
     "rerank.py": "late+mmr:",
     "custom_adapter.py": " passed",
     "async_handler.py": "'search_ms'",

@@ -22,6 +22,7 @@ no stored value equals), so ``F(k) < datetime.max.replace(tzinfo=timezone.utc)``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -159,20 +160,20 @@ def _decode_value(value: Any) -> Any:
 
 
 def decode_records(records: list[Record], fields: tuple[str, ...]) -> list[Record]:
-    """Decode the date fields of ``records`` (the driver's, changed in place)."""
-    if fields:
-        for r in records:
-            r.metadata = decode_metadata(r.metadata, fields)
-    return records
+    """Copies of ``records`` with their date fields decoded (a driver may hand out the very
+    records it stores: they are never changed)."""
+    if not fields:
+        return records
+    return [replace(r, metadata=decode_metadata(r.metadata, fields)) for r in records]
 
 
 def decode_hits(hits: list[Hit], fields: tuple[str, ...]) -> list[Hit]:
-    """Decode the date fields of ``hits`` (the driver's, changed in place)."""
-    if fields:
-        for h in hits:
-            if h.metadata is not None:
-                h.metadata = decode_metadata(h.metadata, fields)
-    return hits
+    """Copies of ``hits`` with their date fields decoded (the driver's are never changed)."""
+    if not fields:
+        return hits
+    return [
+        h if h.metadata is None else replace(h, metadata=decode_metadata(h.metadata, fields)) for h in hits
+    ]
 
 
 # -- filters ------------------------------------------------------------------------------

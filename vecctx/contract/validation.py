@@ -126,18 +126,21 @@ def _check_rows(
 
 
 def _finite(matrix: FloatArray, records: Sequence[Record]) -> FloatArray:
-    if not np.isfinite(matrix).all():
+    # The extremes are finite exactly when every value is (NaN propagates through min and max):
+    # two reductions, no temporary array the size of the batch.
+    if not (math.isfinite(matrix.min()) and math.isfinite(matrix.max())):
         bad = int(np.nonzero(~np.isfinite(matrix).all(axis=1))[0][0])
         raise InvalidInputError(f"record {records[bad].id!r}: vector holds NaN or infinite values")
     return matrix
 
 
 def _batch_matrix(batch: RecordBatch, dim: int) -> FloatArray:
-    """The vectors of a batch as a new float32 matrix: one conversion of a 2-D array, else the
-    vectors one by one as for records (which words any error)."""
+    """The vectors of a batch as a float32 matrix: a 2-D array as it is when it already is
+    float32 (no copy of the batch: drivers only read it), else converted once; other vectors
+    one by one as for records (which words any error)."""
     vecs = batch.vectors
     if type(vecs) is np.ndarray and vecs.shape == (len(batch), dim) and vecs.dtype.kind in _NUMBER_KINDS:
-        return _finite(vecs.astype(np.float32), batch)
+        return _finite(vecs.astype(np.float32, copy=False), batch)
     return _finite(_stack(list(vecs), batch, dim), batch)
 
 

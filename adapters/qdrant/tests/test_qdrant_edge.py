@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from pathlib import Path
 from types import MappingProxyType
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 import qdrant_edge as qe
 from vecctx_qdrant import NAMESPACE, QdrantEdgeStore, open_store, point_id
+from vecctx_qdrant.store import default_ef
 
 from vecctx import (
     CollectionNotFoundError,
@@ -23,6 +26,7 @@ from vecctx import (
     MemoryStore,
     Metric,
     Record,
+    RecordBatch,
     ScoreKind,
     SearchParams,
     SearchRequest,
@@ -188,50 +192,216 @@ def test_string_ids_map_to_stable_uuid5(tmp_path: Path) -> None:
 # -- indexing policy -----------------------------------------------------------------------
 
 
-class _CountingShard:
-    def __init__(self, shard: Any) -> None:
-        self._shard = shard
-        self.optimized = 0
-
-    def optimize(self) -> bool:
-        self.optimized += 1
-        return bool(self._shard.optimize())
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._shard, name)
-
-
-def _counting(store: QdrantEdgeStore, name: str) -> _CountingShard:
-    """Put a counting wrapper around the driver's shard of ``name``."""
-    c = store.driver._coll(store.collection_spec(name))
-    c.shard = counting = _CountingShard(c.shard)
-    return counting
+def _builds(store: QdrantEdgeStore, name: str) -> int:
+    """Index builds the driver ran on collection ``name``."""
+    with store.driver._use(store.collection_spec(name)) as c:
+        return c.builds
 
 
 def test_auto_optimize_is_geometric(tmp_path: Path) -> None:
     with _edge(tmp_path / "db", "?auto_optimize=100") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))
-        counting = _counting(store, "c")
         vecs = lowrank(1000, DIM, rank=4, seed=1)
 
         def load(start: int, n: int) -> None:
             store.upsert("c", [Record(id=f"p{i}", vector=vecs[i]) for i in range(start, start + n)])
 
         load(0, 60)
-        assert counting.optimized == 0
+        assert _builds(store, "c") == 0
         load(60, 60)  # 120 waiting >= max(100, 0 indexed)
-        assert counting.optimized == 1
+        assert _builds(store, "c") == 1
         load(120, 100)  # 100 waiting < 120 indexed
-        assert counting.optimized == 1
+        assert _builds(store, "c") == 1
         load(220, 30)  # 130 waiting >= 120 indexed
-        assert counting.optimized == 2
+        assert _builds(store, "c") == 2
         store.optimize("c")
-        assert counting.optimized == 3
+        assert _builds(store, "c") == 3
+        assert store.count("c") == 250  # every write survived the builds (the shard reloaded)
     with _edge(tmp_path / "off", "?auto_optimize=0") as store:
         store.create_collection(CollectionSpec(name="c", dimension=DIM))
-        counting = _counting(store, "c")
         store.upsert("c", [Record(id=f"p{i}", vector=vecs[i]) for i in range(1000)])
-        assert counting.optimized == 0
+        assert _builds(store, "c") == 0
+
+
+#: Enough 384-d points for Edge to build an HNSW graph (its indexing threshold is 10 MB).
+BUILD_N, BUILD_DIM = 8000, 384
+
+
+def _loop_rate(seconds: float | None, work: Any = None) -> float:
+    """Iterations a second of a pure-Python counting loop in another thread, while this one
+    sleeps ``seconds`` or runs ``work()``."""
+    stop = threading.Event()
+    count = [0]
+
+    def spin() -> None:
+        n = 0
+        while not stop.is_set():
+            for _ in range(1000):
+                n += 1
+            count[0] = n
+
+    t = threading.Thread(target=spin)
+    t0 = time.perf_counter()
+    t.start()
+    if work is None:
+        time.sleep(seconds or 0.0)
+    else:
+        work()
+    stop.set()
+    t.join()
+    return count[0] / (time.perf_counter() - t0)
+
+
+@pytest.mark.slow
+def test_index_build_stops_no_other_thread(tmp_path: Path) -> None:
+    """Edge's index build holds the GIL while it runs (in-process, another thread's loop falls
+    to about 0.1 % of its rate); the driver builds in a child process, so a thread of the
+    application keeps running while an upsert triggers a build."""
+    vecs = lowrank(BUILD_N, BUILD_DIM, seed=2)
+    with _edge(tmp_path / "db", f"?auto_optimize={BUILD_N}") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=BUILD_DIM))
+        store.upsert("c", RecordBatch([f"p{i}" for i in range(BUILD_N - 1)], vecs[:-1]))
+        assert _builds(store, "c") == 0
+        idle = _loop_rate(0.5)
+        # One more point: this upsert is almost all index build.
+        during = _loop_rate(None, lambda: store.upsert("c", RecordBatch([f"p{BUILD_N - 1}"], vecs[-1:])))
+        assert _builds(store, "c") == 1
+        assert store.driver.native_shard("c").info().indexed_vectors_count == BUILD_N
+        assert during / idle > 0.2, (during, idle)
+        hits = store.search("c", vector=vecs[5], k=3)
+        assert hits[0].id == "p5"
+
+
+@pytest.mark.slow
+def test_calls_wait_for_a_running_build(tmp_path: Path) -> None:
+    """While the shard is closed for a build, a search on that collection waits for it and then
+    answers; another collection answers at once; nothing fails."""
+    vecs = lowrank(BUILD_N, BUILD_DIM, seed=3)
+    with _edge(tmp_path / "db", "?auto_optimize=0") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=BUILD_DIM))
+        store.create_collection(CollectionSpec(name="other", dimension=DIM))
+        store.upsert("other", _records(10))
+        store.upsert("c", RecordBatch([f"p{i}" for i in range(BUILD_N)], vecs))
+        errors: list[BaseException] = []
+
+        def build() -> None:
+            try:
+                store.optimize("c")
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        t = threading.Thread(target=build)
+        t.start()
+        found, other = [], 0
+        while t.is_alive():
+            found.append(store.search("c", vector=vecs[7], k=1)[0].id)
+            other += len(store.search("other", vector=np.ones(DIM), k=1))
+        t.join()
+        assert not errors
+        assert _builds(store, "c") == 1
+        assert found and set(found) == {"p7"}
+        assert other >= len(found)
+
+
+def test_failed_build_leaves_the_collection_usable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build process that fails raises a BackendError naming it; the shard is reloaded and
+    every write is still there."""
+    import vecctx_qdrant.store as edge_store
+
+    from vecctx.contract.errors import BackendError
+
+    def broken(shard_dir: Path) -> None:
+        raise RuntimeError("the index build process exited with 1: boom")
+
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        store.upsert("c", _records(20))
+        monkeypatch.setattr(edge_store, "build_index", broken)
+        with pytest.raises(BackendError, match="exited with 1: boom"):
+            store.optimize("c")
+        assert store.count("c") == 20
+        store.upsert("c", _records(25))
+        assert store.count("c") == 25
+        assert _builds(store, "c") == 0
+
+
+def test_default_ef_follows_the_collection_size(tmp_path: Path) -> None:
+    """A search without ``ef`` gets :func:`default_ef` of the collection's size (Qdrant's own
+    default loses recall as a collection grows); the user's ``ef`` wins; an exact search sets
+    none."""
+    sent: list[Any] = []
+
+    class Recording:
+        def __init__(self, shard: Any) -> None:
+            self._shard = shard
+
+        def query(self, req: Any) -> Any:
+            sent.append(req.params)
+            return self._shard.query(req)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._shard, name)
+
+    assert default_ef(10_000) == 128
+    assert [default_ef(n) for n in (1, 20_000, 20_001, 10**9)] == sorted(
+        default_ef(n) for n in (1, 20_000, 20_001, 10**9)
+    )
+    with _edge(tmp_path / "db") as store:
+        store.create_collection(CollectionSpec(name="c", dimension=DIM))
+        store.upsert("c", _records(50))
+        with store.driver._use(store.collection_spec("c")) as c:
+            c.shard = Recording(c.shard)
+            c.points = 150_000  # as if the collection were that large
+        q = np.ones(DIM)
+        store.search("c", vector=q, k=5)
+        store.search("c", vector=q, k=5, params=SearchParams(ef=40))
+        store.search("c", vector=q, k=5, params=SearchParams(exact=True))
+        assert [(p.hnsw_ef, p.exact) for p in sent] == [
+            (default_ef(150_000), False),
+            (40, False),
+            (None, True),
+        ]
+        assert default_ef(150_000) > default_ef(10_000)
+
+
+def test_upsert_streams_chunks(tmp_path: Path) -> None:
+    """A batch is written chunk by chunk (``batch`` points at a time, each chunk written before
+    the next is built), and validation passes a float32 matrix on without copying it."""
+    from vecctx.contract.validation import validate_records
+
+    vecs = lowrank(100, DIM, rank=4, seed=4)
+    spec = CollectionSpec(name="c", dimension=DIM)
+    batch = RecordBatch([f"p{i}" for i in range(100)], vecs)
+    assert np.shares_memory(validate_records(batch, spec), vecs)
+    events: list[tuple[str, int]] = []
+
+    class Recording:
+        def __init__(self, shard: Any) -> None:
+            self._shard = shard
+
+        def update(self, op: Any) -> Any:
+            events.append(("write", 0))
+            return self._shard.update(op)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._shard, name)
+
+    with _edge(tmp_path / "db", "?batch=16") as store:
+        store.create_collection(spec)
+        driver = store.driver
+        orig = driver.point_chunks
+
+        def chunks(*a: Any) -> Any:
+            for points in orig(*a):
+                events.append(("chunk", len(points)))
+                yield points
+
+        driver.point_chunks = chunks  # type: ignore[method-assign]
+        with driver._use(spec) as c:
+            c.shard = Recording(c.shard)
+        store.upsert("c", batch)
+        assert events == [e for n in [16] * 6 + [4] for e in (("chunk", n), ("write", 0))]
+        assert store.count("c") == 100
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -402,8 +572,9 @@ def test_bad_queries_raise_and_query_forms_agree(tmp_path: Path) -> None:
 
 
 def test_batch_edge_refuses_writes_nothing(tmp_path: Path) -> None:
-    """A string Edge cannot encode (a lone surrogate passes vecctx's validation) fails the
-    whole batch, even one spanning several write chunks, before anything is written."""
+    """A batch holding a string no backend can encode (a lone surrogate) fails whole, even one
+    spanning several write chunks, before anything is written: the front validates the whole
+    batch, the driver then streams it chunk by chunk."""
     from vecctx.contract.errors import InvalidInputError
 
     with _edge(tmp_path / "db", "?batch=4") as store:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, Generic, TypeVar
 
@@ -151,11 +151,11 @@ class QdrantCore(Generic[OptionsT]):
     # -- writes ------------------------------------------------------------------------------
     def point_chunks(self, records: Sequence[Record], vectors: FloatArray, step: int) -> Iterator[list[Any]]:
         """The points of ``records``, ``step`` at a time, read column by column (a ``RecordBatch``
-        gives its columns as they are, with no ``Record`` per row); the vectors become Python
-        lists once per chunk, the ids are hashed per chunk (:func:`point_ids`)."""
+        gives its columns as they are, with no ``Record`` per row); the vectors are converted
+        once per chunk (:meth:`dense_rows`), the ids are hashed per chunk (:func:`point_ids`)."""
         for start in range(0, len(records), step):
             ids, texts, metas, sparse = record_columns(records, start, start + step)
-            rows = vectors[start : start + step].tolist()
+            rows = self.dense_rows(vectors[start : start + step])
             try:
                 points = [
                     self.point(pid, self._vectors(row, sv), _payload(rid, text, meta))
@@ -169,7 +169,12 @@ class QdrantCore(Generic[OptionsT]):
                 ) from exc
             yield points
 
-    def _vectors(self, row: list[float], sv: SparseVector | None) -> dict[str, Any]:
+    def dense_rows(self, block: FloatArray) -> Iterable[Any]:
+        """A chunk's dense vectors as the API takes them: Python lists (qdrant-client's models)."""
+        rows: list[Any] = block.tolist()
+        return rows
+
+    def _vectors(self, row: Any, sv: SparseVector | None) -> dict[str, Any]:
         """A point's named vectors: ``dense``, and ``sparse`` when it has one."""
         return {DENSE: row} if sv is None else {DENSE: row, SPARSE: self._sparse(sv)}
 

@@ -13,9 +13,9 @@ URL forms::
 
 Options (query string); an unknown option is a :class:`~vecctx.contract.errors.ConfigError`:
 
-* Edge: ``auto_optimize=N`` (build the HNSW index inside ``upsert`` once N points wait
-  unindexed, and at least as many as were indexed at the last build; ``0`` disables; default
-  50000), ``idf=1`` (IDF modifier on the sparse vector), ``search_threads=N``,
+* Edge: ``auto_optimize=N`` (``upsert`` builds the HNSW index, in a child process, once N
+  points wait unindexed, and at least as many as were indexed at the last build; ``0``: only
+  ``optimize()`` builds; default 50000), ``idf=1`` (IDF modifier on the sparse vector), ``search_threads=N``,
   ``batch=N`` (points per write).
 * Server: ``api_key=...`` (or the ``QDRANT_API_KEY`` environment variable), ``grpc=1``,
   ``grpc_port=N``, ``shards=N``, ``replication=N``, ``write_consistency=N``, ``timeout=S``,

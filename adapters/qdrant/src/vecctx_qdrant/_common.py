@@ -182,13 +182,15 @@ class QdrantCore(Generic[OptionsT]):
         return self.m.SparseVector(indices=list(sv.indices), values=list(sv.values))
 
     # -- searches ----------------------------------------------------------------------------
-    def request(self, spec: CollectionSpec, q: CheckedSearch) -> Any:
+    def request(self, spec: CollectionSpec, q: CheckedSearch, default_ef: int | None = None) -> Any:
         """The ``QueryRequest`` of a checked search: one nearest query, or the fusion of a dense
-        and a sparse prefetch."""
+        and a sparse prefetch. The dense search's beam is ``q.ef``, else ``default_ef`` (else
+        the engine's own default); an exact search has none."""
         m = self.m
         exact = q.exact or spec.index.kind is IndexKind.FLAT
-        tuned = (exact or q.ef is not None) and self.tunes_search
-        params = m.SearchParams(hnsw_ef=q.ef, exact=exact) if tuned else None
+        ef = None if exact else q.ef if q.ef is not None else default_ef
+        tuned = (exact or ef is not None) and self.tunes_search
+        params = m.SearchParams(hnsw_ef=ef, exact=exact) if tuned else None
         wp, wv = (True if q.with_payload else [ID_KEY]), q.with_vectors
         dense = q.vector.tolist() if q.vector is not None else None
         sparse = self._sparse(q.sparse) if q.sparse is not None else None

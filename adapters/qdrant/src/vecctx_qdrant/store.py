@@ -27,14 +27,13 @@ Edge has no async API: this driver is synchronous only.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +133,34 @@ class _Collection:
     users: int = 0  # calls using the shard now
 
 
+class _InUse:
+    """The context of :meth:`QdrantEdgeDriver._use` (one lock round trip on each side; the
+    waiting build is woken by the last call to leave)."""
+
+    __slots__ = ("c", "driver", "spec")
+
+    def __init__(self, driver: QdrantEdgeDriver, spec: CollectionSpec) -> None:
+        self.driver, self.spec = driver, spec
+
+    def __enter__(self) -> _Collection:
+        d = self.driver
+        with d._mutex:
+            c = d._coll(self.spec)
+            while c.building:
+                d._cv.wait()
+                c = d._coll(self.spec)
+            c.users += 1
+        self.c = c
+        return c
+
+    def __exit__(self, *exc: object) -> None:
+        d, c = self.driver, self.c
+        with d._mutex:
+            c.users -= 1
+            if c.building and not c.users:
+                d._cv.notify_all()
+
+
 class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
     """The Qdrant Edge driver: one ``EdgeShard`` per collection under ``options.path``, which
     it locks for its lifetime."""
@@ -156,7 +183,8 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
         self._closed = False
         # Guards _colls and each collection's users/building: a build waits for the calls in
         # flight and holds off new ones while the shard is closed.
-        self._cv = threading.Condition()
+        self._mutex = threading.Lock()
+        self._cv = threading.Condition(self._mutex)
         self.compiler = EdgeFilterCompiler()
 
     def translate(self, exc: Exception, action: str, collection: str | None) -> VecctxError:
@@ -181,21 +209,10 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
             c = self._colls[spec.name] = _Collection(spec, shard, n, n)
         return c
 
-    @contextlib.contextmanager
-    def _use(self, spec: CollectionSpec) -> Iterator[_Collection]:
-        """The open collection, once no index build holds its shard; a build waits for it."""
-        with self._cv:
-            c = self._coll(spec)
-            while c.building:
-                self._cv.wait()
-                c = self._coll(spec)
-            c.users += 1
-        try:
-            yield c
-        finally:
-            with self._cv:
-                c.users -= 1
-                self._cv.notify_all()
+    def _use(self, spec: CollectionSpec) -> _InUse:
+        """``with self._use(spec) as c``: the open collection, once no index build holds its
+        shard; a build waits until no call uses it."""
+        return _InUse(self, spec)
 
     # -- collections -------------------------------------------------------------------
     def collection_spec(self, name: str) -> CollectionSpec | None:
@@ -318,11 +335,11 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
 
     def search(self, spec: CollectionSpec, query: CheckedSearch) -> list[Hit]:
         with self._use(spec) as c:
-            return self.hits(c.shard.query(self.request(spec, _beam(query, c))), spec, query)
+            return self.hits(c.shard.query(self.request(spec, query, default_ef(c.points))), spec, query)
 
     def search_batch(self, spec: CollectionSpec, queries: Sequence[CheckedSearch]) -> list[list[Hit]]:
         with self._use(spec) as c:
-            batch = self.m.QueryBatchRequest([self.request(spec, _beam(q, c)) for q in queries])
+            batch = self.m.QueryBatchRequest([self.request(spec, q, default_ef(c.points)) for q in queries])
             results = c.shard.query_batch(batch)
         return [self.hits(pts, spec, q) for pts, q in zip(results, queries, strict=True)]
 
@@ -423,14 +440,6 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
     def __del__(self) -> None:  # a store dropped without close() must not keep the lock
         with contextlib.suppress(Exception):
             self.close()
-
-
-def _beam(q: CheckedSearch, c: _Collection) -> CheckedSearch:
-    """``q`` with the default beam width of the collection's size, unless the user set one (or
-    the search is exact, or sparse only)."""
-    if q.ef is not None or q.exact or q.vector is None:
-        return q
-    return dataclasses.replace(q, ef=default_ef(c.points))
 
 
 def _plain(value: Any) -> Any:

@@ -41,7 +41,7 @@ from vecctx.contract.filters import (
     micros,
     parse_instant,
 )
-from vecctx.contract.types import CollectionSpec, FieldType, Hit, Record
+from vecctx.contract.types import CollectionSpec, Hit, Record
 
 #: Stored instants are at most this many microseconds from 1970 (either way).
 MAX_MICROS = 2**53 - 1

@@ -213,7 +213,9 @@ class CollectionSpec:
                     f"collection {self.name!r}: indexed field {key!r} must be a non-empty string"
                 )
         object.__setattr__(self, "indexed_fields", fields)
-        object.__setattr__(self, "date_fields", tuple(k for k, t in fields.items() if t is FieldType.DATETIME))
+        object.__setattr__(
+            self, "date_fields", tuple(k for k, t in fields.items() if t is FieldType.DATETIME)
+        )
 
     def compatible_with(self, other: CollectionSpec) -> bool:
         return (

@@ -10,8 +10,9 @@ metadata, embedder name, sparse settings), with metadata ``doc_id``, ``chunk``, 
    only the chunks of documents whose hash differs from the manifest's, or that are new or
    (with ``sync=True``) gone; otherwise by one scroll of the whole collection;
 3. chunks those documents (only) and computes their chunk ids;
-4. embeds and upserts, in batches, only the chunks whose ids are not stored yet (embedding the
-   next batch while the previous one is written, on one writer thread);
+4. embeds and upserts, in batches, only the chunks whose ids are not stored yet, longest
+   first within windows of :data:`LENGTH_WINDOW` chunks so each embedding batch pads little
+   (embedding the next batch while the previous one is written, on one writer thread);
 5. once all new chunks of a document are written, deletes that document's stale chunks
    (ids stored for it that the new chunking does not produce);
 6. with ``sync=True``, deletes the chunks of documents absent from the source;
@@ -297,7 +298,7 @@ class Ingestor:
 
         # 4. what to write, and which stale ids to delete once a document's new chunks exist
         pending: list[tuple[str, Chunk, dict[str, Any]]] = []
-        stale_after: dict[int, list[str]] = defaultdict(list)
+        stale_of: dict[str, list[str]] = {}  # per document whose new chunks come first
         immediate: list[str] = []
         gone: list[str] = []  # ids this run deletes (for the BM25 statistics)
         for doc_id, chunks in plan.items():
@@ -312,9 +313,14 @@ class Ingestor:
             pending.extend(todo)
             if stale:
                 if todo:
-                    stale_after[(len(pending) - 1) // self.batch_size].extend(stale)
+                    stale_of[doc_id] = stale
                 else:
                     immediate.extend(stale)
+        pending = by_length(pending, LENGTH_WINDOW)
+        last_batch = {c.doc_id: i // self.batch_size for i, (_, c, _) in enumerate(pending)}
+        stale_after: dict[int, list[str]] = defaultdict(list)
+        for doc_id, stale in stale_of.items():
+            stale_after[last_batch[doc_id]].extend(stale)
         doomed = [i for doc_id in removed for i in sorted(stored.get(doc_id, ()))]
         gone.extend(doomed)
         changes = bool(pending or immediate or doomed or removed)
@@ -589,6 +595,24 @@ class Ingestor:
             dynamic_ncols=True,
             smoothing=0.1,
         )
+
+
+#: Chunks ordered by length together (:func:`by_length`): 16 batches of the default embedder.
+LENGTH_WINDOW = 512
+
+
+def by_length(
+    pending: Sequence[tuple[str, Chunk, dict[str, Any]]], window: int
+) -> list[tuple[str, Chunk, dict[str, Any]]]:
+    """``pending`` longest first (by model tokens) within each run of ``window`` chunks, so
+    that each embedding batch holds texts of about one length and pads little: on SciFact
+    abstracts, batches of 32 in document order pad to 1.31x the tokens, within a window of 512
+    to 1.02x. Windows keep the order coarse: the first documents are written first, and a
+    document's chunks stay within one or two windows."""
+    out: list[tuple[str, Chunk, dict[str, Any]]] = []
+    for start in range(0, len(pending), window):
+        out.extend(sorted(pending[start : start + window], key=lambda item: -item[1].n_tokens))
+    return out
 
 
 def ingest(

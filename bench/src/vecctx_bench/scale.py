@@ -5,7 +5,9 @@ and the peak RSS of one bulk ``upsert``.
 (m=16, ef_construct=128) over ``n`` low-rank 384-d vectors and measures recall@10 and p50 of
 three query kinds on it: in-distribution queries (:func:`vecctx.testing.lowrank_queries`),
 queries from another subspace (a harder, out-of-distribution case) and held-out documents.
-``None`` in the output is the driver's default beam width for the collection's size.
+``None`` in the output is the driver's default beam width for the collection's size. It also
+reports the upsert and index-build time (wall and the build's CPU), the time to a searchable
+index, the store's size on disk, p99 latency and the peak RSS of this process and of the build.
 
 ``python -m vecctx_bench.scale memory --n 200000`` measures the peak RSS growth of one
 ``upsert`` of an ``(n, 384)`` float32 ``RecordBatch``, and of native Edge writing the same
@@ -64,6 +66,13 @@ def recall_by_ef(n: int, efs: list[int], queries: int = 200) -> dict[str, Any]:
         c0 = _children_cpu()
         store.optimize("c")  # the build runs in a child process: its CPU time is a child's
         out.update(upsert_s=t1 - t0, optimize_s=time.perf_counter() - t1, optimize_cpu_s=_children_cpu() - c0)
+        out["ready_s"] = out["upsert_s"] + out["optimize_s"]  # from the first write to a searchable index
+        out["disk_bytes"] = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
+        print(
+            f"n={n}: upsert {out['upsert_s']:.0f} s, index build {out['optimize_s']:.0f} s "
+            f"({out['optimize_cpu_s']:.0f} CPU s), disk {out['disk_bytes'] / 2**30:.2f} GiB",
+            flush=True,
+        )
         for ef in [None, *efs]:
             row: dict[str, Any] = {}
             for name, Q in sets.items():
@@ -77,10 +86,17 @@ def recall_by_ef(n: int, efs: list[int], queries: int = 200) -> dict[str, Any]:
                 rec = float(
                     np.mean([len(f & set(g.tolist())) / 10 for f, g in zip(found, truth[name], strict=True)])
                 )
-                row[name] = {"recall@10": rec, "p50_ms": float(np.percentile(lat, 50) * 1000)}
+                row[name] = {
+                    "recall@10": rec,
+                    "p50_ms": float(np.percentile(lat, 50) * 1000),
+                    "p99_ms": float(np.percentile(lat, 99) * 1000),
+                }
             out["sweep"][str(ef)] = row
             print(f"ef={ef}: " + ", ".join(f"{k} {v['recall@10']:.4f}" for k, v in row.items()), flush=True)
         store.close()
+    # peak resident memory: this process (data, exact answers, store) and the build's child
+    out["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out["build_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return out
 
 

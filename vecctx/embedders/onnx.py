@@ -85,6 +85,11 @@ class OnnxEmbedder(EmbedderBase):
     def model_file(self) -> Path:
         return self._file
 
+    @property
+    def batch_size(self) -> int:
+        """Texts per call of the model."""
+        return self._batch_size
+
     def _find_dimension(self) -> int:
         shape = self._model.get().session.get_outputs()[0].shape
         if isinstance(shape[-1], int):

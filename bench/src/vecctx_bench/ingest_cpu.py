@@ -10,8 +10,8 @@ process, the store's native threads included) of
   (``store.optimize``) is measured apart;
 * **raw model, the same chunks**: the model's own runtime (the ONNX Runtime session or the
   ``SentenceTransformer`` the default embedder runs, opened again beside it) encoding the very
-  chunk texts the ingest embedded, sorted by token length, in one call (batches of
-  :data:`RAW_BATCH`);
+  chunk texts the ingest embedded, sorted by token length, in one call (in batches of the
+  embedder's own size);
 * **raw model, the documents**: the same runtime encoding each document once (cut at the
   model's input limit), which is the least a document can cost;
 
@@ -46,7 +46,8 @@ from vecctx.contract.types import FloatArray
 from .backends import driver_extra, remove_tree
 from .measures import load_average, summary
 
-#: Texts per batch of the raw model's single length-sorted call (the default embedder's batch).
+#: Texts per batch of the raw model's single length-sorted call where the embedder names no
+#: batch size of its own (an ``OnnxEmbedder`` does: 1 for the default, dynamically quantised).
 RAW_BATCH = 32
 #: Where #18 wants the ratios: ingest CPU / raw chunks CPU, chunk tokens / document tokens,
 #: vecctx query p50 / native query p50.
@@ -125,7 +126,10 @@ def raw_model(embedder: Any, *, threads: int = 1) -> RawModel:
             return len(counter.encode(text, add_special_tokens=False).ids)
 
         return RawModel(
-            f"onnxruntime {ort.__version__} ({Path(embedder.model_file).name})", encode_onnx, count_onnx
+            f"onnxruntime {ort.__version__} ({Path(embedder.model_file).name})",
+            encode_onnx,
+            count_onnx,
+            batch=int(embedder.batch_size),
         )
     if kind == "SentenceTransformerEmbedder":
         torch: Any = importlib.import_module("torch")

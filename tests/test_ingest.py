@@ -442,3 +442,45 @@ def test_a_run_that_started_meanwhile_leaves_the_manifest_untrusted(tmp_path: Pa
     assert json.loads(manifest.read_text())["complete"] is False
     report = _manifested(store, tmp_path).ingest(docs)
     assert not report.manifest and report.written == 0
+
+
+def test_by_length_sorts_within_windows_only() -> None:
+    from vecctx.chunking import Chunk
+    from vecctx.ingest import by_length
+
+    lengths = [3, 9, 1, 7, 2, 8, 5]
+    items = [(f"c{i}", Chunk(f"d{i}", 0, "x" * n, 0, n, n), {}) for i, n in enumerate(lengths)]
+    ordered = by_length(items, 3)
+    assert [c.n_tokens for _, c, _ in ordered] == [9, 3, 1, 8, 7, 2, 5]
+    assert sorted(i for i, _, _ in ordered) == sorted(i for i, _, _ in items)
+
+
+def test_stale_chunks_go_after_the_new_ones_when_reordered() -> None:
+    """A changed document's old chunks are deleted only once every new chunk is stored, also
+    when length ordering moves its chunks away from document order."""
+    store = MemoryStore()
+    emb = HashingEmbedder(dimension=32)
+    ing = Ingestor(
+        store, "c", embedder=emb, chunker=Chunker(emb.tokenizer, max_tokens=40), batch_size=2, cache=False
+    )
+
+    def corpus(tag: str) -> list[Document]:  # lengths vary: ordering moves chunks across batches
+        return [Document(f"d{i}", f"{tag} sentence number {i}. " * (3 + 7 * (i % 4))) for i in range(10)]
+
+    def ids_by_doc() -> dict[str, set[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for r in store.scroll("c"):
+            out[r.metadata["doc_id"]].add(r.id)
+        return out
+
+    ing.ingest(corpus("old"))
+    old = ids_by_doc()
+    seen: list[dict[str, set[str]]] = []
+    ing.on_batch = lambda done: seen.append(ids_by_doc())
+    report = ing.ingest(corpus("new"))
+    new = ids_by_doc()
+    assert report.replaced_documents == 10 and len(seen) > 5
+    for d in new:
+        assert new[d] and not (new[d] & old[d])
+        # after every batch, a document holds all its old chunks or all its new ones
+        assert all(old[d] <= ids[d] or new[d] <= ids[d] for ids in seen), d

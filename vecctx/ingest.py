@@ -597,7 +597,7 @@ class Ingestor:
         )
 
 
-#: Chunks ordered by length together (:func:`by_length`): 16 batches of the default embedder.
+#: Chunks ordered by length together (:func:`by_length`): 16 batches of 32 texts.
 LENGTH_WINDOW = 512
 
 

@@ -104,6 +104,41 @@ def test_default_embedder_is_int8_onnx_without_torch(tmp_path: Path) -> None:
     assert sim > 0.6 and heavy == []
 
 
+def test_int8_saturation_check_reads_the_cpu_flags() -> None:
+    from vecctx.embedders.offline import int8_products_saturate
+
+    assert int8_products_saturate("fpu sse2 avx2 fma", "x86_64")  # AVX2 only: u8 x s8 pairs in 16 bits
+    assert not int8_products_saturate("fpu avx2 avx512f avx512_vnni", "x86_64")
+    assert not int8_products_saturate("fpu avx2 avx_vnni", "AMD64")
+    assert not int8_products_saturate("", "aarch64")
+    assert not int8_products_saturate(None, "arm64")
+
+
+def test_dynamic_build_without_vnni_has_7_bit_weights_and_its_own_name(
+    minilm: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where int8 products could saturate, the default is quantised with 7-bit weights, under
+    another name (its vectors never mix with the 8-bit build's in a cache or a collection)."""
+    from vecctx.embedders import offline
+
+    monkeypatch.setenv("VECCTX_CACHE", str(tmp_path))
+    monkeypatch.setattr(offline, "int8_products_saturate", lambda: True)
+    e = default_embedder("minilm-int8-dynamic")
+    assert isinstance(e, OnnxEmbedder)
+    assert e.name == "sentence-transformers/all-MiniLM-L6-v2@int8-dynamic-7bit"
+    assert e.model_file == tmp_path / "models" / "all-MiniLM-L6-v2-int8-dynamic-7bit" / "model.onnx"
+    monkeypatch.setattr(offline, "int8_products_saturate", lambda: False)
+    eight = default_embedder("minilm-int8-dynamic")
+    assert eight.name == "sentence-transformers/all-MiniLM-L6-v2@int8-dynamic"
+    assert isinstance(eight, OnnxEmbedder) and eight.model_file.parent.name == "all-MiniLM-L6-v2-int8-dynamic"
+    assert (
+        hashlib.sha256(e.model_file.read_bytes()).digest()
+        != hashlib.sha256(eight.model_file.read_bytes()).digest()
+    )
+    got, want = e.embed_documents(SENTENCES), minilm.embed_documents(SENTENCES)
+    assert float(np.sum(got * want, axis=1).min()) > 0.98
+
+
 def test_onnx_options_match_torch(
     minilm: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

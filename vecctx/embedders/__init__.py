@@ -77,11 +77,16 @@ def default_embedder(model: str | None = None, *, threads: int | None = 1, batch
     from vecctx.embedders.cache import default_cache_dir
     from vecctx.embedders.onnx import OnnxEmbedder
 
+    build = choice.removeprefix("minilm-")
     if choice == "minilm-int8":
         file, sha256 = offline.minilm_int8_path(), offline.MINILM_INT8_SHA256
     else:
-        target = default_cache_dir() / "models" / "all-MiniLM-L6-v2-int8-dynamic"
-        file, sha256 = offline.quantize_minilm_dynamic(target), None
+        # 7-bit weights where full int8 products could saturate (x86 without VNNI): another
+        # build, with its own name, so its vectors never mix with the 8-bit build's
+        reduce_range = offline.int8_products_saturate()
+        build += "-7bit" if reduce_range else ""
+        target = default_cache_dir() / "models" / f"all-MiniLM-L6-v2-{build}"
+        file, sha256 = offline.quantize_minilm_dynamic(target, reduce_range=reduce_range), None
     return OnnxEmbedder(
         file,
         tokenizer_file=offline.minilm_tokenizer_path(),
@@ -92,7 +97,7 @@ def default_embedder(model: str | None = None, *, threads: int | None = 1, batch
         # a text's vector independent of its neighbours (and measured no slower).
         batch_size=1 if choice == "minilm-int8-dynamic" else batch_size,
         sha256=sha256,
-        name=f"{offline.MINILM_NAME}@{choice.removeprefix('minilm-')}",
+        name=f"{offline.MINILM_NAME}@{build}",
     )
 
 

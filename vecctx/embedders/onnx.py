@@ -22,7 +22,7 @@ from vecctx.embedders.base import EmbedderBase, HFTokenizer, TextTokenizer, norm
 from vecctx.embedders.offline import LazyModel, check_sha256, file_sha256, require
 
 #: What to install for this embedder's runtime (named in errors).
-ONNX_EXTRA = '"vecctx[local]" (onnxruntime and tokenizers)'
+ONNX_EXTRA = '"vecctx[local]" (onnxruntime, onnx and tokenizers)'
 
 
 class OnnxEmbedder(EmbedderBase):

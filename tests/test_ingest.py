@@ -484,3 +484,46 @@ def test_stale_chunks_go_after_the_new_ones_when_reordered() -> None:
         assert new[d] and not (new[d] & old[d])
         # after every batch, a document holds all its old chunks or all its new ones
         assert all(old[d] <= ids[d] or new[d] <= ids[d] for ids in seen), d
+
+
+def test_embed_text_puts_the_title_before_a_chunk_that_lacks_it() -> None:
+    from vecctx.chunking import Chunk
+    from vecctx.ingest import embed_text
+
+    first = Chunk("d", 0, "Aspirin and sleep\n\nAspirin was given.", 0, 37, 8, {"title": "Aspirin and sleep"})
+    later = Chunk("d", 1, "Patients slept longer.", 38, 60, 4, {"title": "Aspirin and sleep"})
+    untitled = Chunk("e", 1, "Patients slept longer.", 38, 60, 4, {"title": "  "})
+    assert embed_text(first) == first.text
+    assert embed_text(later) == "Aspirin and sleep\n\nPatients slept longer."
+    assert embed_text(untitled) == untitled.text
+
+
+class _Recording(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__(dimension=32)
+        self.seen: list[str] = []
+
+    def embed_documents(self, texts: Any) -> Any:
+        self.seen.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_ingest_embeds_titled_chunks_but_stores_and_indexes_the_chunk_text() -> None:
+    """The embedder reads a later chunk after its document's title; the stored text and the
+    BM25 vector are the chunk's own (a query term only in the title matches no later chunk)."""
+    store = MemoryStore()
+    emb = _Recording()
+    bm25 = BM25Encoder()
+    ing = Ingestor(store, "c", embedder=emb, chunker=Chunker(emb.tokenizer, max_tokens=12), sparse=bm25)
+    body = " ".join(f"Sentence {i} is about sleep." for i in range(6))
+    ing.ingest([Document("d", f"Zolpidem trial\n\n{body}", {"title": "Zolpidem trial"})])
+    records = sorted(store.scroll("c", with_vectors=True), key=lambda r: r.metadata["chunk"])
+    assert len(records) > 2
+    assert records[0].text.startswith("Zolpidem trial") and records[0].text in emb.seen
+    for r in records[1:]:
+        assert "Zolpidem" not in (r.text or "")
+        assert f"Zolpidem trial\n\n{r.text}" in emb.seen
+        want = emb.embed_documents([f"Zolpidem trial\n\n{r.text}"])[0]
+        assert np.allclose(np.asarray(r.vector), want)
+        assert r.sparse is not None
+        assert r.sparse.dot(bm25.encode_query("zolpidem")) == 0.0

@@ -10,7 +10,8 @@ metadata, embedder name, sparse settings), with metadata ``doc_id``, ``chunk``, 
    only the chunks of documents whose hash differs from the manifest's, or that are new or
    (with ``sync=True``) gone; otherwise by one scroll of the whole collection;
 3. chunks those documents (only) and computes their chunk ids;
-4. embeds and upserts, in batches, only the chunks whose ids are not stored yet, longest
+4. embeds (:func:`embed_text`: a chunk after its document's title) and upserts, in batches,
+   only the chunks whose ids are not stored yet, longest
    first within windows of :data:`LENGTH_WINDOW` chunks so each embedding batch pads little
    (embedding the next batch while the previous one is written, on one writer thread);
 5. once all new chunks of a document are written, deletes that document's stale chunks
@@ -160,6 +161,28 @@ class _Manifest:
     bm25: BM25Encoder | None
 
 
+#: The document metadata key :func:`embed_text` reads a title from (the loaders set it).
+TITLE_KEY = "title"
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What the embedder reads for ``chunk``: its text, after its document's title (metadata
+    :data:`TITLE_KEY`, a blank line between) unless the text already begins with the title,
+    as the first chunk of a loaded document does. The stored text, BM25 and citations keep
+    the chunk's own text.
+
+    A chunk from the middle of a document otherwise says nothing of what the document is
+    about. Chosen on SciFact's 373 training claims (default embedder, 4,442 of 9,625 chunks
+    given a title): dense nDCG@10 0.683 -> 0.696, hybrid 0.755 -> 0.754; titles in the BM25
+    text too scored lower (hybrid 0.753), so only the embedder reads them. The title counts
+    against the model's window: a chunk that fills it loses its last tokens from the
+    embedding (not from the stored text or BM25)."""
+    title = chunk.metadata.get(TITLE_KEY)
+    if isinstance(title, str) and title.strip() and not chunk.text.startswith(title):
+        return f"{title}\n\n{chunk.text}"
+    return chunk.text
+
+
 def chunk_id(doc_id: str, index: int, digest: str) -> str:
     """The record id of a chunk: readable, unique per (document, position, content)."""
     return f"{doc_id}#{index}#{digest}"
@@ -217,7 +240,7 @@ class Ingestor:
         self.pipeline = pipeline
         self.on_batch = on_batch
         self.manifest_path = Path(manifest_path) if manifest_path is not None else None
-        salt = [embedder.name]
+        salt = [embedder.name, "title-embedded"]  # embed_text: the same chunk, another vector
         if sparse is not None:
             s = sparse.to_dict()
             salt.append(json.dumps([s["k1"], s["b"], s["stemmer"], s["stopwords"], s["token_pattern"]]))
@@ -568,7 +591,7 @@ class Ingestor:
     ) -> list[Record]:
         texts = [c.text for _, c, _ in batch]
         t = time.perf_counter()
-        vectors = self.embedder.embed_documents(texts)
+        vectors = self.embedder.embed_documents([embed_text(c) for _, c, _ in batch])
         report.embed_seconds += time.perf_counter() - t
         sparse: list[SparseVector | None] = [None] * len(batch)
         if self.sparse is not None:
@@ -651,8 +674,10 @@ __all__ = [
     "BatchDone",
     "IngestReport",
     "Ingestor",
+    "TITLE_KEY",
     "chunk_id",
     "content_hash",
+    "embed_text",
     "ingest",
     "source_hash",
 ]

@@ -201,9 +201,11 @@ def synthetic(n: int, *, dim: int = 384, queries: int = 200, seed: int = 0) -> D
 
 
 def scifact_texts(directory: Path, *, limit: int | None, embedder: Any) -> tuple[list[str], list[str]]:
-    """Chunk texts of the SciFact corpus as the ingest pipeline cuts them (so the on-disk
-    embedding cache filled by ``vecctx eval``/``demo`` answers them) and their document ids."""
+    """The texts the ingest pipeline embeds for the SciFact corpus (its chunks, each after its
+    document's title when it lacks it: :func:`vecctx.ingest.embed_text`), so the on-disk
+    embedding cache filled by ``vecctx eval``/``demo`` answers them, and their document ids."""
     from vecctx.chunking import Chunker
+    from vecctx.ingest import embed_text
     from vecctx.loaders import load_beir
 
     chunker = Chunker.for_embedder(embedder)
@@ -211,7 +213,7 @@ def scifact_texts(directory: Path, *, limit: int | None, embedder: Any) -> tuple
     docs: list[str] = []
     for doc in load_beir(directory, limit=limit):
         for c in chunker.split(doc):
-            texts.append(c.text)
+            texts.append(embed_text(c))
             docs.append(c.doc_id)
     return texts, docs
 

@@ -10,13 +10,14 @@ process, the store's native threads included) of
   (``store.optimize``) is measured apart;
 * **raw model, the same chunks**: the model's own runtime (the ONNX Runtime session or the
   ``SentenceTransformer`` the default embedder runs, opened again beside it) encoding the very
-  chunk texts the ingest embedded, sorted by token length, in one call (in batches of the
+  texts the ingest embedded (:func:`vecctx.ingest.embed_text`: a chunk after its document's
+  title when it lacks it), sorted by token length, in one call (in batches of the
   embedder's own size);
 * **raw model, the documents**: the same runtime encoding each document once (cut at the
   model's input limit), which is the least a document can cost;
 
-and counts the model tokens of the documents and of the chunks (overlap included; without
-special tokens). Query latency, with the model running (nothing cached): p50 of
+and counts the model tokens of the documents and of the texts embedded for the chunks
+(overlap and titles included; without special tokens). Query latency, with the model running (nothing cached): p50 of
 embed + dense search through vecctx (the retriever of :class:`vecctx.Augmenter`) against the
 raw runtime's embedding + the native client's search on the same shard (``qdrant_edge``
 ``EdgeShard.query`` on ``store.driver.native_shard(name)``), A/B interleaved.
@@ -179,7 +180,7 @@ def bench_ingest_cpu(
     import vecctx
     from vecctx.embedders import default_embedder
     from vecctx.eval.beir import load_judgements
-    from vecctx.ingest import Ingestor
+    from vecctx.ingest import Ingestor, embed_text
     from vecctx.loaders import load_beir
 
     out: dict[str, Any] = {"load_before": load_average(), "targets": dict(TARGETS)}
@@ -199,7 +200,7 @@ def bench_ingest_cpu(
     store = vecctx.connect(f"qdrant://{store_dir}")
     try:
         ingestor = Ingestor(store, COLLECTION, embedder=embedder)
-        chunks = [c.text for d in documents for _, c, _ in ingestor.chunks_of(d)]
+        chunks = [embed_text(c) for d in documents for _, c, _ in ingestor.chunks_of(d)]
         doc_tokens = sum(raw.count(d.text) for d in documents)
         chunk_tokens = sum(raw.count(t) for t in chunks)
         out.update(

@@ -538,3 +538,17 @@ def test_ingest_cpu_against_the_raw_model(benchmark: Any, tmp_path: Path) -> Non
     q = r["query"]
     assert q["queries"] == 6 and q["vecctx_ms"]["n"] == q["native_ms"]["n"] == 6 and q["p50_ratio"] > 0
     assert not (tmp_path / "store").exists()
+
+
+def test_upsert_memory_runs_each_side_in_its_own_process() -> None:
+    import os
+
+    from vecctx_bench import scale
+
+    res = scale.upsert_memory(3000)
+    assert res["n"] == 3000 and res["matrix_bytes"] == 3000 * 384 * 4
+    for side in ("vecctx", "native"):
+        assert res[side]["seconds"] > 0
+        assert res[side]["peak_delta_bytes"] is not None
+    pids = {res["vecctx"]["pid"], res["native"]["pid"], os.getpid()}
+    assert len(pids) == 3  # each side in a fresh process of its own

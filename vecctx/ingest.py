@@ -175,8 +175,9 @@ def embed_text(chunk: Chunk) -> str:
     about. Chosen on SciFact's 373 training claims (default embedder, 4,442 of 9,625 chunks
     given a title): dense nDCG@10 0.683 -> 0.696, hybrid 0.755 -> 0.754; titles in the BM25
     text too scored lower (hybrid 0.753), so only the embedder reads them. The title counts
-    against the model's window: a chunk that fills it loses its last tokens from the
-    embedding (not from the stored text or BM25)."""
+    against the model's window: a chunk that nearly fills it loses its last tokens from the
+    embedding, not from the stored text or BM25 (on SciFact 630 of the 4,442 titled chunks,
+    16 tokens on average)."""
     title = chunk.metadata.get(TITLE_KEY)
     if isinstance(title, str) and title.strip() and not chunk.text.startswith(title):
         return f"{title}\n\n{chunk.text}"

@@ -11,16 +11,24 @@ Both sides use the same data (``vecctx.testing.lowrank`` vectors, ids, texts, me
 
 * **search**: one collection, built and optimised once; the native side calls the very same
   ``EdgeShard`` (``store.driver.native_shard(name)``), so engine, index and caches are identical and only
-  the Python around the call differs. Native = ``shard.query(QueryRequest(...))`` plus reading
-  each point's score and payload (what any caller must do with a result; the user's string id
-  is in the payload: reading ``point.id`` would build a UUID object, 1 us a point); vecctx =
-  ``store.search(...)`` returning ``Hit`` objects with the user's ids, text, metadata and
-  relevance (it hands Edge the query as a memoryview of the array, which Edge reads as a
-  sequence of floats, rather than a ``tolist`` list: the table's "native query as memoryview"
-  line is a native caller who does the same, a bound rather than a baseline). Each query runs
-  three rounds rotating which side goes first and each side keeps its best time (robust to
-  preemption on a shared machine); p50/p90 over queries and the median of the per-query paired
-  differences. One Edge search thread (``--search-threads``).
+  the Python around the call differs. Native = ``shard.query(QueryRequest(...))`` with the
+  query as ``tolist()`` (Edge's ``List[float]``), plus reading each point's score and payload
+  (what any caller must do with a result; the user's string id is in the payload: reading
+  ``point.id`` would build a UUID object, 1 us a point); vecctx = ``store.search(...)``
+  returning ``Hit`` objects with the user's ids, text, metadata and relevance. A third side,
+  **floor**, is the native call plus the two things any caller that checks its input and
+  returns typed results pays: vecctx's query check (``validate_vector``) and its ``Hit``
+  objects (``make_hits``); vecctx's cost above the floor is its store front (collection
+  lookup, capability and filter checks, retries and error translation) and the driver's guard
+  against a concurrent index build. Each query runs three rounds rotating which side goes
+  first and each side keeps its best time (robust to preemption on a shared machine);
+  p50/p90 over queries and the median of the per-query paired differences. One Edge search
+  thread (``--search-threads``) and the same HNSW beam width on every side (``--ef``, default
+  128: Edge's own default here, the index's ``ef_construct``; vecctx's default grows with the
+  collection, which at 100k points is a wider, slower search, not overhead). The overhead is a fixed cost a query (tens of microseconds),
+  so its ratio to native depends on how fast the engine runs on the machine: 30 us is 12 % of
+  a 0.25 ms native search and 3 % of a 1 ms one (the paired difference is the figure to
+  compare across machines).
 * **upsert**: fresh directories; each round runs every side once, in a rotating order, and
   the ratio is the median over rounds of the within-round ratio (paired, so a slow phase of
   the machine hits both sides). Native = mapping the string ids to UUIDs (Qdrant takes only
@@ -32,7 +40,7 @@ Both sides use the same data (``vecctx.testing.lowrank`` vectors, ids, texts, me
   the clock) and a native caller whose UUIDs were computed before the clock started
   (``native, ids given``): the bound no caller with string ids can reach.
 
-Goals: search overhead <= 3 %, ingest >= 97 % of native throughput.
+Goals: search overhead <= 5 % (issue #16), ingest >= 97 % of native throughput.
 """
 
 from __future__ import annotations
@@ -53,7 +61,19 @@ import qdrant_edge as qe
 from vecctx_bench.backends import driver_extra
 from vecctx_bench.overhead import uuid5_ids
 
-from vecctx import CollectionSpec, F, FieldType, Record, RecordBatch, VectorStore, connect
+from vecctx import (
+    CollectionSpec,
+    F,
+    FieldType,
+    Record,
+    RecordBatch,
+    ScoreKind,
+    SearchParams,
+    VectorStore,
+    connect,
+    make_hits,
+)
+from vecctx.contract.validation import validate_vector
 from vecctx.testing import lowrank, lowrank_queries
 
 try:  # pytest is optional for the script mode
@@ -75,10 +95,18 @@ UPSERT_NOTES = (" (goal >= 97 %)", " (Records built in the clock)", " with UUIDs
 
 class Bench:
     def __init__(
-        self, *, n: int = 20_000, dim: int = 384, queries: int = 1000, seed: int = 0, search_threads: int = 1
+        self,
+        *,
+        n: int = 20_000,
+        dim: int = 384,
+        queries: int = 1000,
+        seed: int = 0,
+        search_threads: int = 1,
+        ef: int = 128,
     ) -> None:
         self.n, self.dim = n, dim
         self.search_threads = search_threads
+        self.ef = ef
         self.X = lowrank(n, dim, seed=seed)
         self.Q = lowrank_queries(queries, dim, seed=seed)
         self.ids = [f"doc-{i}" for i in range(n)]
@@ -182,10 +210,9 @@ class Bench:
     def searchers(
         self, filtered: bool = False
     ) -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
-        """(native, vecctx, native with the query as a memoryview). The third is a bound, not a
-        baseline: Edge reads any sequence of floats, and vecctx hands it a memoryview of the
-        array, which spares the float list ``tolist`` builds; a native caller who knew that
-        would do the same."""
+        """(native, vecctx, floor). The floor is a bound, not a baseline: the native call plus
+        vecctx's check of the query vector and its ``Hit`` objects, which any caller that checks
+        its input and returns typed results pays; it skips everything else the store front does."""
         store = self.store
         shard = driver_extra(store, "native_shard")("bench")  # the EdgeShard vecctx searches
         QR, NEAR = qe.QueryRequest, qe.Query.Nearest
@@ -193,35 +220,54 @@ class Bench:
             qe.Filter(must=[qe.FieldCondition("meta.lang", match=qe.MatchValue("de"))]) if filtered else None
         )
         flt = F("lang") == "de" if filtered else None
+        dim, cosine = self.dim, ScoreKind.COSINE
+        # The same beam width both ways (vecctx widens its default with the collection's size:
+        # a different search, not overhead).
+        native_params, params = qe.SearchParams(hnsw_ef=self.ef), SearchParams(ef=self.ef)
 
         def native(q: Any) -> Any:
             res = shard.query(
-                QR(limit=10, query=NEAR(q.tolist(), using="dense"), filter=native_filter, with_payload=True)
+                QR(
+                    limit=10,
+                    query=NEAR(q.tolist(), using="dense"),
+                    filter=native_filter,
+                    params=native_params,
+                    with_payload=True,
+                )
             )
             return [(p.score, p.payload) for p in res]  # the user's id is in the payload
 
         def vecctx(q: Any) -> Any:
-            return store.search("bench", vector=q, k=10, filter=flt)
+            return store.search("bench", vector=q, k=10, filter=flt, params=params)
 
-        def native_view(q: Any) -> Any:
+        def floor(q: Any) -> Any:
+            v = validate_vector(q, dim)
             res = shard.query(
                 QR(
                     limit=10,
-                    query=NEAR(memoryview(q), using="dense"),
+                    query=NEAR(v.tolist(), using="dense"),
                     filter=native_filter,
+                    params=native_params,
                     with_payload=True,
                 )
             )
-            return [(p.score, p.payload) for p in res]
+            payloads = [p.payload for p in res]
+            return make_hits(
+                cosine,
+                [pl["id"] for pl in payloads],
+                [p.score for p in res],
+                texts=[pl.get("text") for pl in payloads],
+                metadata=[pl.get("meta", {}) for pl in payloads],
+            )
 
-        return native, vecctx, native_view
+        return native, vecctx, floor
 
     def search_ab(self, filtered: bool = False, warmup: int = 100, repeat: int = 3) -> dict[str, list[float]]:
         """Per query: ``repeat`` rounds rotating which side goes first; each side keeps
         its best time (wall, and CPU of the whole process: Edge may search on its own threads),
         which filters out preemption by other load on the machine. Milliseconds."""
-        native, vecctx, native_view = self.searchers(filtered)
-        sides = [("native", native), ("vecctx", vecctx), ("native_view", native_view)]
+        native, vecctx, floor = self.searchers(filtered)
+        sides = [("native", native), ("vecctx", vecctx), ("floor", floor)]
         for q in self.Q[:warmup]:
             for _, fn in sides:
                 fn(q)
@@ -276,9 +322,12 @@ class Bench:
                 out[f"{label}_paired_diff_us_{clock}"] = 1000 * statistics.median(
                     v - n for v, n in zip(vec, nat, strict=True)
                 )
-                view = s["native_view" + suffix]
-                out[f"{label}_p50_ms_{clock}"]["native_view"] = statistics.median(view)
-                out[f"{label}_overhead_vs_view_{clock}"] = p50["vecctx"] / statistics.median(view) - 1.0
+                floor = s["floor" + suffix]
+                p50["floor"] = statistics.median(floor)
+                out[f"{label}_floor_overhead_{clock}"] = p50["floor"] / p50["native"] - 1.0
+                out[f"{label}_floor_paired_diff_us_{clock}"] = 1000 * statistics.median(
+                    f - n for f, n in zip(floor, nat, strict=True)
+                )
         return out
 
 
@@ -307,19 +356,20 @@ def table(r: dict[str, Any]) -> str:
                     f"{p50['vecctx']:.3f} / {p90['vecctx']:.3f}",
                     f"{100 * r[f'{label}_overhead_{clock}']:+.1f} % p50, paired median "
                     f"{r[f'{label}_paired_diff_us_{clock}']:+.1f} us"
-                    + (" (goal <= +3 %)" if label == "search" else ""),
+                    + (" (goal <= +5 %)" if label == "search" else ""),
                 )
             )
         for clock in ("wall", "cpu"):
             p50 = r[f"{label}_p50_ms_{clock}"]
             rows.append(
                 (
-                    f"{name}, native query as memoryview",
+                    f"{name}, floor (ms)",
                     clock,
-                    f"{p50['native_view']:.3f}",
-                    f"{p50['vecctx']:.3f}",
-                    f"{100 * r[f'{label}_overhead_vs_view_{clock}']:+.1f} % p50 (a bound: a native caller "
-                    "who also skips tolist)",
+                    f"{p50['native']:.3f}",
+                    f"{p50['floor']:.3f}",
+                    f"{100 * r[f'{label}_floor_overhead_{clock}']:+.1f} % p50, paired median "
+                    f"{r[f'{label}_floor_paired_diff_us_{clock}']:+.1f} us (a bound: native + the "
+                    "query check + Hit objects)",
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -390,8 +440,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=8, help="ingest rounds (each runs every side once)")
     ap.add_argument("--search-threads", type=int, default=1, help="Edge search threads (both sides)")
+    ap.add_argument("--ef", type=int, default=128, help="HNSW beam width of every search (both sides)")
     args = ap.parse_args(argv)
-    b = Bench(n=args.n, dim=args.dim, queries=args.queries, search_threads=args.search_threads)
+    b = Bench(n=args.n, dim=args.dim, queries=args.queries, search_threads=args.search_threads, ef=args.ef)
     try:
         print(table(b.run(rounds=args.rounds)))
     finally:

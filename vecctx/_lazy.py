@@ -1,12 +1,24 @@
-"""Names a package exports whose modules import an optional runtime: loaded on first use, so
-importing the package stays light (PEP 562 module ``__getattr__``), written once."""
+"""Optional runtimes, written once: :func:`require` imports one or says what to install, and
+:func:`lazy_exports` loads the names a package exports from modules that import one on first
+use, so importing the package stays light (PEP 562 module ``__getattr__``)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
+
+from vecctx.contract.errors import ConfigError
+
+
+def require(module: str, pip_name: str) -> ModuleType:
+    """Import ``module`` or raise :class:`ConfigError` naming the package to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"{module} is not installed: pip install {pip_name} ({exc})") from exc
 
 
 def lazy_exports(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
@@ -24,4 +36,4 @@ def lazy_exports(package: str, modules: Mapping[str, str]) -> Callable[[str], An
     return __getattr__
 
 
-__all__ = ["lazy_exports"]
+__all__ = ["lazy_exports", "require"]

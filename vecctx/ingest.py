@@ -121,26 +121,18 @@ class BatchDone:
 
 
 def content_hash(chunk: Chunk, *, salt: str) -> str:
-    payload = json.dumps(
-        [salt, chunk.text, chunk.start, chunk.end, dict(chunk.metadata)],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+    return _digest([salt, chunk.text, chunk.start, chunk.end, dict(chunk.metadata)], 16)
 
 
 def source_hash(document: Document) -> str:
     """A digest of a source document (id, text, metadata): equal digests, equal chunks."""
-    payload = json.dumps(
-        [document.id, document.text, dict(document.metadata)],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    return _digest([document.id, document.text, dict(document.metadata)], 32)
+
+
+def _digest(parts: list[Any], length: int) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``parts`` as canonical JSON."""
+    payload = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:length]
 
 
 def _check_reserved(document: Document) -> None:

@@ -22,11 +22,11 @@ class Closable:
             raise StoreClosedError(f"{self!r} is closed")
 
 
-class ClosingContext(Closable):
-    """``with obj:`` closes ``obj`` on the way out."""
+class ClosesOnExit:
+    """``with obj:`` calls ``obj.close()`` on the way out (a model client, a stream)."""
 
     def close(self) -> None:
-        self._closed = True
+        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self
@@ -35,11 +35,11 @@ class ClosingContext(Closable):
         self.close()
 
 
-class AsyncClosingContext(Closable):
-    """``async with obj:`` closes ``obj`` on the way out."""
+class AsyncClosesOnExit:
+    """``async with obj:`` awaits ``obj.close()`` on the way out."""
 
     async def close(self) -> None:
-        self._closed = True
+        raise NotImplementedError
 
     async def __aenter__(self) -> Self:
         return self
@@ -48,4 +48,18 @@ class AsyncClosingContext(Closable):
         await self.close()
 
 
-__all__ = ["AsyncClosingContext", "Closable", "ClosingContext"]
+class ClosingContext(Closable, ClosesOnExit):
+    """``with obj:`` closes ``obj`` on the way out, and ``closed`` tells it has been."""
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class AsyncClosingContext(Closable, AsyncClosesOnExit):
+    """``async with obj:`` closes ``obj`` on the way out, and ``closed`` tells it has been."""
+
+    async def close(self) -> None:
+        self._closed = True
+
+
+__all__ = ["AsyncClosesOnExit", "AsyncClosingContext", "Closable", "ClosesOnExit", "ClosingContext"]

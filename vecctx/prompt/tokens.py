@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from vecctx._lazy import require
 from vecctx.contract.errors import ConfigError, InvalidInputError
 from vecctx.contract.validation import check_count
 
@@ -168,13 +169,10 @@ class BpeOpenAICounter(_TokenizerCounter):
     """
 
     def __init__(self, *, encoding: str) -> None:
-        try:
-            import bpe_openai
-        except ImportError as exc:
-            raise ConfigError(
-                "token counter needs the 'bpe-openai' package: pip install bpe-openai "
-                '(or "vecctx[local]", which the default pipeline\'s "vecctx[qdrant]" includes)'
-            ) from exc
+        bpe_openai = require(
+            "bpe_openai",
+            'bpe-openai (or "vecctx[local]", which the default pipeline\'s "vecctx[qdrant]" includes)',
+        )
         try:
             self._enc = bpe_openai.get_encoding(encoding)
         except KeyError as exc:
@@ -210,13 +208,7 @@ class TiktokenCounter(_TokenizerCounter):
     installed or cannot load the vocabulary (it downloads it on first use)."""
 
     def __init__(self, *, encoding: str) -> None:
-        try:
-            import tiktoken
-        except ImportError as exc:
-            raise ConfigError(
-                "counter 'tiktoken:...' needs the 'tiktoken' package (pip install tiktoken); "
-                "offline, use 'cl100k_base' or 'o200k_base' (bpe-openai) instead"
-            ) from exc
+        tiktoken = require("tiktoken", "tiktoken (offline, use 'cl100k_base' or 'o200k_base' instead)")
         try:
             self._enc = tiktoken.get_encoding(encoding)
         except ValueError as exc:  # unknown encoding name
@@ -254,12 +246,9 @@ class HFTokenizerCounter(_TokenizerCounter):
                 f"no tokenizer.json at {str(path)!r}; give a path to a local Hugging Face tokenizer.json "
                 "(models are never downloaded)"
             )
+        tokenizers = require("tokenizers", "tokenizers")
         try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise ConfigError("a tokenizer.json counter needs the 'tokenizers' package") from exc
-        try:
-            tok: Any = Tokenizer.from_file(str(p))
+            tok: Any = tokenizers.Tokenizer.from_file(str(p))
         except Exception as exc:
             raise ConfigError(f"cannot load Hugging Face tokenizer {str(p)!r}: {exc}") from exc
         tok.no_truncation()
@@ -382,8 +371,7 @@ def _cached_counter(spec: str) -> TokenCounter:
     if sep and scheme in ("bpe", "bpe-openai"):
         return BpeOpenAICounter(encoding=rest)
     if sep and scheme == "model":
-        import bpe_openai
-
+        bpe_openai = require("bpe_openai", "bpe-openai")
         try:
             encoding = str(bpe_openai.encoding_name_for_model(rest))
         except Exception as exc:

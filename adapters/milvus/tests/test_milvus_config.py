@@ -1,4 +1,4 @@
-"""URL parsing: the token kept out of repr and messages; the store path checked."""
+"""URL parsing: the token kept out of repr and messages; the store path and every other part checked."""
 
 from __future__ import annotations
 
@@ -43,8 +43,23 @@ def test_config_errors_never_quote_a_secret(url: str) -> None:
         ("milvus:///..", "root"),
         ("milvus:///tmp/a%00b.db", "NUL"),
         ("milvus:///tmp/\udc80\ud800.db", "valid file name"),
+        ("qdrant://h", "not a milvus URL"),
+        (5, "not a milvus URL"),
+        ("milvus://h?bogus=1", "'bogus'] are unknown"),
+        ("milvus:///tmp/x.db?token=t", "'token'] do not apply to Milvus Lite"),
+        ("milvus://h?timeout=-1", "timeout must be positive"),
+        ("milvus://h?flush_threshold=x", "flush_threshold='x' is not a number"),
+        ("milvus://h?flush_threshold=-1", "flush_threshold must be >= 0"),
+        ("milvus://h?tls=maybe", "tls='maybe' must be true or false"),
+        ("milvus://h/path", "takes no path"),
+        ("milvus://h:99999", "invalid port"),
+        ("milvus://file.db", "looks like a Milvus Lite file"),
+        ("milvus+https:///tmp/x.db", "needs a host"),
+        ("milvus+https://h?tls=false", "contradictory"),
+        ("milvus://h?db=a&db=b", "'db' is given 2 times"),
+        ("milvus://", "needs a host .* or a path"),
     ],
 )
-def test_unusable_lite_paths_are_config_errors(url: str, why: str) -> None:
+def test_bad_urls_are_config_errors(url: str, why: str) -> None:
     with pytest.raises(ConfigError, match=why):
         parse_url(url)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from time import monotonic, perf_counter
-from typing import Self, TypeVar, Unpack
+from typing import TypeVar, Unpack
 
 import httpx
 
 from vecctx.contract.errors import RetryDeadlineError, TransientBackendError
+from vecctx.contract.lifetime import AsyncClosesOnExit
 from vecctx.llm.base import Chunk, Completion, GenerateOptions
 from vecctx.llm.openai_core import ChatRequest, OpenAICore
 from vecctx.prompt.template import ChatMessage
@@ -28,7 +29,7 @@ from vecctx.retry import RetryPolicy, acall_with_retry
 T = TypeVar("T")
 
 
-class AsyncOpenAIChat:
+class AsyncOpenAIChat(AsyncClosesOnExit):
     """A chat model behind an OpenAI-compatible ``/chat/completions`` endpoint: OpenAI, vLLM,
     Ollama, LM Studio, llama.cpp's server... chosen by ``base_url`` (ending in ``/v1``).
 
@@ -159,12 +160,6 @@ class AsyncOpenAIChat:
 
     async def close(self) -> None:
         await self._client.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         return self._core.describe(type(self).__name__)

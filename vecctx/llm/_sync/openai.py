@@ -15,11 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from time import monotonic, perf_counter
-from typing import Self, TypeVar, Unpack
+from typing import TypeVar, Unpack
 
 import httpx
 
 from vecctx.contract.errors import RetryDeadlineError, TransientBackendError
+from vecctx.contract.lifetime import ClosesOnExit
 from vecctx.llm.base import Chunk, Completion, GenerateOptions
 from vecctx.llm.openai_core import ChatRequest, OpenAICore
 from vecctx.prompt.template import ChatMessage
@@ -29,7 +30,7 @@ from vecctx.retry import RetryPolicy, call_with_retry
 T = TypeVar("T")
 
 
-class OpenAIChat:
+class OpenAIChat(ClosesOnExit):
     """A chat model behind an OpenAI-compatible ``/chat/completions`` endpoint: OpenAI, vLLM,
     Ollama, LM Studio, llama.cpp's server... chosen by ``base_url`` (ending in ``/v1``).
 
@@ -154,12 +155,6 @@ class OpenAIChat:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return self._core.describe(type(self).__name__)

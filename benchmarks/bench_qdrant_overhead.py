@@ -241,23 +241,13 @@ class Bench:
             return store.search("bench", vector=q, k=10, filter=flt, params=params)
 
         def floor(q: Any) -> Any:
-            v = validate_vector(q, dim)
-            res = shard.query(
-                QR(
-                    limit=10,
-                    query=NEAR(v.tolist(), using="dense"),
-                    filter=native_filter,
-                    params=native_params,
-                    with_payload=True,
-                )
-            )
-            payloads = [p.payload for p in res]
+            rows = native(validate_vector(q, dim))  # the native call, on the checked query
             return make_hits(
                 cosine,
-                [pl["id"] for pl in payloads],
-                [p.score for p in res],
-                texts=[pl.get("text") for pl in payloads],
-                metadata=[pl.get("meta", {}) for pl in payloads],
+                [pl["id"] for _, pl in rows],
+                [score for score, _ in rows],
+                texts=[pl.get("text") for _, pl in rows],
+                metadata=[pl.get("meta", {}) for _, pl in rows],
             )
 
         return native, vecctx, floor

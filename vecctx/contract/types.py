@@ -221,6 +221,44 @@ class CollectionSpec:
         )
 
 
+def spec_data(spec: CollectionSpec) -> dict[str, Any]:
+    """``spec`` as JSON data (its enums as their values): the form every driver stores, beside
+    its own keys, to read the spec back with :func:`spec_from_data`."""
+    index = spec.index
+    return {
+        "name": spec.name,
+        "dimension": spec.dimension,
+        "metric": spec.metric.value,
+        "sparse": spec.sparse,
+        "indexed_fields": {k: FieldType(v).value for k, v in spec.indexed_fields.items()},
+        "index": {
+            "kind": index.kind.value,
+            "m": index.m,
+            "ef_construct": index.ef_construct,
+            "nlist": index.nlist,
+        },
+    }
+
+
+def spec_from_data(data: Mapping[str, Any]) -> CollectionSpec:
+    """The spec :func:`spec_data` stored (other keys, a driver's own, are ignored); a
+    :class:`~vecctx.contract.errors.ConfigError` saying what is wrong when it is unreadable."""
+    from vecctx.contract.errors import ConfigError
+
+    try:
+        index = dict(data.get("index") or {})
+        return CollectionSpec(
+            name=str(data["name"]),
+            dimension=int(data["dimension"]),
+            metric=Metric(data.get("metric", "cosine")),
+            sparse=bool(data.get("sparse", False)),
+            indexed_fields=dict(data.get("indexed_fields") or {}),
+            index=IndexParams(kind=IndexKind(index.pop("kind", "hnsw")), **index),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"unreadable collection spec: {type(exc).__name__}: {exc}") from None
+
+
 def relevance_of(kind: ScoreKind, score: float, *, n_lists: int = 2, rrf_k: int = 60) -> float:
     """Map a raw score to [0, 1], higher is better, monotone in ``score`` per kind."""
     r = _relevance_fn(kind, n_lists, rrf_k)(score)
@@ -337,4 +375,6 @@ __all__ = [
     "relevance_array",
     "relevance_of",
     "score_kind",
+    "spec_data",
+    "spec_from_data",
 ]

@@ -1,12 +1,16 @@
 """What every URL parser shares: a URL fit to quote in a message (:func:`redact_url`), a split
-that fails with a :class:`ConfigError` (:func:`split_url`) and the checks of an embedded store's
-directory (:func:`store_path`)."""
+that fails with a :class:`ConfigError` (:func:`split_url`), the checks of an embedded store's
+directory (:func:`store_path`) and the query options (:func:`url_options`, read with
+:func:`number_option` and :func:`flag_option`)."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from urllib.parse import SplitResult, unquote, urlsplit
+from collections.abc import Collection, Mapping
+from typing import Any, TypeVar
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from vecctx.contract.errors import ConfigError
 
@@ -14,6 +18,9 @@ from vecctx.contract.errors import ConfigError
 #: words, in any case (``api_key``, ``apiKey``, ``X-Auth-Token``, ``password``, ``client_secret``, ...).
 SECRET_OPTION = re.compile(r"key|token|secret|passw|pwd|auth|credential|signature|session", re.IGNORECASE)
 _QUERY_START = re.compile(r"[?#]")
+_TRUE = frozenset({"", "1", "true", "yes", "on"})  # a bare ``?idf`` turns the option on
+_FALSE = frozenset({"0", "false", "no", "off"})
+N = TypeVar("N", int, float)
 _PARAM = re.compile(r"(?P<sep>^|[&;])(?P<name>[^=&;]*)=(?P<value>[^&;]*)")
 
 
@@ -80,4 +87,65 @@ def store_path(path: str, form: str) -> str:
     return path
 
 
-__all__ = ["SECRET_OPTION", "redact_url", "split_url", "store_path"]
+def url_options(query: str, allowed: Collection[str], what: str) -> dict[str, str]:
+    """The options of the query string ``query``, each given once and each one of ``allowed``
+    (a :class:`ConfigError` otherwise, naming ``what``, e.g. ``"milvus://"``, and the known
+    options). A secret's value is never quoted."""
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in options:
+            raise ConfigError(f"option {key!r} is given more than once in the {what} URL")
+        options[key] = value
+    if unknown := sorted(set(options) - set(allowed)):
+        raise ConfigError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for {what}; known: {', '.join(sorted(allowed))}"
+        )
+    return options
+
+
+def number_option(
+    options: Mapping[str, str],
+    name: str,
+    kind: type[N],
+    default: Any,
+    *,
+    above: float = 0,
+    at_most: float | None = None,
+) -> Any:
+    """Option ``name`` as a finite ``kind`` greater than ``above`` and at most ``at_most``
+    (``default`` when it is not given); a :class:`ConfigError` otherwise."""
+    raw = options.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not above < value < math.inf or (at_most is not None and value > at_most):
+        what = "an integer" if kind is int else "a number"
+        most = "" if at_most is None else f" and at most {at_most}"
+        raise ConfigError(f"option {name}={raw!r} must be {what} greater than {above}{most}")
+    return value
+
+
+def flag_option(options: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """Option ``name`` as a bool: 1/0, true/false, yes/no or on/off, any case; given with no
+    value it is on (``default`` when it is not given)."""
+    raw = options.get(name)
+    if raw is None:
+        return default
+    low = raw.strip().lower()
+    if low in _TRUE or low in _FALSE:
+        return low in _TRUE
+    raise ConfigError(f"option {name}={raw!r} must be true or false (1/0, yes/no, on/off)")
+
+
+__all__ = [
+    "SECRET_OPTION",
+    "flag_option",
+    "number_option",
+    "redact_url",
+    "split_url",
+    "store_path",
+    "url_options",
+]

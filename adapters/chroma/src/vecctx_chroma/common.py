@@ -3,7 +3,6 @@ collection spec codec, name mapping, request building, result parsing and error 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -35,6 +34,8 @@ from vecctx.contract.types import (
     Record,
     make_hits,
     score_kind,
+    spec_data,
+    spec_from_data,
 )
 from vecctx_chroma.filters import MAX_FILTER_VALUES, decode_metadata, decode_text, encode_metadata
 
@@ -87,7 +88,7 @@ def creation_args(spec: CollectionSpec, ef_search: int | None) -> tuple[dict[str
     }
     if ef_search is not None:
         hnsw["ef_search"] = ef_search
-    return {"hnsw": hnsw}, {SPEC_KEY: json.dumps(dataclasses.asdict(spec), sort_keys=True)}
+    return {"hnsw": hnsw}, {SPEC_KEY: json.dumps(spec_data(spec), sort_keys=True)}
 
 
 def spec_of(name: str, col: Any) -> CollectionSpec:
@@ -95,12 +96,8 @@ def spec_of(name: str, col: Any) -> CollectionSpec:
     raw = (col.metadata or {}).get(SPEC_KEY)
     if isinstance(raw, str):
         try:
-            d = json.loads(raw)
-            idx = d.pop("index", {})
-            return CollectionSpec(
-                **d, index=IndexParams(**{**idx, "kind": IndexKind(idx.get("kind", "hnsw"))})
-            )
-        except (KeyError, TypeError, ValueError, VecctxError) as exc:
+            return spec_from_data(json.loads(raw))
+        except (ValueError, VecctxError) as exc:
             raise ConfigError(f"collection {name!r} holds an unreadable vecctx spec: {exc}") from exc
     hnsw = _hnsw(col)
     metric = METRIC_OF_SPACE.get(str(hnsw.get("space", "l2")))

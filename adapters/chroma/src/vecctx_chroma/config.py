@@ -7,10 +7,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 from vecctx.contract.errors import ConfigError
-from vecctx.contract.urls import split_url, store_path
+from vecctx.contract.urls import number_option, split_url, store_path, url_options
 from vecctx.registry import scheme_of
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
@@ -65,10 +65,10 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> ChromaCo
     parts = split_url(url, "the Chroma URL")
     if parts.fragment:
         raise ConfigError("a Chroma URL takes no #fragment")
-    options = _options(parts.query)
+    options = url_options(parts.query, _OPTIONS, "Chroma")
     base = ChromaConfig(
         mode="persistent",
-        ef_search=_positive_int(options.pop("ef_search", None), "ef_search"),
+        ef_search=number_option(options, "ef_search", int, None),
         retry=parse_retry_options(options),
         tenant=options.pop("tenant", DEFAULT_TENANT),
         database=options.pop("database", DEFAULT_DATABASE),
@@ -106,24 +106,6 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> ChromaCo
         token_header=token_header,
         token=token if token is not None else env.get(TOKEN_ENV) or None,
     )
-
-
-def _options(query: str) -> dict[str, str]:
-    parsed = parse_qs(query, keep_blank_values=True, strict_parsing=False)
-    out: dict[str, str] = {}
-    for key, values in parsed.items():
-        if key not in _OPTIONS:
-            raise ConfigError(f"unknown Chroma URL option {key!r}; known: {', '.join(sorted(_OPTIONS))}")
-        if len(values) != 1:
-            raise ConfigError(f"URL option {key!r} is given more than once")
-        out[key] = values[0]
-    return out
-
-
-def _positive_int(raw: str | None, name: str) -> int | None:
-    if raw is not None and not (raw.isdecimal() and int(raw) > 0):
-        raise ConfigError(f"URL option {name} must be a positive integer, got {raw!r}")
-    return None if raw is None else int(raw)
 
 
 __all__ = ["DEFAULT_DATABASE", "DEFAULT_TENANT", "ChromaConfig", "parse_url"]

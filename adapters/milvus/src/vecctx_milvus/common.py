@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from time import monotonic
 from typing import Any, TypeVar
 
@@ -32,13 +32,14 @@ from vecctx.contract.types import (
     FloatArray,
     Hit,
     IndexKind,
-    IndexParams,
     Metric,
     Record,
     ScoreKind,
     SparseVector,
     make_hits,
     score_kind,
+    spec_data,
+    spec_from_data,
 )
 from vecctx_milvus import lite
 from vecctx_milvus.config import MilvusConfig
@@ -111,17 +112,8 @@ def spec_from_description(desc: Mapping[str, Any], name: str) -> CollectionSpec:
     if raw is None:
         raise ConfigError(f"collection {name!r} was not created by vecctx (no {SPEC_PROPERTY} property)")
     try:
-        d = json.loads(raw)
-        ix = d["index"]
-        return CollectionSpec(
-            name=d["name"],
-            dimension=int(d["dimension"]),
-            metric=d["metric"],
-            sparse=bool(d["sparse"]),
-            indexed_fields=d.get("indexed_fields", {}),
-            index=IndexParams(IndexKind(ix["kind"]), int(ix["m"]), int(ix["ef_construct"]), int(ix["nlist"])),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        return spec_from_data(json.loads(raw))
+    except (ValueError, ConfigError) as exc:
         raise ConfigError(f"collection {name!r} has an unreadable {SPEC_PROPERTY} property: {exc}") from exc
 
 
@@ -156,7 +148,7 @@ def collection_args(spec: CollectionSpec) -> tuple[dict[str, Any], Any]:
     )
     if spec.sparse:
         index.add_index(SPARSE, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    properties = {SPEC_PROPERTY: json.dumps({"v": SPEC_VERSION, **asdict(spec)}, sort_keys=True)}
+    properties = {SPEC_PROPERTY: json.dumps({"v": SPEC_VERSION, **spec_data(spec)}, sort_keys=True)}
     return {"schema": schema, "consistency_level": "Strong", "properties": properties}, index
 
 

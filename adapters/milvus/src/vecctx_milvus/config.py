@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 from vecctx.contract.errors import ConfigError
-from vecctx.contract.urls import redact_url, split_url, store_path
+from vecctx.contract.urls import flag_option, number_option, redact_url, split_url, store_path, url_options
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 SCHEMES = ("milvus", "milvus+http", "milvus+https")
@@ -79,20 +79,15 @@ def parse_url(url: str) -> MilvusConfig:
         raise ConfigError(f"not a milvus URL: {redact_url(url)!r} (schemes: {', '.join(SCHEMES)})")
     if parts.fragment:
         raise ConfigError("milvus URLs take no #fragment")
-    query: dict[str, str] = {}
-    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
-        if len(values) != 1:
-            raise ConfigError(f"milvus URL option {name!r} is given {len(values)} times")
-        query[name] = values[0]
     lite = not parts.netloc
-    allowed = _LITE_OPTIONS if lite else _SERVER_OPTIONS
-    if unknown := set(query) - allowed:
-        where = "do not apply to Milvus Lite" if lite else "are unknown"
-        raise ConfigError(f"milvus URL options {sorted(unknown)} {where} (allowed: {sorted(allowed)})")
+    if lite:
+        query = url_options(parts.query, _LITE_OPTIONS, "Milvus Lite (milvus:///path)")
+    else:
+        query = url_options(parts.query, _SERVER_OPTIONS, "a Milvus server (milvus://host)")
     common: dict[str, Any] = {
         "db_name": query.get("db", ""),
-        "timeout": _number(query, "timeout", float, None, positive=True),
-        "flush_threshold": _number(query, "flush_threshold", int, DEFAULT_FLUSH_THRESHOLD, positive=False),
+        "timeout": number_option(query, "timeout", float, None),
+        "flush_threshold": number_option(query, "flush_threshold", int, DEFAULT_FLUSH_THRESHOLD, above=-1),
         "retry": parse_retry_options(query),  # takes the retry_* options out of query
     }
     if lite:  # milvus:///abs/path
@@ -120,7 +115,7 @@ def parse_url(url: str) -> MilvusConfig:
         )
     secure = scheme == "milvus+https"
     if "tls" in query:
-        tls = _flag(query["tls"], "tls")
+        tls = flag_option(query, "tls")
         if secure and not tls:
             raise ConfigError("milvus+https:// with tls=false is contradictory")
         secure = tls
@@ -136,27 +131,6 @@ def parse_url(url: str) -> MilvusConfig:
         **tls_files,
         **common,
     )
-
-
-def _number(query: dict[str, str], name: str, kind: type[Any], default: Any, *, positive: bool) -> Any:
-    if name not in query:
-        return default
-    try:
-        value = kind(query[name])
-    except ValueError:
-        raise ConfigError(f"milvus URL option {name}={query[name]!r} is not a number") from None
-    if not (value > 0 if positive else value >= 0):
-        raise ConfigError(f"milvus URL option {name} must be {'positive' if positive else '>= 0'}")
-    return value
-
-
-def _flag(value: str, name: str) -> bool:
-    low = value.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"milvus URL option {name}={value!r} must be true or false")
 
 
 __all__ = ["DEFAULT_FLUSH_THRESHOLD", "SCHEMES", "MilvusConfig", "parse_url"]

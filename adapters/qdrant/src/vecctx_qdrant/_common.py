@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -22,12 +20,13 @@ from vecctx.contract.types import (
     FloatArray,
     Hit,
     IndexKind,
-    IndexParams,
     Record,
     ScoreKind,
     SparseVector,
     make_hits,
     score_kind,
+    spec_data,
+    spec_from_data,
 )
 from vecctx_qdrant.config import ClientOptions, EdgeOptions
 from vecctx_qdrant.filters import (
@@ -128,25 +127,17 @@ class QdrantCore(Generic[OptionsT]):
             raise UnsupportedFeatureError("Qdrant has no IVF index: use IndexKind.HNSW or IndexKind.FLAT")
         for key in spec.indexed_fields:
             payload_path(key)
-        fields: dict[str, Any] = json.loads(json.dumps(asdict(spec)))  # the enums become strings
-        return {"format": SPEC_FORMAT, "sparse_idf": self.options.idf, **fields}
+        return {"format": SPEC_FORMAT, "sparse_idf": self.options.idf, **spec_data(spec)}
 
     def read_spec(self, data: Mapping[str, Any]) -> CollectionSpec:
         """The spec :meth:`stored_spec` stored."""
         try:
-            if int(data.get("format", 0)) > SPEC_FORMAT:
-                raise ConfigError(f"collection spec format {data['format']} is newer than this adapter")
-            index = dict(data.get("index") or {})
-            return CollectionSpec(
-                name=str(data["name"]),
-                dimension=int(data["dimension"]),
-                metric=data["metric"],
-                sparse=bool(data["sparse"]),
-                indexed_fields=dict(data.get("indexed_fields") or {}),
-                index=IndexParams(kind=IndexKind(index.pop("kind", "hnsw")), **index),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"stored collection spec is unreadable: {exc}") from exc
+            newer = int(data.get("format", 0)) > SPEC_FORMAT
+        except (TypeError, ValueError):
+            newer = True
+        if newer:
+            raise ConfigError(f"collection spec format {data.get('format')!r} is not one this adapter reads")
+        return spec_from_data(data)
 
     # -- writes ------------------------------------------------------------------------------
     def point_chunks(self, records: Sequence[Record], vectors: FloatArray, step: int) -> Iterator[list[Any]]:

@@ -31,15 +31,14 @@ filesystem root.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, unquote
+from typing import Literal
+from urllib.parse import quote, unquote
 
 from vecctx.contract.errors import ConfigError
-from vecctx.contract.urls import redact_url, split_url, store_path
+from vecctx.contract.urls import flag_option, number_option, redact_url, split_url, store_path, url_options
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 
 DEFAULT_AUTO_OPTIMIZE = 50_000
@@ -52,8 +51,6 @@ _SERVER_OPTS = frozenset(
     {"api_key", "grpc", "grpc_port", "shards", "replication", "write_consistency", "timeout", "idf", "batch"}
 ) | frozenset(RETRY_OPTIONS)
 _LOCAL_OPTS = frozenset({"idf", "batch"})
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,30 +119,31 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     target, _, query = rest.partition("?")
-    opts = _query(query, url)
-    idf = _bool(opts, "idf")
     if scheme == "qdrant+local":
-        _only(opts, _LOCAL_OPTS, scheme)
+        opts = url_options(query, _LOCAL_OPTS, scheme)
         path = None if target == ":memory:" else _abs_path(target, "qdrant+local:///abs/path")
         return ClientOptions(
-            mode="local", path=path, idf=idf, batch=_number(opts, "batch", DEFAULT_CLIENT_BATCH)
+            mode="local",
+            path=path,
+            idf=flag_option(opts, "idf"),
+            batch=number_option(opts, "batch", int, DEFAULT_CLIENT_BATCH),
         )
     if scheme == "qdrant" and (target.startswith("/") or target == ""):
         if target == "":
             raise ConfigError(
                 "qdrant:// needs a directory (qdrant:///abs/path) or a host (qdrant://host:6333)"
             )
-        _only(opts, _EDGE_OPTS, "qdrant:/// (embedded Edge)")
+        opts = url_options(query, _EDGE_OPTS, "qdrant:/// (embedded Edge)")
         return EdgeOptions(
             path=_abs_path(target, "qdrant:///abs/path"),
-            auto_optimize=_number(opts, "auto_optimize", DEFAULT_AUTO_OPTIMIZE, above=-1),
-            idf=idf,
-            search_threads=_number(opts, "search_threads", None),
-            batch=_number(opts, "batch", DEFAULT_EDGE_BATCH),
+            auto_optimize=number_option(opts, "auto_optimize", int, DEFAULT_AUTO_OPTIMIZE, above=-1),
+            idf=flag_option(opts, "idf"),
+            search_threads=number_option(opts, "search_threads", int, None),
+            batch=number_option(opts, "batch", int, DEFAULT_EDGE_BATCH),
         )
     if scheme not in ("qdrant", "qdrant+http", "qdrant+https", "qdrant+grpc"):
         raise ConfigError(f"unknown scheme {scheme}:// for the qdrant adapter")
-    _only(opts, _SERVER_OPTS, f"{scheme}:// (server)")
+    opts = url_options(query, _SERVER_OPTS, f"{scheme}:// (server)")
     parts = split_url(f"http://{target}", "the host and port of the qdrant URL")
     if parts.username or parts.password:
         raise ConfigError("put the API key in ?api_key=... or $QDRANT_API_KEY, not in the URL's user info")
@@ -153,7 +151,7 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
     if not host:
         raise ConfigError(f"{scheme}:// needs a host, e.g. {scheme}://localhost:6333")
     port = parts.port
-    grpc_port = _number(opts, "grpc_port", 6334)
+    grpc_port = number_option(opts, "grpc_port", int, 6334)
     if scheme == "qdrant+grpc":
         grpc_port = port or 6334
         port = 6333
@@ -162,69 +160,22 @@ def parse_url(url: str) -> EdgeOptions | ClientOptions:
         host=host,
         port=port or 6333,
         https=scheme == "qdrant+https",
-        grpc=scheme == "qdrant+grpc" or _bool(opts, "grpc"),
+        grpc=scheme == "qdrant+grpc" or flag_option(opts, "grpc"),
         grpc_port=grpc_port,
         prefix=parts.path.rstrip("/") or None,
         api_key=opts.get("api_key") or os.environ.get(API_KEY_ENV) or None,
-        timeout=_number(opts, "timeout", None, float),
-        shards=_number(opts, "shards", None),
-        replication=_number(opts, "replication", None),
-        write_consistency=_number(opts, "write_consistency", None),
+        timeout=number_option(opts, "timeout", float, None),
+        shards=number_option(opts, "shards", int, None),
+        replication=number_option(opts, "replication", int, None),
+        write_consistency=number_option(opts, "write_consistency", int, None),
         retry=parse_retry_options(dict(opts)),
-        idf=idf,
-        batch=_number(opts, "batch", DEFAULT_CLIENT_BATCH),
+        idf=flag_option(opts, "idf"),
+        batch=number_option(opts, "batch", int, DEFAULT_CLIENT_BATCH),
     )
-
-
-def _query(query: str, url: str) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
-    except ValueError:
-        raise ConfigError(f"bad query string in qdrant URL {redact_url(url)!r}") from None
-    out: dict[str, str] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ConfigError(f"option {k!r} is given twice in the qdrant URL")
-        out[k] = v
-    return out
-
-
-def _only(opts: dict[str, str], allowed: frozenset[str], what: str) -> None:
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {', '.join(unknown)} for {what}; known: {', '.join(sorted(allowed))}"
-        )
 
 
 def _abs_path(target: str, form: str) -> Path:
     return Path(store_path(os.path.expanduser(unquote(target)), form))
-
-
-def _bool(opts: dict[str, str], key: str) -> bool:
-    raw = opts.get(key)
-    if raw is None:
-        return False
-    low = raw.lower()
-    if low in _TRUE or low == "":
-        return True
-    if low in _FALSE:
-        return False
-    raise ConfigError(f"option {key}={raw!r} must be 1/0, true/false, yes/no or on/off")
-
-
-def _number(
-    opts: dict[str, str], key: str, default: Any, kind: type[int | float] = int, above: int = 0
-) -> Any:
-    """``opts[key]`` as a ``kind`` greater than ``above`` (``default`` when it is not given)."""
-    raw = opts.get(key)
-    if raw is None:
-        return default
-    with contextlib.suppress(ValueError):
-        if (value := kind(raw)) > above:  # NaN is not
-            return value
-    what = "an integer" if kind is int else "a number"
-    raise ConfigError(f"option {key}={raw!r} must be {what} greater than {above}")
 
 
 __all__ = ["API_KEY_ENV", "ClientOptions", "EdgeOptions", "parse_url"]

@@ -3,12 +3,10 @@ settings (the forms and the options: the README, "URLs")."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from typing import Any
 
 import httpx
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
@@ -16,7 +14,7 @@ from weaviate.connect import ConnectionParams, ProtocolParams
 
 from vecctx.contract.checks import redacted
 from vecctx.contract.errors import ConfigError
-from vecctx.contract.urls import split_url
+from vecctx.contract.urls import flag_option, number_option, split_url, url_options
 from vecctx.registry import scheme_of
 from vecctx.retry import RETRY_OPTIONS, RetryPolicy, parse_retry_options
 from vecctx_weaviate.errors import translate
@@ -26,9 +24,6 @@ _OPTIONS = frozenset(
     {"grpc_port", "grpc_host", "grpc_secure", "api_key", "timeout", "init_timeout", "index_timeout", "batch"}
     | set(RETRY_OPTIONS)
 )
-N = TypeVar("N", int, float)
-D = TypeVar("D", int, float, None)
-_BOOLS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(("0", "false", "no", "off"), False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,47 +107,23 @@ def parse_url(url: str, *, environ: Mapping[str, str] | None = None) -> Weaviate
     if parts.fragment:
         raise ConfigError("the Weaviate URL takes no #fragment")
     port = parts.port
-    opts: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key not in _OPTIONS:
-            raise ConfigError(f"unknown Weaviate URL option {key!r} (known: {', '.join(sorted(_OPTIONS))})")
-        if key in opts:
-            raise ConfigError(f"Weaviate URL option {key!r} is given twice")
-        opts[key] = value
+    opts = url_options(parts.query, _OPTIONS, "Weaviate")
     secure = scheme == "weaviate+https"
-    grpc_secure = opts.get("grpc_secure", str(secure)).strip().lower()
-    if grpc_secure not in _BOOLS:
-        raise ConfigError(f"option grpc_secure must be true or false, got {opts['grpc_secure']!r}")
+    grpc_secure = flag_option(opts, "grpc_secure", secure)
     return WeaviateConfig(
         http_host=host,
         http_port=port if port is not None else (443 if secure else 8080),
         http_secure=secure,
         grpc_host=opts.get("grpc_host") or host,
-        grpc_port=_number(opts, "grpc_port", int, 443 if _BOOLS[grpc_secure] else 50051, 65535),
-        grpc_secure=_BOOLS[grpc_secure],
+        grpc_port=number_option(opts, "grpc_port", int, 443 if grpc_secure else 50051, at_most=65535),
+        grpc_secure=grpc_secure,
         api_key=opts.get("api_key") or env.get("WEAVIATE_API_KEY") or None,
-        timeout=_number(opts, "timeout", float, None),
-        init_timeout=_number(opts, "init_timeout", float, 5.0),
-        index_timeout=_number(opts, "index_timeout", float, 120.0),
-        batch=_number(opts, "batch", int, 500, 100_000),
+        timeout=number_option(opts, "timeout", float, None),
+        init_timeout=number_option(opts, "init_timeout", float, 5.0),
+        index_timeout=number_option(opts, "index_timeout", float, 120.0),
+        batch=number_option(opts, "batch", int, 500, at_most=100_000),
         retry=parse_retry_options(opts),
     )
-
-
-def _number(opts: dict[str, str], name: str, kind: type[N], default: D, high: int | None = None) -> N | D:
-    """Option ``name``: a positive int or float, at most ``high`` (``default`` when not given)."""
-    raw = opts.get(name)
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"option {name} must be a number, got {raw!r}") from None
-    if not 0 < value < math.inf or (high is not None and value > high):  # NaN fails too
-        raise ConfigError(
-            f"option {name} must be a positive {kind.__name__} up to {high or 'inf'}, got {raw!r}"
-        )
-    return value
 
 
 __all__ = ["SCHEMES", "WeaviateConfig", "parse_url"]

@@ -9,7 +9,6 @@ field tokenization keeps them exact.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -20,7 +19,14 @@ from typing import Any, Literal, TypeAlias
 
 from vecctx.contract.errors import BackendError, ConfigError, UnsupportedFeatureError
 from vecctx.contract.filters import Scalar
-from vecctx.contract.types import CollectionSpec, FieldType, IndexKind, IndexParams, Metric
+from vecctx.contract.types import (
+    CollectionSpec,
+    FieldType,
+    IndexKind,
+    Metric,
+    spec_data,
+    spec_from_data,
+)
 
 #: Named vector holding the dense vectors.
 VECTOR_NAME = "default"
@@ -119,7 +125,7 @@ def stored(value: Scalar) -> str | float | bool:
 
 
 def spec_to_description(spec: CollectionSpec) -> str:
-    body = {"vecctx": _SPEC_VERSION, **dataclasses.asdict(spec)}  # enums are strings
+    body = {"vecctx": _SPEC_VERSION, **spec_data(spec)}
     return DESCRIPTION_PREFIX + json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
@@ -128,13 +134,8 @@ def spec_from_description(description: str | None, cls: str) -> CollectionSpec |
     if not description or not description.startswith(DESCRIPTION_PREFIX):
         return None
     try:
-        body = json.loads(description[len(DESCRIPTION_PREFIX) :])
-        body.pop("vecctx", None)  # the layout version
-        index = body.pop("index", {})
-        spec = CollectionSpec(
-            **body, index=IndexParams(**{**index, "kind": IndexKind(index.get("kind", "hnsw"))})
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, ConfigError) as exc:
+        spec = spec_from_data(json.loads(description[len(DESCRIPTION_PREFIX) :]))
+    except (ValueError, ConfigError) as exc:
         raise BackendError(f"Weaviate class {cls!r} holds an unreadable vecctx spec: {exc}", exc) from exc
     return spec if class_name(spec.name) == cls else None
 

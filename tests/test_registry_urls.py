@@ -3,13 +3,25 @@ and secrets masked through the whole cause chain of a client's exception."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import httpx
 import pytest
 
 import vecctx
 from vecctx.contract.checks import redact_chain, redacted
 from vecctx.contract.errors import BackendError, ConfigError, mask
-from vecctx.contract.urls import redact_url, split_url, store_path
+from vecctx.contract.types import (
+    CollectionSpec,
+    FieldType,
+    IndexKind,
+    IndexParams,
+    Metric,
+    spec_data,
+    spec_from_data,
+)
+from vecctx.contract.urls import flag_option, number_option, redact_url, split_url, store_path, url_options
 from vecctx.registry import scheme_of
 from vecctx.testing.leaks import secret_leaks
 
@@ -150,3 +162,119 @@ def test_redact_chain_without_secrets_changes_nothing() -> None:
     redact_chain(http, [])
     redact_chain(http, [""])
     assert SECRET in http.request.headers["Authorization"]
+
+
+# -- the query options every adapter reads (vecctx.contract.urls) ---------------------------
+
+
+def test_url_options_each_known_and_given_once() -> None:
+    assert url_options("a=1&b=&c", {"a", "b", "c", "d"}, "x://") == {"a": "1", "b": "", "c": ""}
+    assert url_options("", {"a"}, "x://") == {}
+    with pytest.raises(ConfigError, match=r"'a' is given more than once in the x:// URL"):
+        url_options("a=1&a=2", {"a"}, "x://")
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) 'e', 'z' for x://; known: a, b"):
+        url_options("z=1&a=2&e=3", {"a", "b"}, "x://")
+
+
+def test_unknown_options_never_quote_their_values() -> None:
+    with pytest.raises(ConfigError) as info:
+        url_options(f"api_kee={SECRET}", {"api_key"}, "x://")
+    assert SECRET not in str(info.value) and "api_kee" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "kw", "want"),
+    [
+        (None, int, {}, "dflt"),
+        ("3", int, {}, 3),
+        ("0", int, {"above": -1}, 0),
+        ("2.5", float, {}, 2.5),
+        ("65535", int, {"at_most": 65535}, 65535),
+    ],
+)
+def test_number_option_reads_a_bounded_number(
+    raw: str | None, kind: type, kw: dict[str, int], want: object
+) -> None:
+    options = {} if raw is None else {"n": raw}
+    assert number_option(options, "n", kind, "dflt", **kw) == want
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "kw", "why"),
+    [
+        ("x", int, {}, "must be an integer greater than 0"),
+        ("2.5", int, {}, "must be an integer"),
+        ("0", int, {}, "greater than 0"),
+        ("-1", int, {"above": -1}, "greater than -1"),
+        ("nan", float, {}, "must be a number"),
+        ("inf", float, {}, "must be a number"),
+        ("65536", int, {"at_most": 65535}, "at most 65535"),
+    ],
+)
+def test_number_option_refuses_what_is_out_of_bounds(
+    raw: str, kind: type, kw: dict[str, int], why: str
+) -> None:
+    with pytest.raises(ConfigError, match=why):
+        number_option({"n": raw}, "n", kind, None, **kw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        (None, "dflt"),
+        ("", True),
+        ("1", True),
+        ("TRUE", True),
+        (" on", True),
+        ("no", False),
+        ("0", False),
+        ("Off", False),
+    ],
+)
+def test_flag_option(raw: str | None, want: object) -> None:
+    options = {} if raw is None else {"f": raw}
+    assert flag_option(options, "f", "dflt") == want
+
+
+def test_flag_option_refuses_other_words() -> None:
+    with pytest.raises(ConfigError, match=r"f='maybe' must be true or false"):
+        flag_option({"f": "maybe"}, "f")
+
+
+# -- the stored form of a collection spec (vecctx.contract.types) ---------------------------
+
+SPECS = [
+    CollectionSpec(name="a", dimension=3),
+    CollectionSpec(
+        name="b-2",
+        dimension=768,
+        metric=Metric.DOT,
+        sparse=True,
+        indexed_fields={"t": FieldType.DATETIME, "k": "keyword"},
+        index=IndexParams(kind=IndexKind.FLAT, m=8, ef_construct=64, nlist=7),
+    ),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=["defaults", "every-field"])
+def test_spec_data_round_trips_in_the_format_drivers_stored(spec: CollectionSpec) -> None:
+    data = spec_data(spec)
+    # the JSON every driver wrote before spec_data existed: collections made then still open
+    assert data == json.loads(json.dumps(dataclasses.asdict(spec)))
+    assert spec_from_data(json.loads(json.dumps({"format": 9, "v": 1, **data}))) == spec
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"dimension": 3},
+        {"name": "a", "dimension": "x"},
+        {"name": "a", "dimension": 3, "metric": "cosinus"},
+        {"name": "a", "dimension": 3, "index": {"kind": "lsh"}},
+        {"name": "a", "dimension": 3, "index": {"q": 1}},
+        {"name": "a", "dimension": 3, "index": [1]},
+    ],
+)
+def test_spec_from_data_says_what_is_unreadable(data: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="unreadable collection spec"):
+        spec_from_data(data)

@@ -213,17 +213,30 @@ def test_connect_llm_urls(monkeypatch: pytest.MonkeyPatch) -> None:
         assert by_path.name == f"llama:{llama_module.SMOLLM2_GGUF}" and by_path.context_window == 256
 
 
+def test_llm_url_options_are_read_as_typed_values() -> None:
+    from vecctx.llm.connect import _parse
+
+    assert _parse("local?n_ctx=256&seed=-1") == ("local", {"n_ctx": 256, "seed": -1})  # -1: a random seed
+    kind, kwargs = _parse("openai+http://127.0.0.1:8000/v1?model=m&timeout=2.5&context_window=4096")
+    assert kind == "openai" and kwargs["timeout"] == 2.5 and kwargs["context_window"] == 4096
+
+
 @pytest.mark.parametrize(
     ("url", "match"),
     [
         ("openai+http://127.0.0.1:8000/v1", "needs \\?model"),
-        ("openai+http://127.0.0.1:8000/v1?model=m&colour=red", "unknown LLM URL option"),
-        ("openai+http://127.0.0.1:8000/v1?model=m&timeout=soon", "must be a number"),
+        (
+            "openai+http://127.0.0.1:8000/v1?model=m&colour=red",
+            "unknown option.*'colour'.*OpenAI-compatible server",
+        ),
+        ("openai+http://127.0.0.1:8000/v1?model=m&timeout=soon", "timeout='soon' must be a number"),
         (f"openai+https://user:{SECRET}@api.example.org/v1?model=m", "must not hold credentials"),
         ("llama://host/model.gguf", "llama:///absolute"),
         ("llama:///no/such/model.gguf", "no GGUF model file"),
-        ("local?n_ctx=big", "must be a number"),
-        ("local?model=x", "unknown local model option"),
+        ("local?n_ctx=big", "n_ctx='big' must be an integer"),
+        ("local?model=x", "unknown option.*'model'.*local model"),
+        ("openai+http://127.0.0.1:8000/v1?model=m&model=n", "'model' is given more than once"),
+        ("local?n_threads=0", "n_threads='0' must be an integer greater than 0"),
         ("ftp://example.org/v1?model=m", "unknown LLM URL scheme"),
         ("", "non-empty"),
     ],

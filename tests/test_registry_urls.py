@@ -170,7 +170,7 @@ def test_redact_chain_without_secrets_changes_nothing() -> None:
 def test_url_options_each_known_and_given_once() -> None:
     assert url_options("a=1&b=&c", {"a", "b", "c", "d"}, "x://") == {"a": "1", "b": "", "c": ""}
     assert url_options("", {"a"}, "x://") == {}
-    with pytest.raises(ConfigError, match=r"'a' is given more than once in the x:// URL"):
+    with pytest.raises(ConfigError, match=r"'a' is given more than once for x://"):
         url_options("a=1&a=2", {"a"}, "x://")
     with pytest.raises(ConfigError, match=r"unknown option\(s\) 'e', 'z' for x://; known: a, b"):
         url_options("z=1&a=2&e=3", {"a", "b"}, "x://")

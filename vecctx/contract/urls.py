@@ -94,7 +94,7 @@ def url_options(query: str, allowed: Collection[str], what: str) -> dict[str, st
     options: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key in options:
-            raise ConfigError(f"option {key!r} is given more than once in the {what} URL")
+            raise ConfigError(f"option {key!r} is given more than once for {what}")
         options[key] = value
     if unknown := sorted(set(options) - set(allowed)):
         raise ConfigError(
@@ -123,8 +123,9 @@ def number_option(
         value = None
     if value is None or not above < value < math.inf or (at_most is not None and value > at_most):
         what = "an integer" if kind is int else "a number"
+        least = "" if above == -math.inf else f" greater than {above}"
         most = "" if at_most is None else f" and at most {at_most}"
-        raise ConfigError(f"option {name}={raw!r} must be {what} greater than {above}{most}")
+        raise ConfigError(f"option {name}={raw!r} must be {what}{least}{most}")
     return value
 
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from vecctx.contract.errors import ConfigError
-from vecctx.contract.urls import redact_url
-from vecctx.retry import parse_retry_options
+from vecctx.contract.urls import number_option, redact_url, url_options
+from vecctx.retry import RETRY_OPTIONS, parse_retry_options
 
 if TYPE_CHECKING:
     from vecctx.llm.base import LLM, AsyncLLM
 
 _LOCAL_OPTIONS = ("n_ctx", "n_threads", "seed")
 _OPENAI_OPTIONS = ("model", "api_key_env", "timeout", "context_window", "counter")
-
-
-def _number(options: dict[str, str], key: str, kind: Callable[[str], Any]) -> dict[str, Any]:
-    """``{key: kind(value)}`` for a query option present, else ``{}``."""
-    if key not in options:
-        return {}
-    raw = options.pop(key)
-    try:
-        return {key: kind(raw)}
-    except ValueError:
-        raise ConfigError(f"LLM URL option {key} must be a number, got {raw!r}") from None
 
 
 def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
@@ -36,7 +25,6 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"an LLM URL must be a non-empty str, got {type(url).__name__}")
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    options = dict(parse_qsl(parts.query, keep_blank_values=True))
     if parts.password or parts.username:
         raise ConfigError(
             "an LLM URL must not hold credentials: put the API key in an environment variable "
@@ -47,14 +35,10 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
             raise ConfigError(
                 f"unknown LLM URL {redact_url(url)!r}: use 'local', 'llama:///path.gguf' or 'openai+http(s)://...'"
             )
-        unknown = set(options) - set(_LOCAL_OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"unknown local model option(s) {sorted(unknown)}; known: {list(_LOCAL_OPTIONS)}"
-            )
-        kwargs: dict[str, Any] = {}
-        for key in _LOCAL_OPTIONS:
-            kwargs.update(_number(options, key, int))
+        options = url_options(parts.query, _LOCAL_OPTIONS, "a local model (local, llama:///path)")
+        kwargs: dict[str, Any] = {k: number_option(options, k, int, None) for k in ("n_ctx", "n_threads")}
+        kwargs["seed"] = number_option(options, "seed", int, None, above=-math.inf)  # -1: random
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         if scheme == "llama":
             if parts.netloc or not parts.path:
                 raise ConfigError(
@@ -68,12 +52,10 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
         raise ConfigError(
             f"unknown LLM URL scheme in {redact_url(url)!r}: use 'local', 'llama:///...' or 'openai+http(s)://...'"
         )
+    options = url_options(
+        parts.query, {*_OPENAI_OPTIONS, *RETRY_OPTIONS}, "an OpenAI-compatible server (openai+http(s)://)"
+    )
     retry = parse_retry_options(options)
-    unknown = set(options) - set(_OPENAI_OPTIONS)
-    if unknown:
-        raise ConfigError(
-            f"unknown LLM URL option(s) {sorted(unknown)}; known: {list(_OPENAI_OPTIONS)} and retry_*"
-        )
     model = options.pop("model", "")
     if not model:
         raise ConfigError(f"an OpenAI-compatible LLM URL needs ?model=NAME, got {redact_url(url)!r}")
@@ -82,8 +64,9 @@ def _parse(url: str | None) -> tuple[str, dict[str, Any]]:
         "retry": retry,
         **{k: options.pop(k) for k in ("api_key_env", "counter") if k in options},
     }
-    kwargs.update(_number(options, "timeout", float))
-    kwargs.update(_number(options, "context_window", int))
+    for key, kind in (("timeout", float), ("context_window", int)):
+        if (value := number_option(options, key, kind, None)) is not None:
+            kwargs[key] = value
     kwargs["base_url"] = urlunsplit((scheme, parts.netloc, parts.path, "", ""))
     return "openai", kwargs
 

@@ -17,9 +17,9 @@ process, the store's native threads included) of
   model's input limit), which is the least a document can cost;
 
 and counts the model tokens of the documents and of the texts embedded for the chunks
-(overlap and titles included; without special tokens). Query latency, with the model running (nothing cached): p50 of
-embed + dense search through vecctx (the retriever of :class:`vecctx.Augmenter`) against the
-raw runtime's embedding + the native client's search on the same shard (``qdrant_edge``
+(overlap and titles included; without special tokens). Query latency, with the model running
+(nothing cached): p50 of embed + dense search through vecctx (the retriever of
+:class:`vecctx.Augmenter`) against the raw runtime's embedding + the native client's search on the same shard (``qdrant_edge``
 ``EdgeShard.query`` on ``store.driver.native_shard(name)``), A/B interleaved.
 
 ``python -m vecctx_bench.ingest_cpu [--docs N] [--queries Q] [--json OUT]`` prints the figures.

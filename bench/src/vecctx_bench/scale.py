@@ -12,7 +12,8 @@ index, the store's size on disk, p99 latency and the peak RSS of this process an
 ``python -m vecctx_bench.scale memory --n 200000`` measures the peak RSS growth and the time
 of one ``upsert`` of an ``(n, 384)`` float32 ``RecordBatch``, and of native Edge writing the
 same points 2048 at a time (ids mapped as the A/B benchmark's native side maps them:
-:func:`.overhead.uuid5_ids`), each in a fresh process. Pin threads (``OMP_NUM_THREADS=1``) as for every benchmark.
+:func:`.overhead.uuid5_ids`), each in a fresh process. Pin threads (``OMP_NUM_THREADS=1``)
+as for every benchmark.
 """
 
 from __future__ import annotations
